@@ -1,0 +1,37 @@
+# edgeguard — multi-stage build on Debian bookworm (OpenCV 4.6, the version
+# gocv v0.31.0 is pinned to). The runtime image has only the shared
+# libraries, runs as an unprivileged user and needs write access only to
+# /var/lib/edgeguard (the outbox).
+FROM golang:1.24-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      pkg-config libopencv-dev libavcodec-dev libavutil-dev libswscale-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=1 go build -trimpath -ldflags "-s -w" -o /out/edgeguard ./cmd/edgeguard \
+ # The runtime packages are exactly those that own the shared libraries the
+ # binary links (gocv links every OpenCV module pkg-config names).
+ && ldd /out/edgeguard | awk '/=> \//{print $3}' | xargs -r realpath | xargs -r dpkg -S 2>/dev/null \
+      | cut -d: -f1 | sort -u | grep -v -e '^libc6$' > /out/runtime-packages.txt
+
+FROM debian:bookworm-slim
+# Runtime libraries only. opencv-data carries the Haar/LBP cascades used as
+# the face-detector fallback.
+COPY --from=build /out/runtime-packages.txt /tmp/runtime-packages.txt
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates opencv-data $(cat /tmp/runtime-packages.txt) \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/edgeguard --shell /usr/sbin/nologin edgeguard \
+ && mkdir -p /var/lib/edgeguard /etc/edgeguard \
+ && chown edgeguard:edgeguard /var/lib/edgeguard
+COPY --from=build /out/edgeguard /usr/local/bin/edgeguard
+COPY configs/edgeguard.yaml configs/policy.yaml /etc/edgeguard/
+USER edgeguard
+WORKDIR /var/lib/edgeguard
+VOLUME ["/var/lib/edgeguard"]
+# Run with a read-only root file system: docker run --read-only -v edgeguard-data:/var/lib/edgeguard ...
+ENTRYPOINT ["/usr/local/bin/edgeguard"]
+CMD ["run", "--config", "/etc/edgeguard/edgeguard.yaml"]

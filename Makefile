@@ -1,0 +1,43 @@
+# edgeguard — the README's two commands are `make demo` and `make test`.
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+FUZZTIME ?= 10s
+
+.PHONY: setup build demo test vet fuzz bench clean
+
+setup:
+	@bash .ci/setup
+
+build: setup
+	$(GO) build -o bin/edgeguard ./cmd/edgeguard
+
+demo: setup
+	$(GO) run ./cmd/edgeguard demo
+
+# The whole suite: vet, every test under the race detector, and a short run
+# of every fuzz target.
+test: setup vet
+	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz
+
+vet:
+	$(GO) vet ./...
+
+# Each fuzz target briefly; go test -fuzz takes one target and one package
+# at a time.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+	    log=$$(mktemp); \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >$$log 2>&1 || { cat $$log; rm -f $$log; exit 1; }; \
+	    tail -n 2 $$log; rm -f $$log; \
+	  done; \
+	done
+
+# Per-frame benchmarks; figures go to docs/performance.md.
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pipeline/...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/edgeguard/edgeguard/internal/mosquittotest"
+	"github.com/edgeguard/edgeguard/pipeline/codec"
+	"github.com/edgeguard/edgeguard/pipeline/scene"
+	"github.com/edgeguard/edgeguard/pipeline/simcam"
+)
+
+// buildBinary builds edgeguard once per test binary run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "edgeguard")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestSIGTERM: a clean shutdown publishes "offline" (device and camera),
+// exits 0, and no secret appears in anything the process printed.
+func TestSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	mq := mosquittotest.Start(t)
+	sub := mosquittotest.Subscribe(t, mq.URL(), "edgeguard/sigterm-box/#")
+	const user, pass = "operator", "S3cret-Pa55"
+	cam, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: codec.H264,
+		Scene: scene.Static(320, 180, 25), ClipSeconds: 4, Audio: true, Username: user, Password: pass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cam.Close()
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "edgeguard.yaml", fmt.Sprintf(`device: sigterm-box
+mqtt:
+  broker: %s
+cameras:
+  - id: gate
+    url: %s
+`, mq.URL(), cam.URL()))
+	if !strings.Contains(cam.URL(), pass) {
+		t.Fatalf("camera URL %q carries no credentials", cam.URL())
+	}
+
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(bin, "run", "--config", cfg, "--log-level", "debug")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	sub.WaitFor(t, func(m []mosquittotest.Message) bool {
+		return last(m, "edgeguard/sigterm-box/gate/status", `"streaming"`)
+	}, 30*time.Second)
+
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) || err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second): // hang guard, not a timing assertion
+		cmd.Process.Kill()
+		t.Fatalf("no exit after SIGTERM\n%s", stderr.String())
+	}
+	t.Logf("shutdown took %v", time.Since(sent).Round(time.Millisecond))
+	msgs := sub.WaitFor(t, func(m []mosquittotest.Message) bool {
+		return last(m, "edgeguard/sigterm-box/status", "offline") && last(m, "edgeguard/sigterm-box/gate/status", `"offline"`)
+	}, 10*time.Second)
+
+	out := stdout.String() + stderr.String()
+	for _, m := range msgs {
+		out += m.Topic + string(m.Payload)
+	}
+	if strings.Contains(out, pass) {
+		t.Errorf("the camera password leaked into output or MQTT")
+	}
+	if !strings.Contains(stderr.String(), "xxxxx") {
+		t.Logf("log:\n%s", stderr.String())
+	}
+}
+
+// last reports whether the last message on topic contains want.
+func last(msgs []mosquittotest.Message, topic, want string) bool {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Topic == topic {
+			return strings.Contains(string(msgs[i].Payload), want)
+		}
+	}
+	return false
+}
+
+// TestUsageAndErrors: exit codes and messages a person sees.
+func TestUsageAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeFile(t, dir, "bad.yaml", "device: x\ncameras:\n  - id: a\n    url: http://example.org/\n")
+	tests := []struct {
+		args     []string
+		code     int
+		contains string
+	}{
+		{nil, 2, "Usage:"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"version"}, 0, "edgeguard"},
+		{[]string{"run"}, 2, "run needs --config FILE"},
+		{[]string{"run", "--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{[]string{"run", "--config", filepath.Join(dir, "missing.yaml")}, 1, "missing.yaml"},
+		{[]string{"run", "--config", bad}, 1, "bad.yaml:4:10: cameras[0].url"},
+		{[]string{"policy"}, 2, "policy needs a subcommand"},
+		{[]string{"policy", "preview"}, 1, "not yet available"},
+		{[]string{"demo", "--codec", "mjpeg"}, 2, "mjpeg"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tt.args, &stdout, &stderr)
+			out := stdout.String() + stderr.String()
+			if code != tt.code || !strings.Contains(out, tt.contains) {
+				t.Errorf("exit %d, output:\n%s\nwant exit %d containing %q", code, out, tt.code, tt.contains)
+			}
+		})
+	}
+}

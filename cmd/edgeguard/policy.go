@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/edgeguard/edgeguard/policy"
+)
+
+const policyUsage = `Usage:
+  edgeguard policy check FILE...            validate; exit 1 with precise messages
+  edgeguard policy explain [--lang en|de] FILE
+  edgeguard policy diff OLD NEW             what the new version changes in what leaves the device
+  edgeguard policy preview ...              not yet available (needs the anonymiser)
+`
+
+func cmdPolicy(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, policyUsage)
+		return usageError{"policy needs a subcommand"}
+	}
+	switch args[0] {
+	case "check":
+		return policyCheck(args[1:], stdout, stderr)
+	case "explain":
+		return policyExplain(args[1:], stdout, stderr)
+	case "diff":
+		return policyDiff(args[1:], stdout, stderr)
+	case "preview":
+		return fmt.Errorf("policy preview: not yet available: it needs the snapshot anonymiser, which is not built yet")
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, policyUsage)
+		return nil
+	}
+	fmt.Fprint(stderr, policyUsage)
+	return usageError{fmt.Sprintf("unknown policy subcommand %q", args[0])}
+}
+
+func policyCheck(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("policy check", "policy check FILE...", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return usageError{"policy check needs at least one FILE"}
+	}
+	failed := 0
+	for _, f := range fs.Args() {
+		p, err := policy.Load(f)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			failed++
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok (policy %q version %q, sha256 %s)\n", f, p.Name, p.Version, p.SHA256)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d policy files are invalid", failed, fs.NArg())
+	}
+	return nil
+}
+
+func policyExplain(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("policy explain", "policy explain [--lang en|de] FILE", stderr)
+	lang := fs.String("lang", "en", "language: en or de")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return usageError{"policy explain needs exactly one FILE"}
+	}
+	p, err := policy.Load(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	text, err := p.Explain(*lang)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	fmt.Fprint(stdout, text)
+	return nil
+}
+
+func policyDiff(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("policy diff", "policy diff OLD NEW", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		fs.Usage()
+		return usageError{"policy diff needs OLD and NEW"}
+	}
+	oldP, err := policy.Load(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	newP, err := policy.Load(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	changes := policy.Diff(oldP, newP)
+	if len(changes) == 0 {
+		fmt.Fprintln(stdout, "no change in what this device may see, keep or send")
+		return nil
+	}
+	for _, c := range changes {
+		fmt.Fprintln(stdout, c)
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/edgeguard/edgeguard/pipeline/config"
+	"github.com/edgeguard/edgeguard/pipeline/service"
+)
+
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlags("run", "run --config FILE [--log-format text|json] [--log-level LEVEL]", stderr)
+	cfgPath := fs.String("config", "", "configuration file (YAML), e.g. configs/edgeguard.yaml")
+	logFormat := fs.String("log-format", "", "override log.format: text or json")
+	logLevel := fs.String("log-level", "", "override log.level: debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *cfgPath == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return usageError{"run needs --config FILE and no other arguments"}
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *logFormat != "" {
+		cfg.Log.Format = *logFormat
+	}
+	if *logLevel != "" {
+		cfg.Log.Level = *logLevel
+	}
+	log := cfg.Log.NewLogger(stderr)
+	reload := make(chan struct{}, 1)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return service.Run(ctx, service.Options{Config: cfg, Logger: log, Reload: reload})
+}

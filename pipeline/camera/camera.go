@@ -1,0 +1,318 @@
+// Package camera runs one camera: RTSP in, decode, privacy mask, motion,
+// situations out. Each camera is an actor with Run(ctx) error; a Supervisor
+// restarts it with back-off.
+package camera
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/edgeguard/edgeguard/pipeline/codec"
+	"github.com/edgeguard/edgeguard/pipeline/event"
+	"github.com/edgeguard/edgeguard/pipeline/ingest"
+	"github.com/edgeguard/edgeguard/pipeline/lifecycle"
+	"github.com/edgeguard/edgeguard/pipeline/motion"
+	"github.com/edgeguard/edgeguard/pipeline/privacymask"
+)
+
+// Sink receives what a camera wants to send. In the service it is the
+// outbox in front of the egress guard; it must not block for long.
+type Sink interface {
+	Event(ctx context.Context, ev event.Event) error
+	Status(ctx context.Context, st event.CameraStatus) error
+}
+
+// Config describes one camera.
+type Config struct {
+	Device    string
+	ID        string
+	URL       string // may carry credentials; only ever logged redacted
+	Transport string // "tcp" or "udp"
+	// AnalysisFPS is how many frames a second are analysed; every frame is
+	// decoded (references need it) but only these are scaled and analysed.
+	AnalysisFPS float64
+	// AnalysisWidth is the width frames are scaled to for analysis; the
+	// height follows the stream's aspect ratio.
+	AnalysisWidth int
+	Motion        motion.Config
+	Lifecycle     lifecycle.Config
+	// Zones are the privacy zones filled at the decoder's output.
+	Zones [][]privacymask.Point
+	// QueueSize bounds the access units waiting for the decoder.
+	QueueSize int
+	Timeout   time.Duration
+	Sink      Sink
+	Logger    *slog.Logger
+}
+
+// Stats are a camera's counters since it was created.
+type Stats struct {
+	AccessUnits       uint64 // received from the camera
+	DroppedAUs        uint64 // dropped because decoding fell behind
+	Decoded           uint64
+	DecodeErrors      uint64
+	Analysed          uint64
+	DroppedFrames     uint64 // analysis frames replaced before analysis took them
+	Events            uint64
+	SessionsStarted   uint64
+	LastAnalysisWidth int
+}
+
+// Camera is one camera's actor.
+type Camera struct {
+	cfg   Config
+	log   *slog.Logger
+	zones atomic.Pointer[[][]privacymask.Point]
+	seq   atomic.Uint64
+
+	accessUnits, droppedAUs, decoded, decodeErrors atomic.Uint64
+	analysed, droppedFrames, events, sessions      atomic.Uint64
+	analysisWidth                                  atomic.Int64
+}
+
+// New checks cfg and returns a camera that is not running yet.
+func New(cfg Config) (*Camera, error) {
+	if cfg.ID == "" || cfg.URL == "" || cfg.Sink == nil {
+		return nil, errors.New("camera: ID, URL and Sink are required")
+	}
+	if cfg.AnalysisFPS <= 0 {
+		cfg.AnalysisFPS = 5
+	}
+	if cfg.AnalysisWidth <= 0 {
+		cfg.AnalysisWidth = 640
+	}
+	if err := cfg.Lifecycle.Validate(); err != nil {
+		return nil, fmt.Errorf("camera %s: %w", cfg.ID, err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	c := &Camera{cfg: cfg, log: cfg.Logger.With("camera", cfg.ID)}
+	zones := cfg.Zones
+	c.zones.Store(&zones)
+	return c, nil
+}
+
+// ID returns the camera's id.
+func (c *Camera) ID() string { return c.cfg.ID }
+
+// SetZones replaces the privacy zones; the decode goroutine applies the new
+// mask before the next analysis frame leaves it.
+func (c *Camera) SetZones(z [][]privacymask.Point) { c.zones.Store(&z) }
+
+// Stats returns the counters.
+func (c *Camera) Stats() Stats {
+	return Stats{
+		AccessUnits: c.accessUnits.Load(), DroppedAUs: c.droppedAUs.Load(),
+		Decoded: c.decoded.Load(), DecodeErrors: c.decodeErrors.Load(),
+		Analysed: c.analysed.Load(), DroppedFrames: c.droppedFrames.Load(),
+		Events: c.events.Load(), SessionsStarted: c.sessions.Load(),
+		LastAnalysisWidth: int(c.analysisWidth.Load()),
+	}
+}
+
+func (c *Camera) status(ctx context.Context, st event.CameraStatus) {
+	st.Device, st.Camera = c.cfg.Device, c.cfg.ID
+	if st.Since.IsZero() {
+		st.Since = event.Time{Time: time.Now()}
+	}
+	if err := c.cfg.Sink.Status(ctx, st); err != nil && ctx.Err() == nil {
+		c.log.Warn("camera status not queued", "state", st.State, "err", err)
+	}
+}
+
+// Run connects once and processes the stream until it ends or ctx is
+// cancelled. A running situation is always ended before Run returns.
+func (c *Camera) Run(ctx context.Context) error {
+	c.sessions.Add(1)
+	c.status(ctx, event.CameraStatus{State: event.StateConnecting})
+	sess, err := ingest.Open(ctx, ingest.Config{
+		URL: c.cfg.URL, Transport: c.cfg.Transport, QueueSize: c.cfg.QueueSize,
+		Timeout: c.cfg.Timeout, Logger: c.log,
+	})
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	info := sess.Info()
+	cdc, err := codec.ParseCodec(info.Codec)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ingest.ErrUnsupportedCodec, info.Codec)
+	}
+	dec, err := codec.NewDecoder(codec.DecoderConfig{Codec: cdc, Logger: c.log})
+	if err != nil {
+		return err
+	}
+	defer dec.Close()
+	c.log.Info("camera session started", "codec", info.Codec, "offered", info.OfferedMedia, "url", ingest.RedactURL(c.cfg.URL))
+
+	pool := &framePool{}
+	defer pool.Close()
+	slot := newLatestSlot(func(m *gocv.Mat) {
+		c.droppedFrames.Add(1)
+		pool.put(m)
+	})
+
+	actx, stopAnalysis := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	an := &analyser{cam: c, slot: slot, pool: pool}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		an.run(actx)
+	}()
+	err = c.decodeLoop(ctx, sess, dec, info, cdc, pool, slot)
+	stopAnalysis()
+	wg.Wait()
+	an.close()
+	return err
+}
+
+// decodeLoop decodes every access unit and, at the analysis rate, scales the
+// picture to the analysis size and fills the privacy zones before anything
+// else can see it (invariant 2).
+func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *codec.Decoder,
+	info ingest.StreamInfo, cdc codec.Codec, pool *framePool, slot *latestSlot) error {
+	interval := time.Duration(float64(time.Second) / c.cfg.AnalysisFPS)
+	// A frame is due a little early so that jitter does not halve the rate.
+	due := interval * 9 / 10
+	var (
+		lastAnalysed time.Time
+		mask         *privacymask.Mask
+		maskZones    *[][]privacymask.Point
+		maskW, maskH int
+		params       = info.ParamSets
+		rate         fpsEstimator
+		streaming    bool
+		lastDropped  uint64
+		lastErrLog   time.Time
+	)
+	defer func() {
+		if mask != nil {
+			mask.Close()
+		}
+	}()
+	for {
+		var au ingest.AccessUnit
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-sess.Done():
+			if err := sess.Err(); err != nil {
+				return err
+			}
+			return errors.New("stream ended")
+		case au = <-sess.AccessUnits():
+		}
+		c.accessUnits.Add(1)
+		if d := sess.Dropped(); d != lastDropped {
+			c.droppedAUs.Add(d - lastDropped)
+			lastDropped = d
+		}
+		if au.Discontinuity {
+			dec.ResetToKeyframe()
+		}
+		nalus := au.NALUs
+		if au.RandomAccess && len(params) > 0 {
+			// Parameter sets from the SDP, for cameras that do not repeat
+			// them in band; needed once.
+			nalus = append(append([][]byte{}, params...), nalus...)
+			params = nil
+		}
+		got, err := dec.Decode(nalus)
+		if err != nil {
+			c.decodeErrors.Add(1)
+			if time.Since(lastErrLog) > 10*time.Second {
+				lastErrLog = time.Now()
+				c.log.Warn("decode error; waiting for the next key frame", "err", err, "decode_errors", c.decodeErrors.Load())
+			}
+			continue
+		}
+		if !got {
+			continue
+		}
+		c.decoded.Add(1)
+		srcW, srcH := dec.Size()
+		if !streaming {
+			if fps, ok := rate.observe(au.PTS); ok {
+				streaming = true
+				c.status(ctx, event.CameraStatus{State: event.StateStreaming, Codec: cdc.String(), Width: srcW, Height: srcH, FPS: fps})
+				c.log.Info("camera streaming", "codec", cdc.String(), "width", srcW, "height", srcH, "fps", fps)
+			}
+		}
+		if !lastAnalysed.IsZero() && au.Received.Sub(lastAnalysed) < due {
+			continue
+		}
+		lastAnalysed = au.Received
+		w, h := analysisSize(srcW, srcH, c.cfg.AnalysisWidth)
+		if z := c.zones.Load(); mask == nil || z != maskZones || w != maskW || h != maskH {
+			if mask != nil {
+				mask.Close()
+			}
+			mask, err = privacymask.New(*z, w, h)
+			if err != nil {
+				// Fail closed: without a valid mask nothing is analysed.
+				return fmt.Errorf("privacy zones: %w", err)
+			}
+			maskZones, maskW, maskH = z, w, h
+			c.analysisWidth.Store(int64(w))
+		}
+		m := pool.get(w, h)
+		buf, err := m.DataPtrUint8()
+		if err == nil {
+			err = dec.ScaleGray(buf, w, h, w)
+		}
+		if err != nil {
+			pool.put(m)
+			return fmt.Errorf("scale: %w", err)
+		}
+		mask.Apply(*m)
+		slot.offer(analysisFrame{mat: m, at: au.Received.UnixNano()})
+	}
+}
+
+// analysisSize keeps the aspect ratio and even dimensions, and never scales up.
+func analysisSize(srcW, srcH, width int) (int, int) {
+	if width > srcW {
+		width = srcW
+	}
+	width &^= 1
+	h := (srcH*width/srcW + 1) &^ 1
+	if h < 2 {
+		h = 2
+	}
+	return width, h
+}
+
+// fpsEstimator measures the stream's frame rate from presentation times of
+// the first frames.
+type fpsEstimator struct {
+	n           int
+	first, last time.Duration
+}
+
+const fpsSample = 12
+
+func (e *fpsEstimator) observe(pts time.Duration) (float64, bool) {
+	if e.n == 0 {
+		e.first = pts
+	}
+	e.last = pts
+	e.n++
+	if e.n < fpsSample {
+		return 0, false
+	}
+	span := e.last - e.first
+	if span <= 0 {
+		return 0, true
+	}
+	fps := float64(e.n-1) / span.Seconds()
+	return float64(int(fps*100+0.5)) / 100, true
+}

@@ -1,0 +1,268 @@
+// Package config reads the operator's config file (edgeguard.yaml): which
+// cameras to pull, how to analyse them and where to publish.
+//
+// The file is written by people, so it is decoded strictly (unknown keys,
+// wrong types and duplicate keys are errors, never ignored) and every problem
+// is reported at once with its position, as FILE:LINE:COL: PATH: message.
+// Defaults come from one place, Defaults(), and configs/edgeguard.yaml shows
+// them all. Privacy rules are not here: they live in the separate policy file
+// (package policy), owned by the privacy officer rather than the operator.
+package config
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/edgeguard/edgeguard/policy/yamlstrict"
+)
+
+// FieldError is one problem in the file; see yamlstrict.FieldError.
+type FieldError = yamlstrict.FieldError
+
+// Errors is every problem in the file, one per line when printed. Load and
+// Parse return it (as error) when the file is not valid.
+type Errors = yamlstrict.Errors
+
+// Config is the validated operator configuration, with defaults applied and
+// relative paths resolved against the config file's directory.
+type Config struct {
+	// Device identifies this edge box in MQTT topics and events.
+	Device string `yaml:"device"`
+	Log    Log    `yaml:"log"`
+	MQTT   MQTT   `yaml:"mqtt"`
+	// Policy is the absolute path of the privacy policy file; "" means the
+	// built-in, most private policy (policy.Default()).
+	Policy string `yaml:"policy"`
+	// Defaults are the camera settings every camera starts from.
+	Defaults CameraSettings `yaml:"defaults"`
+	// Cameras are decoded separately, after Defaults, so each starts from
+	// them wherever it appears in the file.
+	Cameras []Camera `yaml:"-"`
+}
+
+// Log selects the service's log output.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+// MQTT is where events go. Secrets are never part of the file itself: the
+// password is read from PasswordFile or the environment variable PasswordEnv
+// when connecting (see Password).
+type MQTT struct {
+	// Broker is the broker URL (tcp|mqtt|ssl|tls://host:port); "" means the
+	// embedded broker listening on EmbeddedAddr.
+	Broker       string `yaml:"broker"`
+	EmbeddedAddr string `yaml:"embedded_addr"`
+	TopicPrefix  string `yaml:"topic_prefix"`
+	// ClientID defaults to "edgeguard-<device>".
+	ClientID     string        `yaml:"client_id"`
+	Username     string        `yaml:"username"`
+	PasswordFile string        `yaml:"password_file"` // absolute after Parse
+	PasswordEnv  string        `yaml:"password_env"`
+	KeepAlive    time.Duration `yaml:"keepalive"`
+}
+
+// CameraSettings are the analysis settings of one camera. The defaults:
+// section sets them for all cameras; a camera overrides single keys.
+type CameraSettings struct {
+	Transport string   `yaml:"transport"` // RTSP transport: tcp | udp
+	Analysis  Analysis `yaml:"analysis"`
+	Motion    Motion   `yaml:"motion"`
+}
+
+// Analysis is the rate and size frames are analysed at (the stream is
+// decoded in full; only these frames are scaled and analysed).
+type Analysis struct {
+	FPS float64 `yaml:"fps"`
+	// Width in pixels; the height follows the stream's aspect ratio.
+	Width int `yaml:"width"`
+}
+
+// Motion tunes motion detection and how detections become events.
+type Motion struct {
+	// MinArea is the smallest moving area that counts, as a fraction of the
+	// frame (0.002 = 0.2 %).
+	MinArea float64 `yaml:"min_area"`
+	// Sensitivity is the background model's variance threshold (MOG2
+	// varThreshold): lower values react to smaller changes.
+	Sensitivity float64 `yaml:"sensitivity"`
+	// Warmup is how long the background model learns before detecting.
+	Warmup time.Duration `yaml:"warmup"`
+	// QuietTime without motion ends a situation.
+	QuietTime time.Duration `yaml:"quiet_time"`
+	// MinDuration is how long motion must last before a situation starts.
+	MinDuration time.Duration `yaml:"min_duration"`
+	// UpdateInterval between update messages of an ongoing situation; 0
+	// sends none.
+	UpdateInterval time.Duration `yaml:"update_interval"`
+}
+
+// Camera is one stream to analyse.
+type Camera struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// URL is rtsp:// or rtsps://, possibly with credentials: log it only
+	// through RedactedURL.
+	URL            string `yaml:"url"`
+	Enabled        bool   `yaml:"enabled"`
+	CameraSettings `yaml:",inline"`
+}
+
+// RedactedURL is the camera URL with any user name and password replaced by
+// "xxxxx", for logs, status and errors.
+func (c Camera) RedactedURL() string { return redactURL(c.URL) }
+
+// Defaults returns the value every setting has when the file does not set
+// it. configs/edgeguard.yaml spells out the same values.
+func Defaults() Config {
+	return Config{
+		Log: Log{Level: "info", Format: "text"},
+		MQTT: MQTT{
+			EmbeddedAddr: "127.0.0.1:1883",
+			TopicPrefix:  "edgeguard",
+			KeepAlive:    30 * time.Second,
+		},
+		Defaults: CameraSettings{
+			Transport: "tcp",
+			Analysis:  Analysis{FPS: 5, Width: 640},
+			Motion: Motion{
+				MinArea:        0.002,
+				Sensitivity:    16,
+				Warmup:         5 * time.Second,
+				QuietTime:      5 * time.Second,
+				MinDuration:    0,
+				UpdateInterval: 10 * time.Second,
+			},
+		},
+	}
+}
+
+// file is the document's shape: Config plus the cameras, kept raw until the
+// defaults they start from are known.
+type file struct {
+	Config  `yaml:",inline"`
+	Cameras []yamlstrict.Raw `yaml:"cameras"`
+}
+
+// Load reads, decodes and validates the config file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates data; filename is used in messages and to
+// resolve relative paths (policy, mqtt.password_file). On failure the error
+// is Errors, listing every problem found.
+func Parse(filename string, data []byte) (*Config, error) {
+	d := yamlstrict.New(filename, data, yamlstrict.Options{
+		KeyCheck: keyCheck,
+		Empty:    "the file is empty; it needs at least device: and cameras: (see configs/edgeguard.yaml)",
+	})
+	if !d.HasDocument() {
+		return nil, d.Err()
+	}
+	f := file{Config: Defaults()}
+	d.Decode(&f)
+	cfg := f.Config
+	for _, raw := range f.Cameras {
+		c := Camera{Enabled: true, CameraSettings: cfg.Defaults}
+		d.DecodeRaw(raw, &c)
+		cfg.Cameras = append(cfg.Cameras, c)
+	}
+	dir := filepath.Dir(filename)
+	cfg.Policy = resolvePath(dir, cfg.Policy)
+	cfg.MQTT.PasswordFile = resolvePath(dir, cfg.MQTT.PasswordFile)
+	if cfg.MQTT.ClientID == "" && cfg.Device != "" {
+		cfg.MQTT.ClientID = "edgeguard-" + cfg.Device
+	}
+	validate(d, &cfg)
+	if err := d.Err(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+func resolvePath(dir, p string) string {
+	if p == "" {
+		return ""
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
+// keyCheck explains keys that must not be there instead of calling them
+// unknown.
+func keyCheck(path, key string) string {
+	switch {
+	case path == "mqtt.password" || path == "mqtt.pass" || path == "mqtt.passwd":
+		return "passwords are never written into the config file; put the password in a file only edgeguard can read and set mqtt.password_file to its path, or set mqtt.password_env to the name of an environment variable that holds it"
+	case strings.HasPrefix(path, "cameras[") && (key == "password" || key == "username" || key == "user"):
+		return "camera credentials are part of the url: rtsp://user:password@host:554/path"
+	}
+	return ""
+}
+
+// Embedded reports whether edgeguard runs its own broker.
+func (m MQTT) Embedded() bool { return m.Broker == "" }
+
+// Password reads the broker password from PasswordFile (surrounding white
+// space trimmed) or the environment variable PasswordEnv; "" if neither is
+// set. It is read at connect time, not at load, so that a rotated secret is
+// picked up on reconnect or reload without a config change.
+func (m MQTT) Password() (string, error) {
+	switch {
+	case m.PasswordFile != "":
+		b, err := os.ReadFile(m.PasswordFile)
+		if err != nil {
+			return "", fmt.Errorf("mqtt.password_file: %w", err)
+		}
+		pw := strings.TrimSpace(string(b))
+		if pw == "" {
+			return "", fmt.Errorf("mqtt.password_file: %s is empty", m.PasswordFile)
+		}
+		return pw, nil
+	case m.PasswordEnv != "":
+		pw, ok := os.LookupEnv(m.PasswordEnv)
+		if !ok || pw == "" {
+			return "", fmt.Errorf("mqtt.password_env: environment variable %s is not set or empty", m.PasswordEnv)
+		}
+		return pw, nil
+	}
+	return "", nil
+}
+
+// SlogLevel is Level as a slog.Level (info if unknown; Parse has validated it).
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// NewLogger returns a logger writing to w in the configured format and level.
+func (l Log) NewLogger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: l.SlogLevel()}
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,296 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/edgeguard/edgeguard/policy/yamlstrict"
+)
+
+// idPattern keeps ids safe as MQTT topic levels and file names: no '/', no
+// wildcards, no spaces.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+var envPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// validate is the one place where the rules of the file live. It reports
+// through d so every message carries the position of the offending key.
+func validate(d *yamlstrict.Decoder, c *Config) {
+	switch {
+	case c.Device == "":
+		d.Errorf("device", "required: the id of this edge box, e.g. edge-01 (letters, digits, - and _)")
+	case !idPattern.MatchString(c.Device):
+		d.Errorf("device", "%s is not a valid id; allowed: 1 to 64 letters, digits, - and _ (it becomes part of MQTT topics)", yamlstrict.Quote(c.Device))
+	}
+	oneOf(d, "log.level", c.Log.Level, "debug", "info", "warn", "error")
+	oneOf(d, "log.format", c.Log.Format, "text", "json")
+	validateMQTT(d, &c.MQTT)
+	validateSettings(d, "defaults", c.Defaults, true)
+
+	if len(c.Cameras) == 0 && !d.HasError("cameras") {
+		d.Errorf("cameras", "no cameras configured; add at least one with id: and url: (see configs/edgeguard.yaml)")
+	}
+	first := map[string]int{}
+	for i, cam := range c.Cameras {
+		p := yamlstrict.Index("cameras", i)
+		switch {
+		case cam.ID == "":
+			d.Errorf(p+".id", "required: a short unique name for this camera, e.g. cam1 (letters, digits, - and _)")
+		case !idPattern.MatchString(cam.ID):
+			d.Errorf(p+".id", "%s is not a valid camera id; allowed: 1 to 64 letters, digits, - and _ (it becomes part of MQTT topics)", yamlstrict.Quote(cam.ID))
+		default:
+			if j, dup := first[cam.ID]; dup {
+				d.Errorf(p+".id", "duplicate camera id %q (first at line %d)", cam.ID, d.Pos(yamlstrict.Index("cameras", j)+".id").Line)
+			} else {
+				first[cam.ID] = i
+			}
+		}
+		if len([]rune(cam.Name)) > 100 || hasControl(cam.Name) {
+			d.Errorf(p+".name", "must be at most 100 characters on one line")
+		}
+		validateCameraURL(d, p+".url", cam.URL)
+		// Only keys the camera sets itself: inherited values were checked
+		// under defaults and must not be reported once per camera.
+		validateSettings(d, p, cam.CameraSettings, false)
+	}
+}
+
+func validateMQTT(d *yamlstrict.Decoder, m *MQTT) {
+	if m.Broker != "" {
+		validateBroker(d, "mqtt.broker", m.Broker)
+	} else if err := checkHostPort(m.EmbeddedAddr); err != "" {
+		d.Errorf("mqtt.embedded_addr", "%s; expected host:port, e.g. 127.0.0.1:1883", err)
+	}
+	tp := m.TopicPrefix
+	switch {
+	case tp == "":
+		d.Errorf("mqtt.topic_prefix", "must not be empty; e.g. edgeguard")
+	case strings.ContainsAny(tp, "+#"):
+		d.Errorf("mqtt.topic_prefix", "must not contain the MQTT wildcards + or #")
+	case strings.HasPrefix(tp, "$"):
+		d.Errorf("mqtt.topic_prefix", "must not start with $ (reserved for the broker)")
+	case strings.HasPrefix(tp, "/") || strings.HasSuffix(tp, "/") || strings.Contains(tp, "//"):
+		d.Errorf("mqtt.topic_prefix", "must not start or end with / or contain //; e.g. city/edgeguard")
+	case len(tp) > 128 || hasControl(tp) || strings.ContainsRune(tp, ' '):
+		d.Errorf("mqtt.topic_prefix", "must be at most 128 characters without spaces")
+	}
+	if len(m.ClientID) > 128 || hasControl(m.ClientID) {
+		d.Errorf("mqtt.client_id", "must be at most 128 characters on one line")
+	}
+	if hasControl(m.Username) {
+		d.Errorf("mqtt.username", "must be on one line")
+	}
+	if m.PasswordFile != "" && m.PasswordEnv != "" {
+		d.Errorf("mqtt.password_env", "set only one of mqtt.password_file and mqtt.password_env")
+	}
+	if m.PasswordEnv != "" && !envPattern.MatchString(m.PasswordEnv) {
+		d.Errorf("mqtt.password_env", "%s is not an environment variable name; allowed: letters, digits and _, not starting with a digit", yamlstrict.Quote(m.PasswordEnv))
+	}
+	if (m.PasswordFile != "" || m.PasswordEnv != "") && m.Username == "" {
+		at := "mqtt.password_file"
+		if m.PasswordFile == "" {
+			at = "mqtt.password_env"
+		}
+		d.Errorf(at, "a password needs mqtt.username")
+	}
+	inRange(d, "mqtt.keepalive", m.KeepAlive, time.Second, time.Hour)
+}
+
+func validateBroker(d *yamlstrict.Decoder, path, raw string) {
+	const eg = "e.g. tcp://192.0.2.20:1883 or tls://broker.example.org:8883"
+	u, err := url.Parse(raw)
+	if err != nil || !strings.Contains(raw, "://") {
+		d.Errorf(path, "not a valid URL (%s); %s", urlProblem(err), eg)
+		return
+	}
+	switch {
+	case u.Scheme != "tcp" && u.Scheme != "mqtt" && u.Scheme != "ssl" && u.Scheme != "tls":
+		d.Errorf(path, "unsupported scheme %q; allowed: tcp, mqtt, ssl, tls (%s)", u.Scheme, eg)
+	case u.User != nil:
+		d.Errorf(path, "must not contain a user name or password; set mqtt.username and mqtt.password_file or mqtt.password_env")
+	case u.Hostname() == "":
+		d.Errorf(path, "has no host; %s", eg)
+	case u.Port() == "":
+		d.Errorf(path, "has no port; %s", eg)
+	case !validPort(u.Port()):
+		d.Errorf(path, "port %s is out of range; allowed: 1 to 65535", u.Port())
+	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
+		d.Errorf(path, "must be only scheme://host:port; %s", eg)
+	}
+}
+
+func validateCameraURL(d *yamlstrict.Decoder, path, raw string) {
+	const eg = "e.g. rtsp://user:password@192.0.2.10:554/stream"
+	if raw == "" {
+		d.Errorf(path, "required: the camera's RTSP address, %s", eg)
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !strings.Contains(raw, "://") {
+		// Never echo the raw value: it may hold a password.
+		d.Errorf(path, "not a valid URL (%s); %s", urlProblem(err), eg)
+		return
+	}
+	switch {
+	case u.Scheme != "rtsp" && u.Scheme != "rtsps":
+		d.Errorf(path, "unsupported scheme %q; allowed: rtsp, rtsps (%s)", u.Scheme, eg)
+	case u.Hostname() == "":
+		d.Errorf(path, "has no host; %s", eg)
+	case u.Port() != "" && !validPort(u.Port()):
+		d.Errorf(path, "port %s is out of range; allowed: 1 to 65535", u.Port())
+	}
+}
+
+// validateSettings checks one set of camera settings. all=false checks only
+// the keys present under prefix in the file.
+func validateSettings(d *yamlstrict.Decoder, prefix string, s CameraSettings, all bool) {
+	has := func(p string) bool { return all || d.Has(prefix+"."+p) }
+	p := func(s string) string { return prefix + "." + s }
+	if has("transport") {
+		oneOf(d, p("transport"), s.Transport, "tcp", "udp")
+	}
+	if has("analysis.fps") && (s.Analysis.FPS < 0.5 || s.Analysis.FPS > 30) {
+		d.Errorf(p("analysis.fps"), "%s is out of range; allowed: 0.5 to 30 frames per second", fmtFloat(s.Analysis.FPS))
+	}
+	if has("analysis.width") && (s.Analysis.Width < 64 || s.Analysis.Width > 1920) {
+		d.Errorf(p("analysis.width"), "%d is out of range; allowed: 64 to 1920 pixels", s.Analysis.Width)
+	}
+	m := s.Motion
+	if has("motion.min_area") && (m.MinArea < 0.0001 || m.MinArea > 1) {
+		d.Errorf(p("motion.min_area"), "%s is out of range; allowed: 0.0001 to 1 (a fraction of the frame; 0.002 = 0.2 %%)", fmtFloat(m.MinArea))
+	}
+	if has("motion.sensitivity") && (m.Sensitivity < 2 || m.Sensitivity > 100) {
+		d.Errorf(p("motion.sensitivity"), "%s is out of range; allowed: 2 to 100 (lower reacts to smaller changes)", fmtFloat(m.Sensitivity))
+	}
+	for _, r := range []struct {
+		key      string
+		v        time.Duration
+		min, max time.Duration
+	}{
+		{"motion.warmup", m.Warmup, 0, 10 * time.Minute},
+		{"motion.quiet_time", m.QuietTime, 0, time.Hour},
+		{"motion.min_duration", m.MinDuration, 0, time.Hour},
+		{"motion.update_interval", m.UpdateInterval, 0, time.Hour},
+	} {
+		if has(r.key) {
+			inRange(d, p(r.key), r.v, r.min, r.max)
+		}
+	}
+	if has("motion.update_interval") && m.UpdateInterval > 0 && m.UpdateInterval < time.Second {
+		d.Errorf(p("motion.update_interval"), "%s is too short; allowed: 0s (no updates) or 1s to 1h", m.UpdateInterval)
+	}
+}
+
+func oneOf(d *yamlstrict.Decoder, path, v string, allowed ...string) {
+	for _, a := range allowed {
+		if v == a {
+			return
+		}
+	}
+	d.Errorf(path, "unknown value %s; allowed: %s", yamlstrict.Quote(v), strings.Join(allowed, ", "))
+}
+
+func inRange(d *yamlstrict.Decoder, path string, v, min, max time.Duration) {
+	if v < min || v > max {
+		d.Errorf(path, "%s is out of range; allowed: %s to %s", fmtDuration(v), fmtDuration(min), fmtDuration(max))
+	}
+}
+
+// fmtDuration prints durations the way people write them: 1h, not 1h0m0s.
+func fmtDuration(v time.Duration) string {
+	s := v.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
+}
+
+func checkHostPort(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Sprintf("%s is not a listen address", yamlstrict.Quote(addr))
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Sprintf("port %s is out of range", yamlstrict.Quote(port))
+	}
+	if hasControl(host) || strings.ContainsRune(host, ' ') {
+		return fmt.Sprintf("%s is not a host name", yamlstrict.Quote(host))
+	}
+	return ""
+}
+
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, unicode.IsControl)
+}
+
+// urlProblem says what is wrong with a URL without quoting any part that
+// could be a credential.
+func urlProblem(err error) string {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return "it must start with a scheme such as rtsp://"
+	}
+	var host url.InvalidHostError
+	var esc url.EscapeError
+	switch {
+	case errors.As(ue.Err, &host):
+		return host.Error()
+	case errors.As(ue.Err, &esc):
+		return "invalid %-escape; write a literal % as %25"
+	case strings.Contains(ue.Err.Error(), "invalid userinfo"):
+		return "the user name or password contains characters that must be %-escaped, e.g. a space as %20"
+	case strings.Contains(ue.Err.Error(), "invalid port"):
+		return "invalid port"
+	case strings.Contains(ue.Err.Error(), "control character"):
+		return "it contains a control character"
+	case strings.Contains(ue.Err.Error(), "missing protocol scheme"):
+		return "it must start with a scheme such as rtsp://"
+	}
+	return "it cannot be parsed"
+}
+
+// secretParam matches query parameters that carry credentials on some
+// cameras (e.g. ?user=admin&password=...).
+var secretParam = regexp.MustCompile(`(?i)(user|pass|pwd|token|secret|key|auth)`)
+
+// redactURL hides user info ("xxxxx"), also in strings that do not parse
+// as a URL, since an operator's typo must not put a password into a log.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && strings.Contains(raw, "://") {
+		if u.User != nil {
+			u.User = url.User("xxxxx")
+		}
+		if u.RawQuery != "" {
+			q := u.Query()
+			for k := range q {
+				if secretParam.MatchString(k) {
+					q[k] = []string{"xxxxx"}
+				}
+			}
+			u.RawQuery = q.Encode()
+		}
+		return u.String()
+	}
+	// Unparsable: show at most the scheme.
+	if i := strings.Index(raw, "://"); i >= 0 && !strings.ContainsAny(raw[:i], "@:/") {
+		return raw[:i+3] + "xxxxx"
+	}
+	return "xxxxx"
+}

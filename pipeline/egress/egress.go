@@ -1,0 +1,380 @@
+// Package egress is the one way data leaves an edgeguard box.
+//
+// Invariant 3 of the architecture: everything that leaves the device passes
+// one egress guard that applies the active privacy policy. Guard is that
+// guard, and this package is the only non-test package allowed to import the
+// MQTT client (TestOnlyEgressImportsMQTTClient enforces it), so there is no
+// other path to the network to forget a policy check on.
+package egress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/edgeguard/edgeguard/pipeline/event"
+)
+
+// Rules is what the guard needs from a privacy policy; *policy.Policy
+// implements it. Field names are "score", "zone", "count" and "boxes".
+type Rules interface {
+	Identity() (name, sha256 string)
+	AllowsEvent(eventType string) bool
+	AllowsField(field string) bool
+}
+
+// Errors callers can test with errors.Is.
+var (
+	// ErrSuppressed: the active rules do not allow this event type; the event
+	// was dropped on purpose and counted.
+	ErrSuppressed = errors.New("egress: event type not allowed by policy")
+	// ErrQueued: ctx ended before the broker acknowledged the message, but
+	// the message stays queued and will be (re)sent after a reconnect. Do not
+	// publish it again.
+	ErrQueued = errors.New("egress: not acknowledged yet, message stays queued")
+	// ErrBacklog: too many messages await the broker's acknowledgement
+	// (Config.MaxPending); the message was dropped so memory stays bounded
+	// during a long outage.
+	ErrBacklog = errors.New("egress: too many unacknowledged messages, dropped")
+	// ErrClosed: the guard was closed.
+	ErrClosed = errors.New("egress: guard closed")
+)
+
+// Config configures the guard's MQTT session.
+type Config struct {
+	// Broker is tcp://host:port (also mqtt://, or ssl://, tls://, mqtts://
+	// for TLS). It must not carry credentials; use Username and Password.
+	Broker string
+	// ClientID must be stable across restarts (the broker keeps the session
+	// under it); "" means "edgeguard-<Device>".
+	ClientID string
+	// TopicPrefix may have several levels ("site/edgeguard"); Device is one.
+	TopicPrefix, Device string
+	Username, Password  string
+	KeepAlive           time.Duration // 0 → 30s
+	ConnectTimeout      time.Duration // 0 → 10s
+	// ReconnectMax caps the back-off between reconnect attempts; 0 → 30s.
+	ReconnectMax time.Duration
+	// MaxPending bounds messages awaiting a broker acknowledgement (queued
+	// while disconnected or in flight); 0 → 1000.
+	MaxPending int
+	Logger     *slog.Logger
+}
+
+// LogValue keeps the password out of logs even if someone logs the Config.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("broker", c.Broker),
+		slog.String("client_id", c.ClientID),
+		slog.String("topic_prefix", c.TopicPrefix),
+		slog.String("device", c.Device),
+		slog.Bool("auth", c.Username != "" || c.Password != ""),
+	)
+}
+
+// Stats are counters since New.
+type Stats struct {
+	Published  uint64 // acknowledged by the broker (see PublishEvent on reconnects)
+	Suppressed uint64 // events whose type the rules do not allow
+	Stripped   uint64 // optional fields removed from published events
+	Dropped    uint64 // refused with ErrBacklog
+	Failed     uint64 // invalid messages and publish errors
+	Pending    int    // awaiting acknowledgement, as last observed
+	Connects   uint64 // successful (re)connections
+	Connected  bool
+}
+
+// Guard owns the MQTT session and applies the active Rules to every event.
+// It is safe for concurrent use.
+type Guard struct {
+	cfg         Config
+	log         *slog.Logger
+	client      mqtt.Client
+	statusTopic string
+	rules       atomic.Pointer[rulesRef]
+	dial        func(ctx context.Context, network, addr string) (net.Conn, error) // tests
+
+	connectOnce sync.Once
+	closeOnce   sync.Once
+	closing     chan struct{}
+	statusMu    sync.Mutex    // orders device status publishes (onConnect, Close)
+	online      chan struct{} // closed once the first "online" was acknowledged
+	onlineOnce  sync.Once
+
+	waiting     atomic.Int64 // publishers waiting for their token
+	mu          sync.Mutex
+	abandoned   map[mqtt.Token]struct{} // tokens whose publisher's ctx ended
+	lastConnErr error
+	unreachable bool // logged "unreachable" for the current outage
+
+	published, suppressed, stripped, dropped, failed, connects atomic.Uint64
+}
+
+type rulesRef struct{ r Rules }
+
+// New validates cfg and prepares the session; nothing is sent until Connect.
+// rules must not be nil: the guard does not run without a policy.
+func New(cfg Config, rules Rules) (*Guard, error) {
+	return newGuard(cfg, rules, nil)
+}
+
+func newGuard(cfg Config, rules Rules, dial func(context.Context, string, string) (net.Conn, error)) (*Guard, error) {
+	if rules == nil {
+		return nil, errors.New("egress: no policy rules")
+	}
+	u, err := url.Parse(cfg.Broker)
+	if err != nil {
+		// url errors quote the input, which could hold a password.
+		return nil, errors.New("egress: broker URL does not parse")
+	}
+	if u.User != nil {
+		return nil, errors.New("egress: broker URL must not contain credentials; use Username and Password")
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "ssl", "tls", "mqtts":
+	default:
+		return nil, fmt.Errorf("egress: broker URL scheme %q not supported (tcp, mqtt, ssl, tls, mqtts)", u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, errors.New("egress: broker URL has no host")
+	}
+	if err := validPrefix(cfg.TopicPrefix); err != nil {
+		return nil, fmt.Errorf("egress: topic prefix: %w", err)
+	}
+	if err := validSegment(cfg.Device); err != nil {
+		return nil, fmt.Errorf("egress: device: %w", err)
+	}
+	if cfg.ClientID == "" {
+		cfg.ClientID = "edgeguard-" + cfg.Device
+	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = 30 * time.Second
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	if cfg.ReconnectMax <= 0 {
+		cfg.ReconnectMax = 30 * time.Second
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 1000
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	g := &Guard{
+		cfg:         cfg,
+		log:         log.With("component", "egress", "broker", u.Redacted()),
+		statusTopic: deviceTopic(cfg.TopicPrefix, cfg.Device, "status"),
+		dial:        dial,
+		closing:     make(chan struct{}),
+		online:      make(chan struct{}),
+		abandoned:   make(map[mqtt.Token]struct{}),
+	}
+	g.rules.Store(&rulesRef{rules})
+	g.client = mqtt.NewClient(g.clientOptions())
+	return g, nil
+}
+
+func (g *Guard) clientOptions() *mqtt.ClientOptions {
+	o := mqtt.NewClientOptions().
+		AddBroker(g.cfg.Broker).
+		SetClientID(g.cfg.ClientID).
+		SetUsername(g.cfg.Username).
+		SetPassword(g.cfg.Password).
+		SetProtocolVersion(4).
+		// A persistent session makes paho resend its store after the first
+		// connect too; with a clean session it would discard what was
+		// published while ConnectRetry was still trying.
+		SetCleanSession(false).
+		SetKeepAlive(g.cfg.KeepAlive).
+		SetConnectTimeout(g.cfg.ConnectTimeout).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(g.cfg.ReconnectMax).
+		SetWriteTimeout(g.cfg.ConnectTimeout).
+		SetStore(newCopyStore()).
+		SetBinaryWill(g.statusTopic, []byte(event.DeviceOffline), 1, true).
+		SetOnConnectHandler(g.onConnect).
+		SetConnectionLostHandler(g.onConnectionLost).
+		SetConnectionNotificationHandler(g.onNotification)
+	if g.dial != nil {
+		o.SetCustomOpenConnectionFn(func(u *url.URL, _ mqtt.ClientOptions) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), g.cfg.ConnectTimeout)
+			defer cancel()
+			return g.dial(ctx, "tcp", u.Host)
+		})
+	}
+	return o
+}
+
+// Connect starts the session and returns once it is up and "online" is
+// published (paho runs the connect handler asynchronously, so the token alone
+// does not say the device status is out). If ctx ends first it
+// returns an error, but the guard keeps connecting in the background and
+// publishes queue meanwhile, so a broker that is down at boot does not stop
+// the service; Close ends the attempts.
+func (g *Guard) Connect(ctx context.Context) error {
+	var tok mqtt.Token
+	g.connectOnce.Do(func() { tok = g.client.Connect() })
+	if tok == nil {
+		return errors.New("egress: Connect called twice")
+	}
+	if err := g.wait(ctx, tok.Done()); err != nil {
+		return err
+	}
+	if err := tok.Error(); err != nil {
+		return fmt.Errorf("egress: connect: %w", err)
+	}
+	return g.wait(ctx, g.online)
+}
+
+func (g *Guard) wait(ctx context.Context, done <-chan struct{}) error {
+	select {
+	case <-done:
+		return nil
+	case <-g.closing:
+		return ErrClosed
+	case <-ctx.Done():
+		g.mu.Lock()
+		last := g.lastConnErr
+		g.mu.Unlock()
+		if last != nil {
+			return fmt.Errorf("egress: broker not reachable yet (last attempt: %v), retrying in the background: %w", last, ctx.Err())
+		}
+		return fmt.Errorf("egress: broker not reachable yet, retrying in the background: %w", ctx.Err())
+	}
+}
+
+// onConnect runs on every (re)connect: the broker published our Last Will
+// ("offline") when the previous connection died, so say "online" again. If
+// Close is under way (paho may finish a connection attempt that Close
+// interrupted, then disconnect cleanly, which suppresses the Will) it says
+// "offline" instead. statusMu orders this against Close's own "offline".
+func (g *Guard) onConnect(c mqtt.Client) {
+	g.connects.Add(1)
+	g.mu.Lock()
+	g.lastConnErr, g.unreachable = nil, false
+	g.mu.Unlock()
+	g.log.Info("mqtt connected", "client_id", g.cfg.ClientID)
+
+	g.statusMu.Lock()
+	state := event.DeviceOnline
+	select {
+	case <-g.closing:
+		state = event.DeviceOffline
+	default:
+	}
+	tok := c.Publish(g.statusTopic, 1, true, state)
+	g.statusMu.Unlock()
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			g.log.Warn("mqtt device status not published", "state", state, "err", err)
+			return
+		}
+		g.onlineOnce.Do(func() { close(g.online) })
+	case <-g.closing:
+	}
+}
+
+func (g *Guard) onConnectionLost(_ mqtt.Client, err error) {
+	g.log.Warn("mqtt connection lost, reconnecting", "err", err)
+}
+
+// onNotification logs the first failed attempt of an outage only: paho
+// retries forever and one line per attempt would flood the log.
+func (g *Guard) onNotification(_ mqtt.Client, n mqtt.ConnectionNotification) {
+	f, ok := n.(mqtt.ConnectionNotificationFailed)
+	if !ok {
+		return
+	}
+	g.mu.Lock()
+	g.lastConnErr = f.Reason
+	first := !g.unreachable
+	g.unreachable = true
+	g.mu.Unlock()
+	if first {
+		g.log.Warn("mqtt broker unreachable, retrying", "err", f.Reason)
+	}
+}
+
+// SetRules swaps the active rules. Each message is checked against one
+// consistent set: a publish already past its check keeps the rules it read.
+// nil rules suppress every event until real rules are set (fail closed).
+func (g *Guard) SetRules(r Rules) {
+	if r == nil {
+		r = denyAll{}
+	}
+	g.rules.Store(&rulesRef{r})
+	name, sum := r.Identity()
+	g.log.Info("egress rules changed", "policy", name, "sha256", sum)
+}
+
+// Stats returns the counters.
+func (g *Guard) Stats() Stats {
+	return Stats{
+		Published:  g.published.Load(),
+		Suppressed: g.suppressed.Load(),
+		Stripped:   g.stripped.Load(),
+		Dropped:    g.dropped.Load(),
+		Failed:     g.failed.Load(),
+		Pending:    g.prunePending(),
+		Connects:   g.connects.Load(),
+		Connected:  g.client.IsConnectionOpen(),
+	}
+}
+
+// Close publishes "offline" on the device status topic (retained), then
+// disconnects cleanly, which tells the broker not to send the Last Will.
+// If the broker is unreachable the Will has already said "offline". Messages
+// still queued are discarded. ctx bounds the wait for the broker; paho's own
+// reconnect goroutine, if one is sleeping in its back-off, exits when it
+// wakes (at most ReconnectMax later).
+func (g *Guard) Close(ctx context.Context) error {
+	var err error
+	g.closeOnce.Do(func() {
+		g.statusMu.Lock()
+		close(g.closing)
+		var tok mqtt.Token
+		if g.client.IsConnectionOpen() {
+			tok = g.client.Publish(g.statusTopic, 1, true, event.DeviceOffline)
+		}
+		g.statusMu.Unlock()
+		if tok != nil {
+			select {
+			case <-tok.Done():
+				err = tok.Error()
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+			if err != nil {
+				err = fmt.Errorf("egress: offline status: %w", err)
+			}
+		}
+		quiesce := 250 * time.Millisecond
+		if d, ok := ctx.Deadline(); ok {
+			quiesce = min(quiesce, max(time.Until(d), time.Millisecond))
+		}
+		g.client.Disconnect(uint(quiesce / time.Millisecond))
+		g.log.Info("mqtt disconnected")
+	})
+	return err
+}
+
+// denyAll stands in for missing rules: nothing may leave.
+type denyAll struct{}
+
+func (denyAll) Identity() (string, string) { return "deny-all", "" }
+func (denyAll) AllowsEvent(string) bool    { return false }
+func (denyAll) AllowsField(string) bool    { return false }

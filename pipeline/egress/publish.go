@@ -1,0 +1,169 @@
+package egress
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/edgeguard/edgeguard/pipeline/event"
+)
+
+// PublishEvent applies the active rules to ev and publishes it at QoS 1 on
+// <prefix>/<device>/<camera>/events, waiting for the broker's PUBACK.
+//
+// An event type the rules do not allow returns ErrSuppressed. Optional fields
+// the rules do not allow are removed (see filter), and ev.Policy is set to the
+// rules' identity, so every event names the policy it passed.
+//
+// While the broker is unreachable the message is queued and sent after the
+// reconnect; if ctx ends first the error wraps ErrQueued. After a reconnect
+// paho reports a queued message as done once it is resent, not when the
+// broker acknowledges it; it stays in paho's store until the PUBACK.
+func (g *Guard) PublishEvent(ctx context.Context, ev event.Event) error {
+	r := g.rules.Load().r // one consistent rule set for this message
+	if ev.Device == "" {
+		ev.Device = g.cfg.Device
+	}
+	out, stripped, err := filter(r, ev)
+	if err != nil {
+		if errors.Is(err, ErrSuppressed) {
+			g.suppressed.Add(1)
+		} else {
+			g.failed.Add(1)
+		}
+		return err
+	}
+	if out.Device != g.cfg.Device {
+		g.failed.Add(1)
+		return fmt.Errorf("egress: event for device %q on guard of device %q", out.Device, g.cfg.Device)
+	}
+	payload, err := json.Marshal(out)
+	if err != nil {
+		g.failed.Add(1)
+		return fmt.Errorf("egress: encode event: %w", err)
+	}
+	if err := g.publish(ctx, cameraTopic(g.cfg.TopicPrefix, g.cfg.Device, out.Camera, "events"), payload, false); err != nil {
+		return err
+	}
+	g.stripped.Add(uint64(stripped))
+	return nil
+}
+
+// PublishCameraStatus publishes st retained at QoS 1 on
+// <prefix>/<device>/<camera>/status, so a consumer that subscribes later
+// still learns each camera's state. Credentials of any URL in st.Error are
+// masked as a last line of defence: error texts from RTSP libraries may quote
+// the camera URL.
+func (g *Guard) PublishCameraStatus(ctx context.Context, st event.CameraStatus) error {
+	if st.Device == "" {
+		st.Device = g.cfg.Device
+	}
+	if st.Device != g.cfg.Device {
+		g.failed.Add(1)
+		return fmt.Errorf("egress: camera status for device %q on guard of device %q", st.Device, g.cfg.Device)
+	}
+	if err := validSegment(st.Camera); err != nil {
+		g.failed.Add(1)
+		return fmt.Errorf("egress: camera: %w", err)
+	}
+	st.Error = redactUserinfo(st.Error)
+	payload, err := json.Marshal(st)
+	if err != nil {
+		g.failed.Add(1)
+		return fmt.Errorf("egress: encode camera status: %w", err)
+	}
+	return g.publish(ctx, cameraTopic(g.cfg.TopicPrefix, g.cfg.Device, st.Camera, "status"), payload, true)
+}
+
+// PublishRetained publishes v as JSON, retained at QoS 1, on
+// <prefix>/<device>/<subtopic>, e.g. "policy" for the audit record of the
+// policy in force. It exists so such device-level records also leave through
+// the guard; callers must only pass data that identifies no one, since no
+// event rules apply to it. "status" is reserved for the guard's own
+// online/offline state.
+func (g *Guard) PublishRetained(ctx context.Context, subtopic string, v any) error {
+	if err := validSegment(subtopic); err != nil {
+		g.failed.Add(1)
+		return fmt.Errorf("egress: subtopic: %w", err)
+	}
+	if subtopic == "status" {
+		g.failed.Add(1)
+		return errors.New(`egress: subtopic "status" is reserved for the device status`)
+	}
+	payload, err := json.Marshal(v)
+	if err != nil {
+		g.failed.Add(1)
+		return fmt.Errorf("egress: encode %s: %w", subtopic, err)
+	}
+	return g.publish(ctx, deviceTopic(g.cfg.TopicPrefix, g.cfg.Device, subtopic), payload, true)
+}
+
+var userinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s]*@`)
+
+// redactUserinfo replaces "user:password@" in every URL in s, the same
+// masking ingest.RedactURL uses.
+func redactUserinfo(s string) string {
+	return userinfo.ReplaceAllString(s, "${1}xxxxx@")
+}
+
+// publish sends at QoS 1 and waits for completion, ctx or Close.
+func (g *Guard) publish(ctx context.Context, topic string, payload []byte, retained bool) error {
+	select {
+	case <-g.closing:
+		g.failed.Add(1)
+		return ErrClosed
+	default:
+	}
+	if g.prunePending() >= g.cfg.MaxPending {
+		g.dropped.Add(1)
+		return ErrBacklog
+	}
+	g.waiting.Add(1)
+	defer g.waiting.Add(-1)
+	tok := g.client.Publish(topic, 1, retained, payload)
+	select {
+	case <-tok.Done():
+		return g.complete(tok, topic)
+	case <-ctx.Done():
+		// prunePending accounts for it when paho completes it.
+		g.mu.Lock()
+		g.abandoned[tok] = struct{}{}
+		g.mu.Unlock()
+		return fmt.Errorf("egress: publish to %s: %w: %w", topic, ErrQueued, ctx.Err())
+	case <-g.closing:
+		g.failed.Add(1)
+		return ErrClosed
+	}
+}
+
+func (g *Guard) complete(tok mqtt.Token, topic string) error {
+	if err := tok.Error(); err != nil {
+		g.failed.Add(1)
+		return fmt.Errorf("egress: publish to %s: %w", topic, err)
+	}
+	g.published.Add(1)
+	return nil
+}
+
+// prunePending accounts for completed messages whose publisher stopped
+// waiting (ctx ended) and returns how many messages await acknowledgement.
+// Polling here instead of a goroutine per message matters because paho never
+// completes the tokens of messages still queued when the guard is closed
+// during an outage.
+func (g *Guard) prunePending() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for tok := range g.abandoned {
+		select {
+		case <-tok.Done():
+			delete(g.abandoned, tok)
+			_ = g.complete(tok, "")
+		default:
+		}
+	}
+	return int(g.waiting.Load()) + len(g.abandoned)
+}

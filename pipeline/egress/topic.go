@@ -1,0 +1,49 @@
+package egress
+
+import (
+	"errors"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxSegment keeps topics far below MQTT's 65535-byte limit.
+const maxSegment = 128
+
+// validSegment accepts one topic level. Device and camera names come from the
+// operator's config; a '/' or a wildcard in them would publish to, or let a
+// subscriber match, topics of other devices or cameras.
+func validSegment(s string) error {
+	switch {
+	case s == "":
+		return errors.New("empty topic level")
+	case len(s) > maxSegment:
+		return errors.New("topic level longer than 128 bytes")
+	case !utf8.ValidString(s):
+		return errors.New("topic level is not valid UTF-8")
+	case strings.ContainsAny(s, "/+#\x00"):
+		return errors.New(`topic level contains '/', '+', '#' or NUL`)
+	}
+	return nil
+}
+
+// validPrefix accepts one or more levels separated by '/'. A leading '$' is
+// refused: such topics are the broker's own ($SYS) and not matched by '#'.
+func validPrefix(p string) error {
+	if strings.HasPrefix(p, "$") {
+		return errors.New("topic prefix must not start with '$'")
+	}
+	for _, level := range strings.Split(p, "/") {
+		if err := validSegment(level); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func deviceTopic(prefix, device, sub string) string {
+	return prefix + "/" + device + "/" + sub
+}
+
+func cameraTopic(prefix, device, camera, sub string) string {
+	return prefix + "/" + device + "/" + camera + "/" + sub
+}

@@ -1,0 +1,274 @@
+// Package service is edgeguard's runtime: it loads the configuration and
+// the privacy policy, starts the broker (if embedded), the egress guard,
+// the outbox and one supervised actor per camera, and shuts them down in
+// order. cmd/edgeguard only parses flags and signals and calls Run.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/edgeguard/edgeguard/pipeline/broker"
+	"github.com/edgeguard/edgeguard/pipeline/camera"
+	"github.com/edgeguard/edgeguard/pipeline/config"
+	"github.com/edgeguard/edgeguard/pipeline/egress"
+	"github.com/edgeguard/edgeguard/pipeline/event"
+	"github.com/edgeguard/edgeguard/pipeline/lifecycle"
+	"github.com/edgeguard/edgeguard/pipeline/motion"
+	"github.com/edgeguard/edgeguard/pipeline/outbox"
+	"github.com/edgeguard/edgeguard/pipeline/privacymask"
+	"github.com/edgeguard/edgeguard/policy"
+)
+
+// EventTypes are the event types this build can produce; the policy must
+// allow each type a configured rule needs.
+var EventTypes = []string{"motion"}
+
+// Options for Run.
+type Options struct {
+	Config *config.Config
+	// Policy overrides the config's policy file (the demo, tests); nil loads
+	// Config.Policy, or the built-in most private policy when that is empty.
+	Policy *policy.Policy
+	Logger *slog.Logger
+	// Reload, when it receives, re-reads the policy file (SIGHUP).
+	Reload <-chan struct{}
+	// BrokerObserver sees every message the embedded broker receives (the
+	// demo prints them). Unused with an external broker.
+	BrokerObserver func(topic string, payload []byte, retained bool)
+	// Started is called once everything runs, with the broker's URL.
+	Started func(brokerURL string)
+	// ShutdownTimeout bounds the clean shutdown; 0 → 10 s.
+	ShutdownTimeout time.Duration
+}
+
+// LoadPolicy loads the policy named by cfg, or the built-in default. A
+// policy that cannot be loaded is an error: the service does not start
+// without the rules it must enforce (fail closed).
+func LoadPolicy(cfg *config.Config) (*policy.Policy, error) {
+	if cfg.Policy == "" {
+		return policy.Default(), nil
+	}
+	return policy.Load(cfg.Policy)
+}
+
+// Run runs the service until ctx is cancelled, then shuts down cleanly:
+// cameras stop (ending open situations), the outbox drains, "offline" is
+// published, the broker stops. It returns nil after a clean shutdown.
+func Run(ctx context.Context, opts Options) error {
+	cfg := opts.Config
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 10 * time.Second
+	}
+	pol := opts.Policy
+	if pol == nil {
+		var err error
+		if pol, err = LoadPolicy(cfg); err != nil {
+			return err
+		}
+	}
+	if err := checkPolicy(cfg, pol, log); err != nil {
+		return err
+	}
+	cams, err := newCameraConfigs(cfg, pol)
+	if err != nil {
+		return err
+	}
+
+	brokerURL := cfg.MQTT.Broker
+	if cfg.MQTT.Embedded() {
+		b, err := broker.Start(broker.Config{Addr: cfg.MQTT.EmbeddedAddr, Logger: log, Observer: opts.BrokerObserver})
+		if err != nil {
+			return fmt.Errorf("embedded MQTT broker: %w (is another broker using the port? set mqtt.broker to use it)", err)
+		}
+		defer b.Close()
+		brokerURL = "tcp://" + b.Addr()
+		log.Info("embedded MQTT broker listening", "addr", b.Addr())
+	}
+	password, err := cfg.MQTT.Password()
+	if err != nil {
+		return err
+	}
+	guard, err := egress.New(egress.Config{
+		Broker: brokerURL, ClientID: cfg.MQTT.ClientID, TopicPrefix: cfg.MQTT.TopicPrefix,
+		Device: cfg.Device, Username: cfg.MQTT.Username, Password: password,
+		KeepAlive: cfg.MQTT.KeepAlive, Logger: log,
+	}, pol)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	if err := guard.Connect(cctx); err != nil {
+		// Not fatal: the guard keeps connecting and messages queue.
+		log.Warn("MQTT broker not reachable yet; events queue until it is", "err", err)
+	}
+	cancel()
+	publishPolicy(ctx, guard, pol, log)
+
+	box := outbox.New(outbox.Config{
+		Publisher: guard,
+		IsSuppressed: func(err error) bool {
+			return errors.Is(err, egress.ErrSuppressed)
+		},
+		IsAccepted: func(err error) bool { return errors.Is(err, egress.ErrQueued) },
+		Logger:     log,
+	})
+
+	camCtx, stopCams := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	actors := make([]*camera.Camera, 0, len(cams))
+	for _, cc := range cams {
+		cc.Sink = box
+		cc.Logger = log
+		cam, err := camera.New(cc)
+		if err != nil {
+			stopCams()
+			wg.Wait()
+			box.Close()
+			guard.Close(context.Background())
+			return err
+		}
+		actors = append(actors, cam)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			camera.Supervise(camCtx, cam, camera.DefaultBackoff)
+		}()
+	}
+	log.Info("edgeguard running", "device", cfg.Device, "cameras", len(actors), "policy", pol.Name, "policy_sha256", pol.SHA256)
+	if opts.Started != nil {
+		opts.Started(brokerURL)
+	}
+
+	for running := true; running; {
+		select {
+		case <-ctx.Done():
+			running = false
+		case <-opts.Reload:
+			if next := reloadPolicy(ctx, cfg, guard, log); next != nil {
+				pol = next
+				for _, cam := range actors {
+					cam.SetZones(zonesFor(pol, cam.ID()))
+				}
+			}
+		}
+	}
+
+	log.Info("shutting down")
+	sctx, cancelShutdown := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
+	defer cancelShutdown()
+	stopCams()
+	wg.Wait()
+	if err := box.Drain(sctx); err != nil {
+		log.Error("outbox not drained", "err", err)
+	}
+	if err := guard.Close(sctx); err != nil {
+		log.Error("MQTT close", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// checkPolicy refuses to start when the configuration needs what the
+// policy forbids, so an operator cannot silently run rules whose events
+// would never leave.
+func checkPolicy(cfg *config.Config, pol *policy.Policy, log *slog.Logger) error {
+	ids := make([]string, 0, len(cfg.Cameras))
+	for _, c := range cfg.Cameras {
+		ids = append(ids, c.ID)
+	}
+	warnings, err := pol.CheckAgainst(ids, EventTypes)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	return nil
+}
+
+func newCameraConfigs(cfg *config.Config, pol *policy.Policy) ([]camera.Config, error) {
+	var out []camera.Config
+	for _, c := range cfg.Cameras {
+		if !c.Enabled {
+			continue
+		}
+		fps := c.Analysis.FPS
+		m := motion.DefaultConfig()
+		m.MinArea = c.Motion.MinArea
+		m.VarThreshold = c.Motion.Sensitivity
+		m.WarmupFrames = max(1, int(c.Motion.Warmup.Seconds()*fps+0.5))
+		out = append(out, camera.Config{
+			Device: cfg.Device, ID: c.ID, URL: c.URL, Transport: c.Transport,
+			AnalysisFPS: fps, AnalysisWidth: c.Analysis.Width,
+			Motion: m,
+			Lifecycle: lifecycle.Config{
+				MinDuration: c.Motion.MinDuration, QuietTime: c.Motion.QuietTime,
+				UpdateInterval: c.Motion.UpdateInterval,
+			},
+			Zones: zonesFor(pol, c.ID),
+		})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no enabled cameras in the configuration")
+	}
+	return out, nil
+}
+
+func zonesFor(pol *policy.Policy, cam string) [][]privacymask.Point {
+	var out [][]privacymask.Point
+	for _, z := range pol.Zones(cam) {
+		poly := make([]privacymask.Point, len(z))
+		for i, p := range z {
+			poly[i] = privacymask.Point{X: p.X, Y: p.Y}
+		}
+		out = append(out, poly)
+	}
+	return out
+}
+
+// policyAudit is the retained message on <prefix>/<device>/policy.
+type policyAudit struct {
+	Name     string         `json:"name"`
+	Version  string         `json:"version"`
+	SHA256   string         `json:"sha256"`
+	LoadedAt event.Time     `json:"loaded_at"`
+	Summary  policy.Summary `json:"summary"`
+}
+
+func publishPolicy(ctx context.Context, g *egress.Guard, pol *policy.Policy, log *slog.Logger) {
+	a := policyAudit{Name: pol.Name, Version: pol.Version, SHA256: pol.SHA256, LoadedAt: event.Time{Time: time.Now()}, Summary: pol.Summary()}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := g.PublishRetained(pctx, "policy", a); err != nil && !errors.Is(err, egress.ErrQueued) {
+		log.Warn("policy audit message not published", "err", err)
+	}
+}
+
+// reloadPolicy builds the new policy fully before anything changes; a
+// policy that fails to load changes nothing and is reported.
+func reloadPolicy(ctx context.Context, cfg *config.Config, g *egress.Guard, log *slog.Logger) *policy.Policy {
+	next, err := LoadPolicy(cfg)
+	if err == nil {
+		err = checkPolicy(cfg, next, log)
+	}
+	if err != nil {
+		log.Error("policy reload rejected; the previous policy stays in force", "err", err)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		g.PublishRetained(pctx, "policy/error", map[string]any{"error": err.Error(), "at": event.Time{Time: time.Now()}})
+		return nil
+	}
+	g.SetRules(next)
+	publishPolicy(ctx, g, next, log)
+	log.Info("policy reloaded", "policy", next.Name, "policy_sha256", next.SHA256)
+	return next
+}
