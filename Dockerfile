@@ -2,7 +2,7 @@
 # gocv v0.31.0 is pinned to). The runtime image has only the shared
 # libraries, runs as an unprivileged user and needs write access only to
 # /var/lib/edgeguard (the outbox).
-FROM golang:1.24-bookworm AS build
+FROM golang:1.25-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       pkg-config libopencv-dev libavcodec-dev libavutil-dev libswscale-dev \

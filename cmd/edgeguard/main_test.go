@@ -134,7 +134,7 @@ func TestUsageAndErrors(t *testing.T) {
 		{[]string{"run"}, 2, "run needs --config FILE"},
 		{[]string{"run", "--bogus"}, 2, "flag provided but not defined: -bogus"},
 		{[]string{"run", "--config", filepath.Join(dir, "missing.yaml")}, 1, "missing.yaml"},
-		{[]string{"run", "--config", bad}, 1, "bad.yaml:4:10: cameras[0].url"},
+		{[]string{"run", "--config", bad}, 1, "bad.yaml:4:5: cameras[0].url: unsupported scheme \"http\""},
 		{[]string{"policy"}, 2, "policy needs a subcommand"},
 		{[]string{"policy", "preview"}, 1, "not yet available"},
 		{[]string{"demo", "--codec", "mjpeg"}, 2, "mjpeg"},

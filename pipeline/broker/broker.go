@@ -86,7 +86,8 @@ func Start(cfg Config) (*Broker, error) {
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		log.Warn("embedded broker listens beyond loopback and accepts every client", "addr", b.Addr())
 	} else {
-		log.Info("embedded broker listening", "addr", b.Addr())
+		// Debug: the service announces the address itself.
+		log.Debug("embedded broker listening", "addr", b.Addr())
 	}
 	return b, nil
 }

@@ -13,7 +13,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/edgeguard/edgeguard/pipeline/broker"
-	"github.com/edgeguard/edgeguard/pipeline/internal/mosquittotest"
+	"github.com/edgeguard/edgeguard/internal/mosquittotest"
 )
 
 const guard = 20 * time.Second // failure guard only, never a speed assertion

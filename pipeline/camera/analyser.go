@@ -65,6 +65,9 @@ func (a *analyser) run(ctx context.Context) {
 			}
 			a.detW, a.detH = w, h
 		}
+		if c.inspect != nil {
+			c.inspect(*f.mat)
+		}
 		res := a.det.Apply(*f.mat)
 		a.pool.put(f.mat)
 		c.analysed.Add(1)

@@ -75,6 +75,9 @@ type Camera struct {
 	accessUnits, droppedAUs, decoded, decodeErrors atomic.Uint64
 	analysed, droppedFrames, events, sessions      atomic.Uint64
 	analysisWidth                                  atomic.Int64
+
+	// inspect, in tests, sees every frame exactly as analysis receives it.
+	inspect func(gocv.Mat)
 }
 
 // New checks cfg and returns a camera that is not running yet.
@@ -146,7 +149,8 @@ func (c *Camera) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s", ingest.ErrUnsupportedCodec, info.Codec)
 	}
-	dec, err := codec.NewDecoder(codec.DecoderConfig{Codec: cdc, Logger: c.log})
+	// Parameter sets from the SDP, for cameras that do not repeat them in band.
+	dec, err := codec.NewDecoder(codec.DecoderConfig{Codec: cdc, ParamSets: info.ParamSets, Logger: c.log})
 	if err != nil {
 		return err
 	}
@@ -168,7 +172,7 @@ func (c *Camera) Run(ctx context.Context) error {
 		defer wg.Done()
 		an.run(actx)
 	}()
-	err = c.decodeLoop(ctx, sess, dec, info, cdc, pool, slot)
+	err = c.decodeLoop(ctx, sess, dec, cdc, pool, slot)
 	stopAnalysis()
 	wg.Wait()
 	an.close()
@@ -179,7 +183,7 @@ func (c *Camera) Run(ctx context.Context) error {
 // picture to the analysis size and fills the privacy zones before anything
 // else can see it (invariant 2).
 func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *codec.Decoder,
-	info ingest.StreamInfo, cdc codec.Codec, pool *framePool, slot *latestSlot) error {
+	cdc codec.Codec, pool *framePool, slot *latestSlot) error {
 	interval := time.Duration(float64(time.Second) / c.cfg.AnalysisFPS)
 	// A frame is due a little early so that jitter does not halve the rate.
 	due := interval * 9 / 10
@@ -188,7 +192,6 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 		mask         *privacymask.Mask
 		maskZones    *[][]privacymask.Point
 		maskW, maskH int
-		params       = info.ParamSets
 		rate         fpsEstimator
 		streaming    bool
 		lastDropped  uint64
@@ -219,14 +222,7 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 		if au.Discontinuity {
 			dec.ResetToKeyframe()
 		}
-		nalus := au.NALUs
-		if au.RandomAccess && len(params) > 0 {
-			// Parameter sets from the SDP, for cameras that do not repeat
-			// them in band; needed once.
-			nalus = append(append([][]byte{}, params...), nalus...)
-			params = nil
-		}
-		got, err := dec.Decode(nalus)
+		got, err := dec.Decode(au.NALUs)
 		if err != nil {
 			c.decodeErrors.Add(1)
 			if time.Since(lastErrLog) > 10*time.Second {

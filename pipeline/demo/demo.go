@@ -98,7 +98,9 @@ func Run(ctx context.Context, opts Options) error {
 				})
 			}
 		},
-		Started: func(url string) { out.printf("embedded MQTT broker at %s — subscribe with: mosquitto_sub -L %s/edgeguard/# -v\n\n", url, url) },
+		Started: func(url string) {
+			out.printf("embedded MQTT broker at %s — subscribe with: mosquitto_sub -L %s/edgeguard/# -v\n\n", url, url)
+		},
 	})
 	out.printf("\ndemo stopped.\n")
 	return err

@@ -16,7 +16,7 @@ import (
 	"github.com/edgeguard/edgeguard/pipeline/broker"
 	"github.com/edgeguard/edgeguard/pipeline/egress"
 	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/pipeline/internal/mosquittotest"
+	"github.com/edgeguard/edgeguard/internal/mosquittotest"
 )
 
 // guardTimeout only stops a hung test; nothing here asserts how fast things are.
@@ -388,7 +388,8 @@ func TestCameraStatusRetained(t *testing.T) {
 		f := newGuard(t, b.url, allowAll, nil)
 		f.connect(t)
 		st := event.CameraStatus{Camera: "cam1", State: event.StateStreaming, Codec: "h264",
-			Width: 1920, Height: 1080, FPS: 25, Since: event.Time{Time: time.Now()}}
+			Width: 1920, Height: 1080, FPS: 25, Since: event.Time{Time: time.Now()},
+			Error: "earlier: rtsp://admin:hunter2@10.0.0.5/s1 timed out"}
 		if err := f.g.PublishCameraStatus(ctxT(t), st); err != nil {
 			t.Fatal(err)
 		}
@@ -400,6 +401,9 @@ func TestCameraStatusRetained(t *testing.T) {
 		}
 		if !msgs[0].Retained || msgs[0].Topic != topic || got.Device != "box1" || got.State != event.StateStreaming || got.Width != 1920 {
 			t.Fatalf("got %+v from:\n%s", got, mosquittotest.Dump(msgs))
+		}
+		if strings.Contains(string(msgs[0].Payload), "hunter2") || !strings.Contains(got.Error, "rtsp://xxxxx@10.0.0.5") {
+			t.Errorf("camera credentials not masked: %q", got.Error)
 		}
 
 		bad := st
@@ -421,7 +425,10 @@ func TestPublishRetained(t *testing.T) {
 	mosquittotest.Subscribe(t, b.url, "eg/test/box1/policy").
 		WaitFor(t, retainedIs("eg/test/box1/policy", `{"name":"open","sha256":"aaaa"}`), guardTimeout)
 
-	for _, sub := range []string{"status", "a/b", "#", ""} {
+	if err := f.g.PublishRetained(ctxT(t), "policy/error", rec); err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range []string{"status", "cam1/events", "cam1/status", "a/+", "#", "", "a//b", "/a"} {
 		if err := f.g.PublishRetained(ctxT(t), sub, rec); err == nil {
 			t.Errorf("subtopic %q accepted", sub)
 		}

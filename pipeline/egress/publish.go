@@ -81,18 +81,16 @@ func (g *Guard) PublishCameraStatus(ctx context.Context, st event.CameraStatus) 
 
 // PublishRetained publishes v as JSON, retained at QoS 1, on
 // <prefix>/<device>/<subtopic>, e.g. "policy" for the audit record of the
-// policy in force. It exists so such device-level records also leave through
-// the guard; callers must only pass data that identifies no one, since no
-// event rules apply to it. "status" is reserved for the guard's own
-// online/offline state.
+// policy in force, or "policy/error". It exists so such device-level records
+// also leave through the guard; callers must only pass data that identifies
+// no one, since no event rules apply to it. Subtopics that would land on the
+// guard's own topics are refused: "status" (device status) and any
+// "<x>/events" or "<x>/status", which are camera topics; otherwise this would
+// be a way around the policy.
 func (g *Guard) PublishRetained(ctx context.Context, subtopic string, v any) error {
-	if err := validSegment(subtopic); err != nil {
+	if err := validSubtopic(subtopic); err != nil {
 		g.failed.Add(1)
 		return fmt.Errorf("egress: subtopic: %w", err)
-	}
-	if subtopic == "status" {
-		g.failed.Add(1)
-		return errors.New(`egress: subtopic "status" is reserved for the device status`)
 	}
 	payload, err := json.Marshal(v)
 	if err != nil {
@@ -102,7 +100,7 @@ func (g *Guard) PublishRetained(ctx context.Context, subtopic string, v any) err
 	return g.publish(ctx, deviceTopic(g.cfg.TopicPrefix, g.cfg.Device, subtopic), payload, true)
 }
 
-var userinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s]*@`)
+var userinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@`)
 
 // redactUserinfo replaces "user:password@" in every URL in s, the same
 // masking ingest.RedactURL uses.

@@ -2,6 +2,7 @@ package egress
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -36,6 +37,24 @@ func validPrefix(p string) error {
 		if err := validSegment(level); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// validSubtopic accepts one or more levels under the device that collide
+// with none of the guard's own topics.
+func validSubtopic(sub string) error {
+	levels := strings.Split(sub, "/")
+	for _, level := range levels {
+		if err := validSegment(level); err != nil {
+			return err
+		}
+	}
+	switch {
+	case len(levels) == 1 && levels[0] == "status":
+		return errors.New(`"status" is the device status topic`)
+	case len(levels) == 2 && (levels[1] == "events" || levels[1] == "status"):
+		return fmt.Errorf("%q would be a camera topic", sub)
 	}
 	return nil
 }

@@ -73,6 +73,7 @@ func TestRedactUserinfo(t *testing.T) {
 		{`DESCRIBE rtsp://admin:hunter2@10.0.0.5:554/s1: 401`, `DESCRIBE rtsp://xxxxx@10.0.0.5:554/s1: 401`},
 		{"rtsp://u@h/x and rtsps://a:b@c/d", "rtsp://xxxxx@h/x and rtsps://xxxxx@c/d"},
 		{"rtsp://host/path@weird", "rtsp://host/path@weird"},
+		{"rtsp://u:p@ss@host/x", "rtsp://xxxxx@host/x"},
 	}
 	for _, tc := range tests {
 		if got := egress.RedactUserinfo(tc.in); got != tc.want {
@@ -86,7 +87,7 @@ func FuzzRedactUserinfo(f *testing.F) {
 	f.Add("error at ", "admin", "s3cret", "10.0.0.5:554/x")
 	f.Add("", "", "p", "h")
 	f.Fuzz(func(t *testing.T, prefix, user, pass, rest string) {
-		if len(pass) < 4 || strings.ContainsAny(user+pass, "/?#@ \t\n\r\v\f\u0085\u00a0") ||
+		if len(pass) < 4 || strings.ContainsAny(user+pass, "/?# \t\n\r\v\f\u0085\u00a0") ||
 			strings.Contains(prefix, pass) || strings.Contains(rest, pass) || strings.Contains("rtsp://xxxxx@", pass) {
 			return
 		}
