@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/mosquittotest"
 	"github.com/edgeguard/edgeguard/pipeline/codec"
 	"github.com/edgeguard/edgeguard/pipeline/config"
 	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/internal/mosquittotest"
 	"github.com/edgeguard/edgeguard/pipeline/scene"
 	"github.com/edgeguard/edgeguard/pipeline/simcam"
 	"github.com/edgeguard/edgeguard/policy"

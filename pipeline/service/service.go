@@ -37,6 +37,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Reload, when it receives, re-reads the policy file (SIGHUP).
 	Reload <-chan struct{}
+	// PolicyPollInterval is how often the policy file is checked for
+	// changes (by content hash, so editors that replace the file are seen
+	// too); 0 → 2 s, negative disables watching.
+	PolicyPollInterval time.Duration
 	// BrokerObserver sees every message the embedded broker receives (the
 	// demo prints them). Unused with an external broker.
 	BrokerObserver func(topic string, payload []byte, retained bool)
@@ -148,17 +152,34 @@ func Run(ctx context.Context, opts Options) error {
 		opts.Started(brokerURL)
 	}
 
+	changed := make(chan struct{}, 1)
+	if cfg.Policy != "" && opts.Policy == nil && opts.PolicyPollInterval >= 0 {
+		if opts.PolicyPollInterval == 0 {
+			opts.PolicyPollInterval = 2 * time.Second
+		}
+		go watchFile(camCtx, cfg.Policy, pol.SHA256, opts.PolicyPollInterval, changed)
+	}
+	rejected := false
+	reload := func() {
+		next := reloadPolicy(ctx, cfg, guard, log, rejected)
+		rejected = next == nil
+		if next != nil {
+			pol = next
+			for _, cam := range actors {
+				cam.SetZones(zonesFor(pol, cam.ID()))
+			}
+		}
+	}
 	for running := true; running; {
 		select {
 		case <-ctx.Done():
 			running = false
+		case <-changed:
+			log.Info("policy file changed; reloading", "path", cfg.Policy)
+			reload()
 		case <-opts.Reload:
-			if next := reloadPolicy(ctx, cfg, guard, log); next != nil {
-				pol = next
-				for _, cam := range actors {
-					cam.SetZones(zonesFor(pol, cam.ID()))
-				}
-			}
+			log.Info("reload requested (SIGHUP)")
+			reload()
 		}
 	}
 
@@ -255,7 +276,12 @@ func publishPolicy(ctx context.Context, g *egress.Guard, pol *policy.Policy, log
 
 // reloadPolicy builds the new policy fully before anything changes; a
 // policy that fails to load changes nothing and is reported.
-func reloadPolicy(ctx context.Context, cfg *config.Config, g *egress.Guard, log *slog.Logger) *policy.Policy {
+//
+// A rejection is published retained on <prefix>/<device>/policy/error; the
+// next successful reload replaces it with an empty error (before the new
+// audit message), so a late subscriber never reads a resolved problem as
+// current.
+func reloadPolicy(ctx context.Context, cfg *config.Config, g *egress.Guard, log *slog.Logger, clearRejection bool) *policy.Policy {
 	next, err := LoadPolicy(cfg)
 	if err == nil {
 		err = checkPolicy(cfg, next, log)
@@ -268,6 +294,11 @@ func reloadPolicy(ctx context.Context, cfg *config.Config, g *egress.Guard, log 
 		return nil
 	}
 	g.SetRules(next)
+	if clearRejection {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		g.PublishRetained(pctx, "policy/error", map[string]any{"error": "", "resolved_by_sha256": next.SHA256, "at": event.Time{Time: time.Now()}})
+		cancel()
+	}
 	publishPolicy(ctx, g, next, log)
 	log.Info("policy reloaded", "policy", next.Name, "policy_sha256", next.SHA256)
 	return next
