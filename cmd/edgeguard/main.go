@@ -25,6 +25,7 @@ Usage:
   edgeguard policy check FILE...   validate privacy policy files
   edgeguard policy explain FILE    what a policy lets this device see, keep and send
   edgeguard policy diff OLD NEW    what a new policy version changes
+  edgeguard policy preview ...     what a snapshot from a camera would show (PNG)
   edgeguard version                print the version
 
 Run "edgeguard COMMAND --help" for a command's flags.

@@ -136,7 +136,7 @@ func TestUsageAndErrors(t *testing.T) {
 		{[]string{"run", "--config", filepath.Join(dir, "missing.yaml")}, 1, "missing.yaml"},
 		{[]string{"run", "--config", bad}, 1, "bad.yaml:4:5: cameras[0].url: unsupported scheme \"http\""},
 		{[]string{"policy"}, 2, "policy needs a subcommand"},
-		{[]string{"policy", "preview"}, 1, "not yet available"},
+		{[]string{"policy", "preview"}, 2, "policy preview needs --config, --camera and --out"},
 		{[]string{"demo", "--codec", "mjpeg"}, 2, "mjpeg"},
 	}
 	for _, tt := range tests {

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 
+	"github.com/edgeguard/edgeguard/pipeline/config"
+	"github.com/edgeguard/edgeguard/pipeline/preview"
+	"github.com/edgeguard/edgeguard/pipeline/service"
 	"github.com/edgeguard/edgeguard/policy"
 )
 
@@ -11,7 +16,8 @@ const policyUsage = `Usage:
   edgeguard policy check FILE...            validate; exit 1 with precise messages
   edgeguard policy explain [--lang en|de] FILE
   edgeguard policy diff OLD NEW             what the new version changes in what leaves the device
-  edgeguard policy preview ...              not yet available (needs the anonymiser)
+  edgeguard policy preview --config FILE --camera ID --out PNG
+                                            one frame from the camera, as a snapshot would show it
 `
 
 func cmdPolicy(args []string, stdout, stderr io.Writer) error {
@@ -27,7 +33,7 @@ func cmdPolicy(args []string, stdout, stderr io.Writer) error {
 	case "diff":
 		return policyDiff(args[1:], stdout, stderr)
 	case "preview":
-		return fmt.Errorf("policy preview: not yet available: it needs the snapshot anonymiser, which is not built yet")
+		return policyPreview(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, policyUsage)
 		return nil
@@ -107,6 +113,46 @@ func policyDiff(args []string, stdout, stderr io.Writer) error {
 	}
 	for _, c := range changes {
 		fmt.Fprintln(stdout, c)
+	}
+	return nil
+}
+
+func policyPreview(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("policy preview", "policy preview --config FILE --camera ID --out PNG [--policy FILE]", stderr)
+	cfgPath := fs.String("config", "", "operator configuration (YAML) naming the camera and the policy")
+	camID := fs.String("camera", "", "camera id from the configuration")
+	out := fs.String("out", "", "PNG file to write")
+	polPath := fs.String("policy", "", "policy file to preview instead of the configuration's (e.g. a draft)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *cfgPath == "" || *camID == "" || *out == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return usageError{"policy preview needs --config, --camera and --out"}
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *polPath != "" {
+		cfg.Policy = *polPath
+	}
+	pol, err := service.LoadPolicy(cfg)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	res, err := preview.Run(context.Background(), preview.Options{Config: cfg, Policy: pol, Camera: *camID, Out: *out, Logger: log})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %dx%d, camera %s, policy %q (sha256 %.12s…), %d privacy zone(s) filled and outlined\n",
+		*out, res.Width, res.Height, *camID, pol.Name, pol.SHA256, res.Zones)
+	if res.Withheld {
+		fmt.Fprintf(stdout, "WITHHELD: this frame could not be anonymised (%s); a snapshot would not leave the device\n", res.Reason)
+	}
+	if !res.SnapshotsAllowed {
+		fmt.Fprintln(stdout, "note: this policy does not allow snapshots (egress.snapshots: false): no image leaves the device; the preview shows what would leave if it did")
 	}
 	return nil
 }

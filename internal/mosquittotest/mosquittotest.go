@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -36,6 +37,7 @@ type Broker struct {
 	logFile string
 	errFile string
 	port    int
+	opts    Options
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -48,6 +50,36 @@ type Broker struct {
 // process is killed in t.Cleanup.
 func Start(t testing.TB) *Broker {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// Options configure a broker started with StartWith. The zero value is what
+// Start runs: plain MQTT, anonymous access.
+type Options struct {
+	// TLS, if set, makes the listener TLS-only with these PEM files
+	// (mosquitto's cafile, certfile, keyfile); URL then says ssl://.
+	TLS *TLSFiles
+	// RequireCertificate makes clients present a certificate signed by
+	// TLS.CAFile (mutual TLS).
+	RequireCertificate bool
+	// PasswordFile, in mosquitto_passwd format (see NewPasswordFile),
+	// turns anonymous access off: clients need a user name and password.
+	PasswordFile string
+	// ExtraConfig is appended to mosquitto.conf as is.
+	ExtraConfig string
+}
+
+// TLSFiles are the broker's side of a TLS listener, as PEM files.
+type TLSFiles struct {
+	CAFile, CertFile, KeyFile string
+}
+
+// StartWith is Start with TLS, authentication or extra configuration.
+func StartWith(t testing.TB, opts Options) *Broker {
+	t.Helper()
+	if opts.RequireCertificate && opts.TLS == nil {
+		t.Fatalf("mosquittotest: RequireCertificate needs TLS")
+	}
 	bin := Path
 	if _, err := os.Stat(bin); err != nil {
 		p, lerr := exec.LookPath("mosquitto")
@@ -64,6 +96,7 @@ func Start(t testing.TB) *Broker {
 		conf:    filepath.Join(dir, "mosquitto.conf"),
 		logFile: filepath.Join(dir, "mosquitto.log"),
 		errFile: filepath.Join(dir, "mosquitto.stderr"),
+		opts:    opts,
 	}
 	t.Cleanup(func() {
 		b.Kill()
@@ -89,8 +122,14 @@ func Start(t testing.TB) *Broker {
 	return nil
 }
 
-// URL is the broker address in the form paho expects.
-func (b *Broker) URL() string { return "tcp://" + b.Addr() }
+// URL is the broker address in the form paho expects: tcp://, or ssl://
+// for a TLS listener.
+func (b *Broker) URL() string {
+	if b.opts.TLS != nil {
+		return "ssl://" + b.Addr()
+	}
+	return "tcp://" + b.Addr()
+}
 
 // Addr is host:port of the listener.
 func (b *Broker) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port)) }
@@ -131,10 +170,23 @@ func (b *Broker) writeConfig() error {
 	if u, err := user.Current(); err == nil {
 		userLine = "user " + u.Username + "\n"
 	}
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"+
-		"log_dest file %s\nlog_type all\nlog_timestamp_format %%H:%%M:%%S\nconnection_messages true\n%s",
-		b.port, b.logFile, userLine)
-	return os.WriteFile(b.conf, []byte(conf), 0o600)
+	var c strings.Builder
+	fmt.Fprintf(&c, "listener %d 127.0.0.1\n", b.port)
+	if f := b.opts.TLS; f != nil {
+		fmt.Fprintf(&c, "cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate %v\n",
+			f.CAFile, f.CertFile, f.KeyFile, b.opts.RequireCertificate)
+	}
+	if b.opts.PasswordFile != "" {
+		fmt.Fprintf(&c, "allow_anonymous false\npassword_file %s\n", b.opts.PasswordFile)
+	} else {
+		c.WriteString("allow_anonymous true\n")
+	}
+	fmt.Fprintf(&c, "persistence false\nlog_dest file %s\nlog_type all\nlog_timestamp_format %%H:%%M:%%S\nconnection_messages true\n%s",
+		b.logFile, userLine)
+	if b.opts.ExtraConfig != "" {
+		c.WriteString(b.opts.ExtraConfig + "\n")
+	}
+	return os.WriteFile(b.conf, []byte(c.String()), 0o600)
 }
 
 // start launches the process and waits until the port accepts connections or

@@ -1,7 +1,9 @@
 package mosquittotest_test
 
 import (
+	"crypto/tls"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,4 +89,49 @@ func TestKill(t *testing.T) {
 	}
 	b.Restart()
 	publish(t, b.URL(), "k", "v", false)
+}
+
+func TestStartWithTLSAndPassword(t *testing.T) {
+	pki := mosquittotest.NewPKI(t)
+	b := mosquittotest.StartWith(t, mosquittotest.Options{
+		TLS: pki.Server(), RequireCertificate: true,
+		PasswordFile: mosquittotest.NewPasswordFile(t, "tester", "pw-Xy9"),
+	})
+	if !strings.HasPrefix(b.URL(), "ssl://") {
+		t.Fatalf("URL = %s, want ssl://", b.URL())
+	}
+	co := mosquittotest.ClientOptions{TLS: pki.ClientTLS(), Username: "tester", Password: "pw-Xy9"}
+	s := mosquittotest.SubscribeWith(t, b.URL(), "a/#", co)
+
+	connect := func(name string, edit func(*mqtt.ClientOptions)) error {
+		o := mqtt.NewClientOptions().AddBroker(b.URL()).SetClientID(name).SetProtocolVersion(4).
+			SetTLSConfig(pki.ClientTLS()).SetUsername("tester").SetPassword("pw-Xy9").SetConnectTimeout(guard)
+		edit(o)
+		c := mqtt.NewClient(o)
+		tok := c.Connect()
+		if !tok.WaitTimeout(guard) {
+			t.Fatalf("%s: connect hangs", name)
+		}
+		if tok.Error() == nil {
+			if tok := c.Publish("a/"+name, 1, false, "hi"); !tok.WaitTimeout(guard) || tok.Error() != nil {
+				t.Fatalf("%s: publish: %v", name, tok.Error())
+			}
+			c.Disconnect(250)
+		}
+		return tok.Error()
+	}
+	if err := connect("ok", func(*mqtt.ClientOptions) {}); err != nil {
+		t.Fatalf("with CA, client certificate and password: %v", err)
+	}
+	s.WaitFor(t, has("a/ok", "hi", false), guard)
+	for name, edit := range map[string]func(*mqtt.ClientOptions){
+		"no-client-cert": func(o *mqtt.ClientOptions) { o.SetTLSConfig(&tls.Config{RootCAs: pki.ClientTLS().RootCAs}) },
+		"wrong-password": func(o *mqtt.ClientOptions) { o.SetPassword("nope") },
+		"anonymous":      func(o *mqtt.ClientOptions) { o.SetUsername("").SetPassword("") },
+		"plain-tcp":      func(o *mqtt.ClientOptions) { o.Servers = nil; o.AddBroker("tcp://" + b.Addr()) },
+	} {
+		if err := connect(name, edit); err == nil {
+			t.Errorf("%s: connected, want refused", name)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package mosquittotest
 
 import (
+	"crypto/tls"
 	"fmt"
 	"os"
 	"strings"
@@ -39,6 +40,19 @@ var subscriberSeq atomic.Uint64
 // their way). The client is disconnected in t.Cleanup.
 func Subscribe(t testing.TB, url, topicFilter string) *Subscription {
 	t.Helper()
+	return SubscribeWith(t, url, topicFilter, ClientOptions{})
+}
+
+// ClientOptions authenticate a subscriber to a broker started with
+// StartWith.
+type ClientOptions struct {
+	TLS                *tls.Config // for ssl:// URLs, e.g. PKI.ClientTLS()
+	Username, Password string
+}
+
+// SubscribeWith is Subscribe with TLS and/or a user name and password.
+func SubscribeWith(t testing.TB, url, topicFilter string, co ClientOptions) *Subscription {
+	t.Helper()
 	s := &Subscription{filter: topicFilter, changed: make(chan struct{})}
 	subscribed := make(chan error, 1)
 	var once sync.Once
@@ -59,6 +73,12 @@ func Subscribe(t testing.TB, url, topicFilter string) *Subscription {
 			tok.Wait()
 			once.Do(func() { subscribed <- tok.Error() })
 		})
+	if co.TLS != nil {
+		opts.SetTLSConfig(co.TLS)
+	}
+	if co.Username != "" {
+		opts.SetUsername(co.Username).SetPassword(co.Password)
+	}
 	s.client = mqtt.NewClient(opts)
 	s.client.Connect()
 	t.Cleanup(s.Close)

@@ -114,6 +114,11 @@ func (a *analyser) emit(ctx context.Context, x lifecycle.Transition) {
 			})
 		}
 	}
+	if x.Phase == lifecycle.Start && c.cfg.Snapshots != nil && c.cfg.Snapshots.Wanted() {
+		// The decode goroutine takes the next picture; boxes let the
+		// anonymiser cover moving persons if the policy asks for it.
+		c.snapReq.Store(&snapRequest{eventID: a.eventID, boxes: ev.Boxes})
+	}
 	c.events.Add(1)
 	if err := c.cfg.Sink.Event(ctx, ev); err != nil {
 		c.log.Error("event not queued", "event_id", ev.EventID, "phase", ev.Phase, "err", err)

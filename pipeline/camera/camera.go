@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,9 @@ import (
 	"github.com/edgeguard/edgeguard/pipeline/motion"
 	"github.com/edgeguard/edgeguard/pipeline/privacymask"
 )
+
+// ErrStalled: the session stayed open but delivered no picture.
+var ErrStalled = errors.New("stream stalled")
 
 // Sink receives what a camera wants to send. In the service it is the
 // outbox in front of the egress guard; it must not block for long.
@@ -45,11 +49,33 @@ type Config struct {
 	Lifecycle     lifecycle.Config
 	// Zones are the privacy zones filled at the decoder's output.
 	Zones [][]privacymask.Point
+	// Snapshots, if set, receives a frame at the start of every situation
+	// while it says it wants one (the policy allows snapshots).
+	Snapshots SnapshotSink
+	// SnapshotWidth is the width of snapshot frames; 0 → 1280 (never
+	// larger than the stream).
+	SnapshotWidth int
 	// QueueSize bounds the access units waiting for the decoder.
 	QueueSize int
 	Timeout   time.Duration
-	Sink      Sink
-	Logger    *slog.Logger
+	// StallTimeout: a session that delivers no decodable picture for this
+	// long is dropped and reconnected; 0 → 10 s.
+	StallTimeout time.Duration
+	Sink         Sink
+	Logger       *slog.Logger
+}
+
+// SnapshotSink takes snapshot frames: BGR, privacy zones already filled.
+type SnapshotSink interface {
+	Wanted() bool
+	// Submit takes ownership of frame; blobs are in frame pixels.
+	Submit(frame *gocv.Mat, camera, eventID string, blobs []image.Rectangle)
+}
+
+// snapRequest asks the decode goroutine for a snapshot of the next frame.
+type snapRequest struct {
+	eventID string
+	boxes   []event.Box // normalised
 }
 
 // Stats are a camera's counters since it was created.
@@ -76,6 +102,8 @@ type Camera struct {
 	analysed, droppedFrames, events, sessions      atomic.Uint64
 	analysisWidth                                  atomic.Int64
 
+	snapReq atomic.Pointer[snapRequest]
+
 	// inspect, in tests, sees every frame exactly as analysis receives it.
 	inspect func(gocv.Mat)
 }
@@ -90,6 +118,12 @@ func New(cfg Config) (*Camera, error) {
 	}
 	if cfg.AnalysisWidth <= 0 {
 		cfg.AnalysisWidth = 640
+	}
+	if cfg.SnapshotWidth <= 0 {
+		cfg.SnapshotWidth = 1280
+	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = 10 * time.Second
 	}
 	if err := cfg.Lifecycle.Validate(); err != nil {
 		return nil, fmt.Errorf("camera %s: %w", cfg.ID, err)
@@ -189,6 +223,7 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 	due := interval * 9 / 10
 	var (
 		lastAnalysed time.Time
+		snap         snapshotMask
 		mask         *privacymask.Mask
 		maskZones    *[][]privacymask.Point
 		maskW, maskH int
@@ -201,7 +236,13 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 		if mask != nil {
 			mask.Close()
 		}
+		snap.close()
 	}()
+	// A camera can keep the RTSP session open and send nothing (frozen
+	// encoder, half-dead network path); without pictures for StallTimeout
+	// the session is dropped and the supervisor reconnects.
+	stall := time.NewTimer(c.cfg.StallTimeout)
+	defer stall.Stop()
 	for {
 		var au ingest.AccessUnit
 		select {
@@ -212,6 +253,8 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 				return err
 			}
 			return errors.New("stream ended")
+		case <-stall.C:
+			return fmt.Errorf("%w: no picture for %v", ErrStalled, c.cfg.StallTimeout)
 		case au = <-sess.AccessUnits():
 		}
 		c.accessUnits.Add(1)
@@ -235,12 +278,18 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 			continue
 		}
 		c.decoded.Add(1)
+		stall.Reset(c.cfg.StallTimeout)
 		srcW, srcH := dec.Size()
 		if !streaming {
 			if fps, ok := rate.observe(au.PTS); ok {
 				streaming = true
 				c.status(ctx, event.CameraStatus{State: event.StateStreaming, Codec: cdc.String(), Width: srcW, Height: srcH, FPS: fps})
 				c.log.Info("camera streaming", "codec", cdc.String(), "width", srcW, "height", srcH, "fps", fps)
+			}
+		}
+		if r := c.snapReq.Swap(nil); r != nil {
+			if err := c.snapshot(dec, &snap, r, srcW, srcH); err != nil {
+				return err
 			}
 		}
 		if !lastAnalysed.IsZero() && au.Received.Sub(lastAnalysed) < due {
@@ -272,6 +321,53 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 		mask.Apply(*m)
 		slot.offer(analysisFrame{mat: m, at: au.Received.UnixNano()})
 	}
+}
+
+// snapshotMask is the privacy mask at snapshot size, rebuilt when the zones
+// or the size change.
+type snapshotMask struct {
+	mask  *privacymask.Mask
+	zones *[][]privacymask.Point
+	w, h  int
+}
+
+func (s *snapshotMask) close() {
+	if s.mask != nil {
+		s.mask.Close()
+		s.mask = nil
+	}
+}
+
+// snapshot scales the current picture to the snapshot size in BGR and
+// fills the privacy zones before the frame leaves the decode goroutine,
+// exactly as for analysis frames (invariant 2).
+func (c *Camera) snapshot(dec *codec.Decoder, s *snapshotMask, r *snapRequest, srcW, srcH int) error {
+	w, h := analysisSize(srcW, srcH, c.cfg.SnapshotWidth)
+	if z := c.zones.Load(); s.mask == nil || z != s.zones || w != s.w || h != s.h {
+		s.close()
+		m, err := privacymask.New(*z, w, h)
+		if err != nil {
+			return fmt.Errorf("privacy zones: %w", err)
+		}
+		s.mask, s.zones, s.w, s.h = m, z, w, h
+	}
+	frame := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
+	buf, err := frame.DataPtrUint8()
+	if err == nil {
+		err = dec.ScaleBGR(buf, w, h, w*3)
+	}
+	if err != nil {
+		frame.Close()
+		return fmt.Errorf("scale snapshot: %w", err)
+	}
+	s.mask.Apply(frame)
+	blobs := make([]image.Rectangle, 0, len(r.boxes))
+	for _, b := range r.boxes {
+		blobs = append(blobs, image.Rect(int(b.X*float64(w)), int(b.Y*float64(h)),
+			int((b.X+b.W)*float64(w)+0.999), int((b.Y+b.H)*float64(h)+0.999)))
+	}
+	c.cfg.Snapshots.Submit(&frame, c.cfg.ID, r.eventID, blobs)
+	return nil
 }
 
 // analysisSize keeps the aspect ratio and even dimensions, and never scales up.

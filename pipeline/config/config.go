@@ -10,6 +10,8 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,6 +37,10 @@ type Config struct {
 	Device string `yaml:"device"`
 	Log    Log    `yaml:"log"`
 	MQTT   MQTT   `yaml:"mqtt"`
+	// HTTP is the metrics and health endpoint.
+	HTTP HTTP `yaml:"http"`
+	// Outbox is where events wait while the broker cannot be reached.
+	Outbox Outbox `yaml:"outbox"`
 	// Policy is the absolute path of the privacy policy file; "" means the
 	// built-in, most private policy (policy.Default()).
 	Policy string `yaml:"policy"`
@@ -43,6 +49,15 @@ type Config struct {
 	// Cameras are decoded separately, after Defaults, so each starts from
 	// them wherever it appears in the file.
 	Cameras []Camera `yaml:"-"`
+}
+
+// HTTP is the endpoint serving Prometheus metrics (/metrics) and health
+// checks (/healthz, /readyz). It shows counters and camera ids, never video
+// or events.
+type HTTP struct {
+	// Addr is host:port; "" disables the endpoint. Loopback by default, so
+	// only the box itself (and an SSH tunnel) can reach it.
+	Addr string `yaml:"addr"`
 }
 
 // Log selects the service's log output.
@@ -66,6 +81,53 @@ type MQTT struct {
 	PasswordFile string        `yaml:"password_file"` // absolute after Parse
 	PasswordEnv  string        `yaml:"password_env"`
 	KeepAlive    time.Duration `yaml:"keepalive"`
+	// CleanSession false (the default) asks the broker for a persistent
+	// session: it keeps the device's session under ClientID across
+	// reconnects, and edgeguard resends what the broker had not yet
+	// acknowledged. true starts afresh on every connect.
+	CleanSession bool `yaml:"clean_session"`
+	// TLS applies to tls:// and ssl:// brokers (see TLSConfig).
+	TLS TLS `yaml:"tls"`
+}
+
+// TLS secures the connection to an external broker. The broker's
+// certificate is always verified, against CAFile or the system's CAs,
+// unless InsecureSkipVerify says otherwise (then edgeguard logs a warning
+// at every start).
+type TLS struct {
+	// CAFile is a PEM file with the CA certificate(s) the broker's
+	// certificate must chain to; "" uses the system's CAs.
+	CAFile string `yaml:"ca_file"` // absolute after Parse
+	// CertFile and KeyFile are the client certificate and its key (PEM),
+	// for brokers that require one; both or neither.
+	CertFile string `yaml:"cert_file"` // absolute after Parse
+	KeyFile  string `yaml:"key_file"`  // absolute after Parse
+	// ServerName is the name the broker's certificate must carry; "" means
+	// the host of mqtt.broker.
+	ServerName string `yaml:"server_name"`
+	// InsecureSkipVerify accepts any broker certificate: the connection is
+	// encrypted but anyone in the network path can read it. For tests only.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// IsZero reports whether no TLS setting is given.
+func (t TLS) IsZero() bool { return t == TLS{} }
+
+// Outbox is the store-and-forward queue of events waiting for the broker.
+// How long events may wait is not set here: it is the privacy policy's
+// retention.outbox.
+type Outbox struct {
+	// Dir holds the outbox on disk (absolute after Parse). "" keeps it in
+	// memory only, so a crash or power cut loses events not yet delivered:
+	// for the demo and tests, not for an installation.
+	Dir string `yaml:"dir"`
+	// MaxMB bounds the outbox in MiB; beyond it the oldest events are
+	// dropped (counted and logged).
+	MaxMB int `yaml:"max_mb"`
+	// Sync is "always" (fsync each event before it counts as queued: it
+	// survives a power cut) or "never" (it survives a crash of edgeguard,
+	// not of the machine).
+	Sync string `yaml:"sync"`
 }
 
 // CameraSettings are the analysis settings of one camera. The defaults:
@@ -122,7 +184,9 @@ func (c Camera) RedactedURL() string { return redactURL(c.URL) }
 // it. configs/edgeguard.yaml spells out the same values.
 func Defaults() Config {
 	return Config{
-		Log: Log{Level: "info", Format: "text"},
+		Log:    Log{Level: "info", Format: "text"},
+		HTTP:   HTTP{Addr: "127.0.0.1:9090"},
+		Outbox: Outbox{MaxMB: 64, Sync: "always"},
 		MQTT: MQTT{
 			EmbeddedAddr: "127.0.0.1:1883",
 			TopicPrefix:  "edgeguard",
@@ -180,7 +244,11 @@ func Parse(filename string, data []byte) (*Config, error) {
 	}
 	dir := filepath.Dir(filename)
 	cfg.Policy = resolvePath(dir, cfg.Policy)
+	cfg.Outbox.Dir = resolvePath(dir, cfg.Outbox.Dir)
 	cfg.MQTT.PasswordFile = resolvePath(dir, cfg.MQTT.PasswordFile)
+	cfg.MQTT.TLS.CAFile = resolvePath(dir, cfg.MQTT.TLS.CAFile)
+	cfg.MQTT.TLS.CertFile = resolvePath(dir, cfg.MQTT.TLS.CertFile)
+	cfg.MQTT.TLS.KeyFile = resolvePath(dir, cfg.MQTT.TLS.KeyFile)
 	if cfg.MQTT.ClientID == "" && cfg.Device != "" {
 		cfg.MQTT.ClientID = "edgeguard-" + cfg.Device
 	}
@@ -243,6 +311,55 @@ func (m MQTT) Password() (string, error) {
 		return pw, nil
 	}
 	return "", nil
+}
+
+// UsesTLS reports whether the broker URL asks for TLS (tls:// or ssl://).
+func (m MQTT) UsesTLS() bool {
+	return strings.HasPrefix(m.Broker, "tls://") || strings.HasPrefix(m.Broker, "ssl://")
+}
+
+// TLSConfig returns the TLS settings for the broker connection, or nil if
+// the broker URL does not use TLS. It reads the CA and client certificate
+// files now, like Password, so call it at start: a renewed certificate is
+// picked up on the next start. Errors name the setting at fault and never
+// contain key material.
+func (m MQTT) TLSConfig() (*tls.Config, error) {
+	if !m.UsesTLS() {
+		return nil, nil
+	}
+	t := m.TLS
+	c := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         t.ServerName,
+		InsecureSkipVerify: t.InsecureSkipVerify, // the operator's explicit choice; the egress guard logs a warning
+	}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.tls.ca_file: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("mqtt.tls.ca_file: %s holds no PEM certificate", t.CAFile)
+		}
+	}
+	if t.CertFile != "" || t.KeyFile != "" {
+		certPEM, err := os.ReadFile(t.CertFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.tls.cert_file: %w", err)
+		}
+		keyPEM, err := os.ReadFile(t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.tls.key_file: %w", err)
+		}
+		pair, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			// crypto/tls says which input is wrong and quotes none of it.
+			return nil, fmt.Errorf("mqtt.tls.cert_file, mqtt.tls.key_file: %s and %s: %w", t.CertFile, t.KeyFile, err)
+		}
+		c.Certificates = []tls.Certificate{pair}
+	}
+	return c, nil
 }
 
 // SlogLevel is Level as a slog.Level (info if unknown; Parse has validated it).

@@ -22,6 +22,9 @@ func TestExampleFileMatchesDefaults(t *testing.T) {
 	if cfg.Log != def.Log {
 		t.Errorf("log = %+v, Defaults() has %+v", cfg.Log, def.Log)
 	}
+	if cfg.HTTP != def.HTTP || def.HTTP.Addr != "127.0.0.1:9090" {
+		t.Errorf("http = %+v, Defaults() has %+v; want loopback 127.0.0.1:9090", cfg.HTTP, def.HTTP)
+	}
 	wantMQTT := def.MQTT
 	wantMQTT.ClientID = "edgeguard-" + cfg.Device // derived default
 	if cfg.MQTT != wantMQTT {
@@ -29,6 +32,13 @@ func TestExampleFileMatchesDefaults(t *testing.T) {
 	}
 	if cfg.Defaults != def.Defaults {
 		t.Errorf("defaults = %+v, Defaults() has %+v", cfg.Defaults, def.Defaults)
+	}
+	// The one deliberate difference: an installation keeps its outbox on
+	// disk, the default (demo, tests) in memory.
+	wantOutbox := def.Outbox
+	wantOutbox.Dir = "/var/lib/edgeguard/outbox"
+	if cfg.Outbox != wantOutbox || def.Outbox.Dir != "" {
+		t.Errorf("outbox = %+v, want %+v; Defaults() has %+v", cfg.Outbox, wantOutbox, def.Outbox)
 	}
 	if cfg.Cameras[0].CameraSettings != def.Defaults || !cfg.Cameras[0].Enabled {
 		t.Errorf("cam1 (no overrides) = %+v, want the defaults, enabled", cfg.Cameras[0])
@@ -85,9 +95,9 @@ func TestParseErrors(t *testing.T) {
 		{"tab indentation", "mqtt:\n\tbroker: x\n", "e.yaml:2: syntax error: found character that cannot start any token (tabs are not allowed for indentation; use spaces)"},
 		{"two documents", valid + "---\ndevice: x\n", "e.yaml:5:1: only one document is allowed; remove the line with --- and what follows it, or put it in a separate file"},
 		{"unknown top-level field", valid + "camera: x\n",
-			"e.yaml:5:1: camera: unknown field; did you mean \"cameras\"? allowed: device, log, mqtt, policy, defaults, cameras"},
+			"e.yaml:5:1: camera: unknown field; did you mean \"cameras\"? allowed: device, log, mqtt, http, outbox, policy, defaults, cameras"},
 		{"unknown nested field", valid + "mqtt:\n  keep_alive: 10s\n",
-			"e.yaml:6:3: mqtt.keep_alive: unknown field; did you mean \"keepalive\"? allowed: broker, embedded_addr, topic_prefix, client_id, username, password_file, password_env, keepalive"},
+			"e.yaml:6:3: mqtt.keep_alive: unknown field; did you mean \"keepalive\"? allowed: broker, embedded_addr, topic_prefix, client_id, username, password_file, password_env, keepalive, clean_session, tls"},
 		{"unknown field without suggestion", valid + "log: {colour: true}\n",
 			"e.yaml:5:7: log.colour: unknown field; allowed: level, format"},
 		{"unknown camera field", valid + "    fps: 5\n",
@@ -143,7 +153,30 @@ func TestParseErrors(t *testing.T) {
 			"e.yaml:5:8: mqtt.broker: has no port; e.g. tcp://192.0.2.20:1883 or tls://broker.example.org:8883"},
 		{"bad embedded addr", valid + "mqtt: {embedded_addr: localhost}\n",
 			"e.yaml:5:8: mqtt.embedded_addr: \"localhost\" is not a listen address; expected host:port, e.g. 127.0.0.1:1883"},
+		{"outbox max_mb out of range", valid + "outbox: {max_mb: 0}\n", "e.yaml:5:10: outbox.max_mb: 0 is out of range; allowed: 1 to 65536 (MiB)"},
+		{"outbox sync unknown", valid + "outbox: {sync: sometimes}\n", "e.yaml:5:10: outbox.sync: unknown value \"sometimes\"; allowed: always, never"},
 		{"topic prefix wildcard", valid + "mqtt: {topic_prefix: \"city/#\"}\n", "e.yaml:5:8: mqtt.topic_prefix: must not contain the MQTT wildcards + or #"},
+		{"tls with the embedded broker", valid + "mqtt:\n  tls: {ca_file: ca.pem}\n",
+			"e.yaml:6:3: mqtt.tls: only applies to a broker URL with tls:// or ssl://; the embedded broker and tcp:// or mqtt:// brokers are not encrypted"},
+		{"tls with a tcp broker", valid + "mqtt:\n  broker: \"tcp://h:1883\"\n  tls: {insecure_skip_verify: true}\n",
+			"e.yaml:7:3: mqtt.tls: only applies to a broker URL with tls:// or ssl://; the embedded broker and tcp:// or mqtt:// brokers are not encrypted"},
+		{"client cert without key", valid + "mqtt:\n  broker: \"tls://broker.example.org:8883\"\n  tls: {cert_file: client.pem}\n",
+			"e.yaml:7:9: mqtt.tls.cert_file: needs mqtt.tls.key_file, the client certificate's key"},
+		{"client key without cert", valid + "mqtt:\n  broker: \"tls://broker.example.org:8883\"\n  tls: {key_file: client.key}\n",
+			"e.yaml:7:9: mqtt.tls.key_file: needs mqtt.tls.cert_file, the client certificate"},
+		{"insecure with a CA", valid + "mqtt:\n  broker: \"tls://broker.example.org:8883\"\n  tls:\n    ca_file: ca.pem\n    insecure_skip_verify: true\n",
+			"e.yaml:9:5: mqtt.tls.insecure_skip_verify: contradicts mqtt.tls.ca_file: without verification the CA is not used; remove one of them"},
+		{"bad server name", valid + "mqtt:\n  broker: \"tls://broker.example.org:8883\"\n  tls: {server_name: \"broker example\"}\n",
+			"e.yaml:7:9: mqtt.tls.server_name: \"broker example\" is not a host name; e.g. broker.example.org"},
+		{"unknown tls field", valid + "mqtt:\n  broker: \"tls://broker.example.org:8883\"\n  tls: {cafile: ca.pem}\n",
+			"e.yaml:7:9: mqtt.tls.cafile: unknown field; did you mean \"ca_file\"? allowed: ca_file, cert_file, key_file, server_name, insecure_skip_verify"},
+		{"tls password is no field", valid + "mqtt:\n  broker: \"tls://broker.example.org:8883\"\n  tls: {key_password: s3cr3t}\n",
+			"e.yaml:7:9: mqtt.tls.key_password: unknown field; allowed: ca_file, cert_file, key_file, server_name, insecure_skip_verify"},
+		{"clean_session is a bool", valid + "mqtt: {clean_session: yes}\n", "e.yaml:5:8: mqtt.clean_session: expected true or false, got \"yes\""},
+		{"bad http addr", valid + "http: {addr: 9090}\n",
+			"e.yaml:5:8: http.addr: \"9090\" is not a listen address; expected host:port, e.g. 127.0.0.1:9090, or \"\" to disable"},
+		{"unknown http field", valid + "http: {port: 9090}\n",
+			"e.yaml:5:8: http.port: unknown field; allowed: addr"},
 		{"missing device", "cameras: [{id: a, url: rtsp://h/}]\n", "e.yaml:1:1: device: required: the id of this edge box, e.g. edge-01 (letters, digits, - and _)"},
 		{"bad device id", "device: edge/01\ncameras: [{id: a, url: rtsp://h/}]\n",
 			"e.yaml:1:1: device: \"edge/01\" is not a valid id; allowed: 1 to 64 letters, digits, - and _ (it becomes part of MQTT topics)"},
@@ -164,7 +197,7 @@ func TestParseErrors(t *testing.T) {
 			"e.yaml:1:7: log.level: unknown value \"loud\"; allowed: debug, info, warn, error\n" +
 				"e.yaml:2:1: device: required: the id of this edge box, e.g. edge-01 (letters, digits, - and _)\n" +
 				"e.yaml:4:13: cameras[0].url: unsupported scheme \"ftp\"; allowed: rtsp, rtsps (" + eg + ")\n" +
-				"e.yaml:5:8: mqtt.brokr: unknown field; did you mean \"broker\"? allowed: broker, embedded_addr, topic_prefix, client_id, username, password_file, password_env, keepalive"},
+				"e.yaml:5:8: mqtt.brokr: unknown field; did you mean \"broker\"? allowed: broker, embedded_addr, topic_prefix, client_id, username, password_file, password_env, keepalive, clean_session, tls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,7 +324,8 @@ func FuzzParse(f *testing.F) {
 		f.Fatal(err)
 	}
 	for _, s := range []string{string(example), valid, "", "- a\n", "device: e\ncameras: [{id: a, url: rtsp://h/}, {id: a, url: 'rtsp://u:p@/'}]\n",
-		"a: &x [1]\nb: *x\n", "device: e\n---\nx: 1\n", valid + "    analysis: {fps: .nan, width: 0x100}\n", valid + "mqtt: {password: x, keepalive: 1d}\n"} {
+		"a: &x [1]\nb: *x\n", "device: e\n---\nx: 1\n", valid + "    analysis: {fps: .nan, width: 0x100}\n", valid + "mqtt: {password: x, keepalive: 1d}\n",
+		valid + "mqtt: {broker: \"tls://h:8883\", clean_session: true, tls: {ca_file: ca.pem, cert_file: c.pem, insecure_skip_verify: true, server_name: \"a b\"}}\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -325,4 +359,20 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("parsing twice differs: %v", err)
 		}
 	})
+}
+
+func TestHTTPAddr(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"", "127.0.0.1:9090"},
+		{"http: {addr: \"\"}\n", ""}, // disabled
+		{"http: {addr: \"0.0.0.0:9100\"}\n", "0.0.0.0:9100"},
+	} {
+		cfg, err := Parse("e.yaml", []byte(valid+tt.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.HTTP.Addr != tt.want {
+			t.Errorf("%q: http.addr = %q, want %q", tt.in, cfg.HTTP.Addr, tt.want)
+		}
+	}
 }

@@ -32,6 +32,15 @@ func validate(d *yamlstrict.Decoder, c *Config) {
 	oneOf(d, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf(d, "log.format", c.Log.Format, "text", "json")
 	validateMQTT(d, &c.MQTT)
+	if c.HTTP.Addr != "" {
+		if err := checkHostPort(c.HTTP.Addr); err != "" {
+			d.Errorf("http.addr", "%s; expected host:port, e.g. 127.0.0.1:9090, or \"\" to disable", err)
+		}
+	}
+	if c.Outbox.MaxMB < 1 || c.Outbox.MaxMB > 65536 {
+		d.Errorf("outbox.max_mb", "%d is out of range; allowed: 1 to 65536 (MiB)", c.Outbox.MaxMB)
+	}
+	oneOf(d, "outbox.sync", c.Outbox.Sync, "always", "never")
 	validateSettings(d, "defaults", c.Defaults, true)
 
 	if len(c.Cameras) == 0 && !d.HasError("cameras") {
@@ -101,6 +110,30 @@ func validateMQTT(d *yamlstrict.Decoder, m *MQTT) {
 		d.Errorf(at, "a password needs mqtt.username")
 	}
 	inRange(d, "mqtt.keepalive", m.KeepAlive, time.Second, time.Hour)
+	validateTLS(d, m)
+}
+
+func validateTLS(d *yamlstrict.Decoder, m *MQTT) {
+	t := m.TLS
+	if t.IsZero() {
+		return
+	}
+	if !m.UsesTLS() {
+		d.Errorf("mqtt.tls", "only applies to a broker URL with tls:// or ssl://; the embedded broker and tcp:// or mqtt:// brokers are not encrypted")
+		return
+	}
+	if t.CertFile != "" && t.KeyFile == "" {
+		d.Errorf("mqtt.tls.cert_file", "needs mqtt.tls.key_file, the client certificate's key")
+	}
+	if t.KeyFile != "" && t.CertFile == "" {
+		d.Errorf("mqtt.tls.key_file", "needs mqtt.tls.cert_file, the client certificate")
+	}
+	if t.InsecureSkipVerify && t.CAFile != "" {
+		d.Errorf("mqtt.tls.insecure_skip_verify", "contradicts mqtt.tls.ca_file: without verification the CA is not used; remove one of them")
+	}
+	if sn := t.ServerName; sn != "" && (len(sn) > 253 || hasControl(sn) || strings.ContainsAny(sn, " /:@")) {
+		d.Errorf("mqtt.tls.server_name", "%s is not a host name; e.g. broker.example.org", yamlstrict.Quote(sn))
+	}
 }
 
 func validateBroker(d *yamlstrict.Decoder, path, raw string) {

@@ -9,6 +9,8 @@ package egress
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,23 +21,44 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"github.com/edgeguard/edgeguard/pipeline/event"
 )
 
 // Rules is what the guard needs from a privacy policy; *policy.Policy
 // implements it. Field names are "score", "zone", "count" and "boxes".
+//
+// Events are judged at the time they happened (Event.At), never at the time
+// they are sent: an event the outbox delivers late gets the decision it
+// would have got live.
 type Rules interface {
 	Identity() (name, sha256 string)
-	AllowsEvent(eventType string) bool
+	// AllowsType: events of this type may leave at all.
+	AllowsType(eventType string) bool
+	// AllowsEventAt: the type is allowed and at is inside the schedule.
+	AllowsEventAt(eventType string, at time.Time) bool
 	AllowsField(field string) bool
+	// MaxEventsPerMinute is the rate limit; see limiter for its scope.
+	// Below 1 nothing leaves.
+	MaxEventsPerMinute() int
 }
 
 // Errors callers can test with errors.Is.
 var (
-	// ErrSuppressed: the active rules do not allow this event type; the event
-	// was dropped on purpose and counted.
-	ErrSuppressed = errors.New("egress: event type not allowed by policy")
+	// ErrSuppressed: the active rules do not let this event leave; it was
+	// dropped on purpose and counted. The errors below say why; each of them
+	// is also ErrSuppressed.
+	ErrSuppressed = errors.New("egress: suppressed by policy")
+	// ErrTypeNotAllowed: the policy does not allow the event type (or the
+	// event belongs to a situation whose start was withheld for this reason).
+	ErrTypeNotAllowed = fmt.Errorf("%w: event type not allowed", ErrSuppressed)
+	// ErrOutsideSchedule: the event happened outside egress.schedule (or
+	// belongs to a situation whose start did).
+	ErrOutsideSchedule = fmt.Errorf("%w: outside the schedule", ErrSuppressed)
+	// ErrRateLimited: over egress.max_events_per_minute (or the event
+	// belongs to a situation whose start was).
+	ErrRateLimited = fmt.Errorf("%w: over max_events_per_minute", ErrSuppressed)
 	// ErrQueued: ctx ended before the broker acknowledged the message, but
 	// the message stays queued and will be (re)sent after a reconnect. Do not
 	// publish it again.
@@ -46,6 +69,18 @@ var (
 	ErrBacklog = errors.New("egress: too many unacknowledged messages, dropped")
 	// ErrClosed: the guard was closed.
 	ErrClosed = errors.New("egress: guard closed")
+	// ErrNotConnected: with Config.CleanSession, nothing is accepted before
+	// the first connection is up; publish again later.
+	ErrNotConnected = errors.New("egress: not connected yet (clean session: nothing is queued before the first connect)")
+	// ErrBadCredentials: the broker refused the user name and password, or
+	// the client certificate. Connect returns it at once; the guard keeps
+	// retrying in the background in case the broker side is fixed.
+	ErrBadCredentials = errors.New("egress: the broker refused the credentials")
+	// ErrUntrustedBroker: the broker's TLS certificate does not verify
+	// against the configured CA (or the system's) or does not carry the
+	// expected name. Connect returns it at once; nothing is sent to such a
+	// broker, not even the password.
+	ErrUntrustedBroker = errors.New("egress: the broker's TLS certificate is not trusted")
 )
 
 // Config configures the guard's MQTT session.
@@ -58,9 +93,24 @@ type Config struct {
 	ClientID string
 	// TopicPrefix may have several levels ("site/edgeguard"); Device is one.
 	TopicPrefix, Device string
-	Username, Password  string
-	KeepAlive           time.Duration // 0 → 30s
-	ConnectTimeout      time.Duration // 0 → 10s
+	// Username and Password authenticate to the broker. The password is
+	// sent only after the broker's certificate verified (with TLS) and is
+	// never logged; the caller reads it from a file or the environment.
+	Username, Password string
+	// TLS is used for ssl://, tls:// and mqtts:// brokers (nil: verify
+	// against the system's CAs) and must be nil for the others.
+	// InsecureSkipVerify is honoured but logged as a warning by New.
+	TLS *tls.Config
+	// CleanSession false (the zero value) keeps a persistent session: the
+	// broker keeps the session under ClientID, and unacknowledged messages
+	// are resent after every reconnect, including those published before
+	// the first connect succeeded. true asks the broker for a fresh session
+	// on every connect; paho then discards what was queued before the first
+	// connect, so until that connect PublishEvent refuses with
+	// ErrNotConnected (retry later) instead of queueing into the void.
+	CleanSession   bool
+	KeepAlive      time.Duration // 0 → 30s
+	ConnectTimeout time.Duration // 0 → 10s
 	// ReconnectMax caps the back-off between reconnect attempts; 0 → 30s.
 	ReconnectMax time.Duration
 	// MaxPending bounds messages awaiting a broker acknowledgement (queued
@@ -77,19 +127,25 @@ func (c Config) LogValue() slog.Value {
 		slog.String("topic_prefix", c.TopicPrefix),
 		slog.String("device", c.Device),
 		slog.Bool("auth", c.Username != "" || c.Password != ""),
+		slog.Bool("tls", c.TLS != nil),
+		slog.Bool("client_cert", c.TLS != nil && len(c.TLS.Certificates) > 0),
+		slog.Bool("clean_session", c.CleanSession),
 	)
 }
 
 // Stats are counters since New.
 type Stats struct {
 	Published  uint64 // acknowledged by the broker (see PublishEvent on reconnects)
-	Suppressed uint64 // events whose type the rules do not allow
-	Stripped   uint64 // optional fields removed from published events
-	Dropped    uint64 // refused with ErrBacklog
-	Failed     uint64 // invalid messages and publish errors
-	Pending    int    // awaiting acknowledgement, as last observed
-	Connects   uint64 // successful (re)connections
-	Connected  bool
+	Suppressed uint64 // messages withheld by the rules (events and anything else)
+	// Withheld events by reason. Messages of a situation whose start was
+	// withheld count under the start's reason.
+	SuppressedType, SuppressedSchedule, SuppressedRate uint64
+	Stripped                                           uint64 // optional fields removed from published events
+	Dropped                                            uint64 // refused with ErrBacklog
+	Failed                                             uint64 // invalid messages and publish errors
+	Pending                                            int    // awaiting acknowledgement, as last observed
+	Connects                                           uint64 // successful (re)connections
+	Connected                                          bool
 }
 
 // Guard owns the MQTT session and applies the active Rules to every event.
@@ -108,14 +164,20 @@ type Guard struct {
 	statusMu    sync.Mutex    // orders device status publishes (onConnect, Close)
 	online      chan struct{} // closed once the first "online" was acknowledged
 	onlineOnce  sync.Once
+	connected   atomic.Bool // a connection has been up (see Config.CleanSession)
 
 	waiting     atomic.Int64 // publishers waiting for their token
 	mu          sync.Mutex
 	abandoned   map[mqtt.Token]struct{} // tokens whose publisher's ctx ended
 	lastConnErr error
-	unreachable bool // logged "unreachable" for the current outage
+	unreachable bool          // logged "unreachable" for the current outage
+	attempt     chan struct{} // closed and replaced after each failed connect
+
+	limMu sync.Mutex // orders the limiter's decisions
+	lim   *limiter
 
 	published, suppressed, stripped, dropped, failed, connects atomic.Uint64
+	suppressedBy                                               [ReasonRate + 1]atomic.Uint64 // events, by Reason
 }
 
 type rulesRef struct{ r Rules }
@@ -139,7 +201,16 @@ func newGuard(cfg Config, rules Rules, dial func(context.Context, string, string
 		return nil, errors.New("egress: broker URL must not contain credentials; use Username and Password")
 	}
 	switch u.Scheme {
-	case "tcp", "mqtt", "ssl", "tls", "mqtts":
+	case "tcp", "mqtt":
+		if cfg.TLS != nil {
+			return nil, fmt.Errorf("egress: TLS settings given, but the broker URL scheme %q is not encrypted; use tls:// or ssl://", u.Scheme)
+		}
+	case "ssl", "tls", "mqtts":
+		if cfg.TLS == nil {
+			cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12} // system CAs
+		} else {
+			cfg.TLS = cfg.TLS.Clone() // the caller's value may change later
+		}
 	default:
 		return nil, fmt.Errorf("egress: broker URL scheme %q not supported (tcp, mqtt, ssl, tls, mqtts)", u.Scheme)
 	}
@@ -179,6 +250,12 @@ func newGuard(cfg Config, rules Rules, dial func(context.Context, string, string
 		closing:     make(chan struct{}),
 		online:      make(chan struct{}),
 		abandoned:   make(map[mqtt.Token]struct{}),
+		attempt:     make(chan struct{}),
+		lim:         newLimiter(),
+	}
+	if cfg.TLS != nil && cfg.TLS.InsecureSkipVerify {
+		g.log.Warn("TLS certificate verification of the MQTT broker is OFF (insecure_skip_verify): " +
+			"anyone on the network path can pose as the broker and read events and the MQTT password; use it for tests only")
 	}
 	g.rules.Store(&rulesRef{rules})
 	g.client = mqtt.NewClient(g.clientOptions())
@@ -192,10 +269,8 @@ func (g *Guard) clientOptions() *mqtt.ClientOptions {
 		SetUsername(g.cfg.Username).
 		SetPassword(g.cfg.Password).
 		SetProtocolVersion(4).
-		// A persistent session makes paho resend its store after the first
-		// connect too; with a clean session it would discard what was
-		// published while ConnectRetry was still trying.
-		SetCleanSession(false).
+		// See Config.CleanSession.
+		SetCleanSession(g.cfg.CleanSession).
 		SetKeepAlive(g.cfg.KeepAlive).
 		SetConnectTimeout(g.cfg.ConnectTimeout).
 		SetAutoReconnect(true).
@@ -208,11 +283,27 @@ func (g *Guard) clientOptions() *mqtt.ClientOptions {
 		SetOnConnectHandler(g.onConnect).
 		SetConnectionLostHandler(g.onConnectionLost).
 		SetConnectionNotificationHandler(g.onNotification)
+	if g.cfg.TLS != nil {
+		o.SetTLSConfig(g.cfg.TLS)
+	}
 	if g.dial != nil {
 		o.SetCustomOpenConnectionFn(func(u *url.URL, _ mqtt.ClientOptions) (net.Conn, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), g.cfg.ConnectTimeout)
 			defer cancel()
-			return g.dial(ctx, "tcp", u.Host)
+			conn, err := g.dial(ctx, "tcp", u.Host)
+			if err != nil || g.cfg.TLS == nil {
+				return conn, err
+			}
+			c := g.cfg.TLS.Clone()
+			if c.ServerName == "" {
+				c.ServerName = u.Hostname()
+			}
+			tc := tls.Client(conn, c)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				conn.Close()
+				return nil, err
+			}
+			return tc, nil
 		})
 	}
 	return o
@@ -224,6 +315,10 @@ func (g *Guard) clientOptions() *mqtt.ClientOptions {
 // returns an error, but the guard keeps connecting in the background and
 // publishes queue meanwhile, so a broker that is down at boot does not stop
 // the service; Close ends the attempts.
+//
+// An attempt that fails in a way waiting will not fix returns at once with
+// ErrBadCredentials or ErrUntrustedBroker (the guard still retries in the
+// background).
 func (g *Guard) Connect(ctx context.Context) error {
 	var tok mqtt.Token
 	g.connectOnce.Do(func() { tok = g.client.Connect() })
@@ -240,20 +335,57 @@ func (g *Guard) Connect(ctx context.Context) error {
 }
 
 func (g *Guard) wait(ctx context.Context, done <-chan struct{}) error {
-	select {
-	case <-done:
-		return nil
-	case <-g.closing:
-		return ErrClosed
-	case <-ctx.Done():
+	for {
 		g.mu.Lock()
-		last := g.lastConnErr
+		attempt := g.attempt
 		g.mu.Unlock()
-		if last != nil {
-			return fmt.Errorf("egress: broker not reachable yet (last attempt: %v), retrying in the background: %w", last, ctx.Err())
+		select {
+		case <-done:
+			return nil
+		case <-g.closing:
+			return ErrClosed
+		case <-attempt:
+			g.mu.Lock()
+			last := g.lastConnErr
+			g.mu.Unlock()
+			if err := refusal(last); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			g.mu.Lock()
+			last := g.lastConnErr
+			g.mu.Unlock()
+			if last != nil {
+				return fmt.Errorf("egress: broker not reachable yet (last attempt: %v), retrying in the background: %w", last, ctx.Err())
+			}
+			return fmt.Errorf("egress: broker not reachable yet, retrying in the background: %w", ctx.Err())
 		}
-		return fmt.Errorf("egress: broker not reachable yet, retrying in the background: %w", ctx.Err())
 	}
+}
+
+// refusal turns a failed connect that retrying cannot fix into
+// ErrBadCredentials or ErrUntrustedBroker, with what the operator should
+// check; nil for failures that may go away (network, broker down). The
+// messages come from paho and crypto/tls, which never quote the password.
+func refusal(err error) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		unknownCA x509.UnknownAuthorityError
+		invalid   x509.CertificateInvalidError
+		hostname  x509.HostnameError
+		verify    *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword), errors.Is(err, packets.ErrorRefusedNotAuthorised):
+		return fmt.Errorf("%w: check mqtt.username and the password (%v)", ErrBadCredentials, err)
+	case errors.As(err, &unknownCA), errors.As(err, &invalid), errors.As(err, &hostname), errors.As(err, &verify):
+		return fmt.Errorf("%w: check mqtt.tls.ca_file and server_name (%v)", ErrUntrustedBroker, err)
+	case clientCertRejected(err):
+		return fmt.Errorf("%w: the broker rejected the client certificate; check mqtt.tls.cert_file and key_file (%v)", ErrBadCredentials, err)
+	}
+	return nil
 }
 
 // onConnect runs on every (re)connect: the broker published our Last Will
@@ -262,6 +394,7 @@ func (g *Guard) wait(ctx context.Context, done <-chan struct{}) error {
 // interrupted, then disconnect cleanly, which suppresses the Will) it says
 // "offline" instead. statusMu orders this against Close's own "offline".
 func (g *Guard) onConnect(c mqtt.Client) {
+	g.connected.Store(true)
 	g.connects.Add(1)
 	g.mu.Lock()
 	g.lastConnErr, g.unreachable = nil, false
@@ -303,8 +436,15 @@ func (g *Guard) onNotification(_ mqtt.Client, n mqtt.ConnectionNotification) {
 	g.lastConnErr = f.Reason
 	first := !g.unreachable
 	g.unreachable = true
+	close(g.attempt)
+	g.attempt = make(chan struct{})
 	g.mu.Unlock()
-	if first {
+	if !first {
+		return
+	}
+	if err := refusal(f.Reason); err != nil {
+		g.log.Error("mqtt connection refused, retrying", "err", err)
+	} else {
 		g.log.Warn("mqtt broker unreachable, retrying", "err", f.Reason)
 	}
 }
@@ -326,12 +466,16 @@ func (g *Guard) Stats() Stats {
 	return Stats{
 		Published:  g.published.Load(),
 		Suppressed: g.suppressed.Load(),
-		Stripped:   g.stripped.Load(),
-		Dropped:    g.dropped.Load(),
-		Failed:     g.failed.Load(),
-		Pending:    g.prunePending(),
-		Connects:   g.connects.Load(),
-		Connected:  g.client.IsConnectionOpen(),
+
+		SuppressedType:     g.suppressedBy[ReasonType].Load(),
+		SuppressedSchedule: g.suppressedBy[ReasonSchedule].Load(),
+		SuppressedRate:     g.suppressedBy[ReasonRate].Load(),
+		Stripped:           g.stripped.Load(),
+		Dropped:            g.dropped.Load(),
+		Failed:             g.failed.Load(),
+		Pending:            g.prunePending(),
+		Connects:           g.connects.Load(),
+		Connected:          g.client.IsConnectionOpen(),
 	}
 }
 
@@ -372,9 +516,28 @@ func (g *Guard) Close(ctx context.Context) error {
 	return err
 }
 
+// clientCertRejected reports a TLS alert from the broker about our
+// certificate. crypto/tls reports alerts received over TCP as a
+// *net.OpError "remote error" around an unexported type, so only the text
+// tells them apart.
+func clientCertRejected(err error) bool {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "remote error" {
+		return false
+	}
+	switch op.Err.Error() {
+	case "tls: bad certificate", "tls: certificate required", "tls: unknown certificate authority",
+		"tls: certificate expired", "tls: certificate revoked", "tls: unsupported certificate":
+		return true
+	}
+	return false
+}
+
 // denyAll stands in for missing rules: nothing may leave.
 type denyAll struct{}
 
-func (denyAll) Identity() (string, string) { return "deny-all", "" }
-func (denyAll) AllowsEvent(string) bool    { return false }
-func (denyAll) AllowsField(string) bool    { return false }
+func (denyAll) Identity() (string, string)           { return "deny-all", "" }
+func (denyAll) AllowsType(string) bool               { return false }
+func (denyAll) AllowsEventAt(string, time.Time) bool { return false }
+func (denyAll) AllowsField(string) bool              { return false }
+func (denyAll) MaxEventsPerMinute() int              { return 0 }

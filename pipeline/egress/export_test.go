@@ -3,6 +3,8 @@ package egress
 import (
 	"context"
 	"net"
+
+	"github.com/edgeguard/edgeguard/pipeline/event"
 )
 
 // NewWithDialer is New with the network connection opened by dial, so tests
@@ -22,3 +24,17 @@ var (
 
 // RedactUserinfo exposes the status error scrubber.
 var RedactUserinfo = redactUserinfo
+
+// Admit runs the guard's whole decision for ev (rules, schedule, rate limit)
+// without publishing, for table tests of the pure logic.
+func Admit(g *Guard, ev event.Event) error {
+	_, _, err := g.admit(g.rules.Load().r, ev)
+	return err
+}
+
+// OpenSituations is how many situations the rate limiter remembers.
+func OpenSituations(g *Guard) int {
+	g.limMu.Lock()
+	defer g.limMu.Unlock()
+	return len(g.lim.open)
+}

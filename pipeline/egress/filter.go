@@ -38,11 +38,22 @@ func filter(r Rules, ev event.Event) (event.Event, int, error) {
 	if ev.ID == "" {
 		return ev, 0, errors.New("egress: event has no id")
 	}
+	if ev.EventID == "" {
+		// Situations are kept whole by this id (see limiter).
+		return ev, 0, errors.New("egress: event has no event_id")
+	}
 	if err := validSegment(ev.Camera); err != nil {
 		return ev, 0, fmt.Errorf("egress: camera: %w", err)
 	}
-	if !r.AllowsEvent(ev.Type) {
-		return ev, 0, fmt.Errorf("%w: %q", ErrSuppressed, ev.Type)
+	if ev.At.IsZero() {
+		// The schedule and the rate limit judge events by this time.
+		return ev, 0, errors.New("egress: event has no time (at)")
+	}
+	if !r.AllowsType(ev.Type) {
+		return ev, 0, fmt.Errorf("%w: %q", ErrTypeNotAllowed, ev.Type)
+	}
+	if !r.AllowsEventAt(ev.Type, ev.At.Time) {
+		return ev, 0, fmt.Errorf("%w: %q at %s", ErrOutsideSchedule, ev.Type, ev.At.UTC().Format(event.TimeFormat))
 	}
 	name, sum := r.Identity()
 	if name == "" {

@@ -17,11 +17,15 @@ type rules struct {
 	name, sum string
 	events    []string
 	fields    []string
+	// open is the schedule: nil allows any time.
+	open func(time.Time) bool
+	// perMinute is the rate limit.
+	perMinute int
 }
 
 func (r rules) Identity() (string, string) { return r.name, r.sum }
 
-func (r rules) AllowsEvent(t string) bool {
+func (r rules) AllowsType(t string) bool {
 	for _, e := range r.events {
 		if e == t {
 			return true
@@ -29,6 +33,12 @@ func (r rules) AllowsEvent(t string) bool {
 	}
 	return false
 }
+
+func (r rules) AllowsEventAt(t string, at time.Time) bool {
+	return r.AllowsType(t) && (r.open == nil || r.open(at))
+}
+
+func (r rules) MaxEventsPerMinute() int { return r.perMinute }
 
 func (r rules) AllowsField(f string) bool {
 	for _, e := range r.fields {
@@ -41,8 +51,8 @@ func (r rules) AllowsField(f string) bool {
 
 var (
 	allowAll = rules{name: "open", sum: "aaaa", events: []string{"motion", "loitering"},
-		fields: []string{"score", "zone", "count", "boxes"}}
-	bare = rules{name: "bare", sum: "bbbb", events: []string{"motion"}}
+		fields: []string{"score", "zone", "count", "boxes"}, perMinute: 1000}
+	bare = rules{name: "bare", sum: "bbbb", events: []string{"motion"}, perMinute: 1000}
 )
 
 func sampleEvent() event.Event {
@@ -91,9 +101,18 @@ func TestFilter(t *testing.T) {
 			mutate:   func(e *event.Event) { e.Score, e.Zone, e.Count, e.Boxes = 0, "", 0, nil },
 			wantKeys: []string{"score"}, absentKeys: []string{"zone", "count", "boxes"}},
 		{name: "type not allowed", rules: bare, mutate: func(e *event.Event) { e.Type = "loitering" },
-			wantErr: egress.ErrSuppressed},
+			wantErr: egress.ErrTypeNotAllowed},
 		{name: "empty type never allowed", rules: allowAll, mutate: func(e *event.Event) { e.Type = "" },
-			wantErr: egress.ErrSuppressed},
+			wantErr: egress.ErrTypeNotAllowed},
+		{name: "outside the schedule, judged at the event's time", rules: rules{name: "s", events: []string{"motion"},
+			open: func(at time.Time) bool { return at.Hour() >= 7 }}, wantErr: egress.ErrOutsideSchedule},
+		{name: "type checked before schedule", rules: rules{name: "s", events: []string{"motion"},
+			open: func(time.Time) bool { return false }}, mutate: func(e *event.Event) { e.Type = "loitering" },
+			wantErr: egress.ErrTypeNotAllowed},
+		{name: "inside the schedule", rules: rules{name: "s", sum: "x", events: []string{"motion"}, fields: []string{"score"},
+			open: func(at time.Time) bool { return at.Hour() == 3 }}, wantStripped: 3, wantScore: 0.75},
+		{name: "no time", rules: allowAll, mutate: func(e *event.Event) { e.At = event.Time{} }, wantErrText: "no time"},
+		{name: "no event_id", rules: allowAll, mutate: func(e *event.Event) { e.EventID = "" }, wantErrText: "no event_id"},
 		{name: "schema filled in", rules: allowAll, mutate: func(e *event.Event) { e.Schema = "" },
 			wantKeys: []string{"schema"}, wantScore: 0.75},
 		{name: "unknown schema", rules: allowAll, mutate: func(e *event.Event) { e.Schema = "other/v9" },

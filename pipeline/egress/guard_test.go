@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/mosquittotest"
 	"github.com/edgeguard/edgeguard/pipeline/broker"
 	"github.com/edgeguard/edgeguard/pipeline/egress"
 	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/internal/mosquittotest"
 )
 
 // guardTimeout only stops a hung test; nothing here asserts how fast things are.

@@ -15,7 +15,10 @@ import (
 // PublishEvent applies the active rules to ev and publishes it at QoS 1 on
 // <prefix>/<device>/<camera>/events, waiting for the broker's PUBACK.
 //
-// An event type the rules do not allow returns ErrSuppressed. Optional fields
+// An event the rules do not let leave returns an error that is ErrSuppressed
+// and says why: ErrTypeNotAllowed, ErrOutsideSchedule (judged at ev.At) or
+// ErrRateLimited (see limiter; a situation is withheld whole, never an end
+// without its start). Optional fields
 // the rules do not allow are removed (see filter), and ev.Policy is set to the
 // rules' identity, so every event names the policy it passed.
 //
@@ -28,18 +31,13 @@ func (g *Guard) PublishEvent(ctx context.Context, ev event.Event) error {
 	if ev.Device == "" {
 		ev.Device = g.cfg.Device
 	}
-	out, stripped, err := filter(r, ev)
-	if err != nil {
-		if errors.Is(err, ErrSuppressed) {
-			g.suppressed.Add(1)
-		} else {
-			g.failed.Add(1)
-		}
-		return err
-	}
-	if out.Device != g.cfg.Device {
+	if ev.Device != g.cfg.Device {
 		g.failed.Add(1)
-		return fmt.Errorf("egress: event for device %q on guard of device %q", out.Device, g.cfg.Device)
+		return fmt.Errorf("egress: event for device %q on guard of device %q", ev.Device, g.cfg.Device)
+	}
+	out, stripped, err := g.admit(r, ev)
+	if err != nil {
+		return err
 	}
 	payload, err := json.Marshal(out)
 	if err != nil {
@@ -51,6 +49,56 @@ func (g *Guard) PublishEvent(ctx context.Context, ev event.Event) error {
 	}
 	g.stripped.Add(uint64(stripped))
 	return nil
+}
+
+// admit applies the rules and the rate limit to ev and returns the copy
+// that may leave. Decisions are made under one lock so that the messages of
+// a situation are judged in the order they arrive.
+func (g *Guard) admit(r Rules, ev event.Event) (event.Event, int, error) {
+	g.limMu.Lock()
+	defer g.limMu.Unlock()
+	why := ReasonNone
+	if ev.ID != "" && ev.EventID != "" {
+		why = g.lim.follows(&ev)
+	}
+	if why != ReasonNone {
+		g.suppress(why)
+		return ev, 0, fmt.Errorf("%w: %s of situation %s", why.err(), ev.Phase, ev.EventID)
+	}
+	out, stripped, err := filter(r, ev)
+	switch {
+	case errors.Is(err, ErrTypeNotAllowed):
+		why = ReasonType
+	case errors.Is(err, ErrOutsideSchedule):
+		why = ReasonSchedule
+	case err != nil:
+		g.failed.Add(1)
+		return out, 0, err
+	}
+	if why == ReasonNone && out.Phase != event.PhaseStart && !g.lim.known(out.EventID) &&
+		!out.StartedAt.IsZero() && !r.AllowsEventAt(out.Type, out.StartedAt.Time) {
+		// A situation this guard has not seen start (it started before a
+		// restart and the outbox kept the rest): its start was withheld by
+		// the schedule if it started outside it, so the rest is withheld too.
+		why = ReasonSchedule
+		err = fmt.Errorf("%w: %s of situation %s, which started outside the schedule", ErrOutsideSchedule, out.Phase, out.EventID)
+	}
+	if why != ReasonNone {
+		g.lim.withhold(&ev, why)
+		g.suppress(why)
+		return out, 0, err
+	}
+	if why = g.lim.rate(&out, r.MaxEventsPerMinute()); why != ReasonNone {
+		g.suppress(why)
+		return out, 0, fmt.Errorf("%w: %s %q on %s", why.err(), out.Phase, out.Type, out.Camera)
+	}
+	return out, stripped, nil
+}
+
+// suppress counts an event withheld for why.
+func (g *Guard) suppress(why Reason) {
+	g.suppressed.Add(1)
+	g.suppressedBy[why].Add(1)
 }
 
 // PublishCameraStatus publishes st retained at QoS 1 on
@@ -115,6 +163,10 @@ func (g *Guard) publish(ctx context.Context, topic string, payload []byte, retai
 		g.failed.Add(1)
 		return ErrClosed
 	default:
+	}
+	if g.cfg.CleanSession && !g.connected.Load() {
+		g.failed.Add(1)
+		return ErrNotConnected
 	}
 	if g.prunePending() >= g.cfg.MaxPending {
 		g.dropped.Add(1)

@@ -55,6 +55,9 @@ func validSubtopic(sub string) error {
 		return errors.New(`"status" is the device status topic`)
 	case len(levels) == 2 && (levels[1] == "events" || levels[1] == "status"):
 		return fmt.Errorf("%q would be a camera topic", sub)
+	case len(levels) >= 2 && levels[1] == "snapshot":
+		// Images leave only through PublishSnapshot, which checks the policy.
+		return fmt.Errorf("%q would be a snapshot topic", sub)
 	}
 	return nil
 }

@@ -1,0 +1,556 @@
+package camera
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edgeguard/edgeguard/pipeline/codec"
+	"github.com/edgeguard/edgeguard/pipeline/event"
+	"github.com/edgeguard/edgeguard/pipeline/lifecycle"
+	"github.com/edgeguard/edgeguard/pipeline/motion"
+	"github.com/edgeguard/edgeguard/pipeline/scene"
+	"github.com/edgeguard/edgeguard/pipeline/simcam"
+)
+
+// Camera faults: one test per way a camera or its network misbehaves. Each
+// runs the real supervisor against a real RTSP server on loopback and
+// watches the statuses the camera publishes. Waits are bounded by
+// faultGuard only so that a hang fails instead of blocking; no test
+// asserts how long anything took, only lower bounds that sleeping
+// guarantees.
+
+const faultGuard = 60 * time.Second
+
+// lineLog collects log lines, to check that failures do not flood the log.
+type lineLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lineLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lineLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lineLog) lines() int { return strings.Count(l.String(), "\n") }
+
+func (l *lineLog) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// faultRig is one supervised camera.
+type faultRig struct {
+	t    *testing.T
+	cam  *Camera
+	rec  *recorder
+	logs *lineLog
+	stop func()
+}
+
+type rigConfig struct {
+	url          string
+	transport    string
+	backoff      Backoff
+	timeout      time.Duration
+	stallTimeout time.Duration
+	width        int
+}
+
+func superviseRig(t *testing.T, rc rigConfig) *faultRig {
+	t.Helper()
+	if rc.backoff == (Backoff{}) {
+		rc.backoff = Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond, Healthy: time.Hour}
+	}
+	if rc.width == 0 {
+		rc.width = 320
+	}
+	m := motion.DefaultConfig()
+	m.WarmupFrames = 5
+	logs := &lineLog{}
+	rec := newRecorder()
+	cam, err := New(Config{Device: "d", ID: "c", URL: rc.url, Transport: rc.transport, AnalysisFPS: 10,
+		AnalysisWidth: rc.width, Motion: m, Lifecycle: lifecycle.Config{QuietTime: time.Second},
+		Timeout: rc.timeout, StallTimeout: rc.stallTimeout, Sink: rec, Logger: logs.logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Events are not what these tests look at; keep the recorder's signal
+	// channel from filling up.
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-rec.signal:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		Supervise(ctx, cam, rc.backoff)
+	}()
+	r := &faultRig{t: t, cam: cam, rec: rec, logs: logs}
+	var once sync.Once
+	r.stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(r.stop)
+	return r
+}
+
+// waitFor polls cond until it holds; what says what was awaited.
+func (r *faultRig) waitFor(what string, cond func(states []event.CameraStatus, st Stats) bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(faultGuard)
+	for {
+		_, states := r.rec.snapshot()
+		st := r.cam.Stats()
+		if cond(states, st) {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("gave up waiting for %s; stats %+v; states %s", what, st, fmtStates(states))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func count(states []event.CameraStatus, pred func(event.CameraStatus) bool) int {
+	n := 0
+	for _, s := range states {
+		if pred(s) {
+			n++
+		}
+	}
+	return n
+}
+
+func isState(want event.CameraState) func(event.CameraStatus) bool {
+	return func(s event.CameraStatus) bool { return s.State == want }
+}
+
+func fmtStates(states []event.CameraStatus) string {
+	var b strings.Builder
+	for _, s := range states {
+		fmt.Fprintf(&b, "\n  %s %q %dx%d", s.State, s.Error, s.Width, s.Height)
+	}
+	return b.String()
+}
+
+// streamingFor waits until the camera has reported streaming n times.
+func (r *faultRig) streamingFor(n int) {
+	r.t.Helper()
+	r.waitFor(fmt.Sprintf("streaming status #%d", n), func(states []event.CameraStatus, _ Stats) bool {
+		return count(states, isState(event.StateStreaming)) >= n
+	})
+}
+
+// analysedMore waits until n more frames than now have been analysed.
+func (r *faultRig) analysedMore(n uint64) {
+	r.t.Helper()
+	base := r.cam.Stats().Analysed
+	r.waitFor(fmt.Sprintf("%d more analysed frames", n), func(_ []event.CameraStatus, st Stats) bool {
+		return st.Analysed >= base+n
+	})
+}
+
+func faultSim(t *testing.T, cfg simcam.Config) *simcam.Server {
+	t.Helper()
+	if cfg.Scene.Width == 0 && cfg.OfferCodec == "" {
+		cfg.Scene = scene.Walker(320, 180, 25)
+	}
+	cfg.Codec = codec.H264
+	cfg.ClipSeconds = 2
+	cfg.Audio = true
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	s, err := simcam.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// assertTransitions checks that the status sequence only makes moves a
+// supervised camera can make, and that every status names the camera.
+func assertTransitions(t *testing.T, states []event.CameraStatus) {
+	t.Helper()
+	allowed := map[event.CameraState][]event.CameraState{
+		"":                    {event.StateConnecting},
+		event.StateConnecting: {event.StateStreaming, event.StateOffline, event.StateError},
+		event.StateStreaming:  {event.StateOffline, event.StateError},
+		event.StateOffline:    {event.StateConnecting},
+		event.StateError:      {event.StateConnecting, event.StateOffline},
+	}
+	prev := event.CameraState("")
+	for i, s := range states {
+		ok := false
+		for _, a := range allowed[prev] {
+			ok = ok || a == s.State
+		}
+		if !ok {
+			t.Errorf("status %d: %s after %s%s", i, s.State, prev, fmtStates(states))
+			return
+		}
+		if s.Camera != "c" || s.Device != "d" || s.Since.IsZero() {
+			t.Errorf("status %+v lacks camera, device or time", s)
+		}
+		prev = s.State
+	}
+}
+
+// TestFaultSessionEnds: the camera drops the connection or tears the
+// session down mid-stream; the supervisor reports offline with the reason
+// and reconnects, and the new session is counted.
+func TestFaultSessionEnds(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		transport string
+		fault     func(*simcam.Server) int
+	}{
+		{"server closes connection/tcp", "tcp", (*simcam.Server).DropSessions},
+		{"server closes connection/udp", "udp", (*simcam.Server).DropSessions},
+		{"teardown/tcp", "tcp", (*simcam.Server).Teardown},
+		{"teardown/udp", "udp", (*simcam.Server).Teardown},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sim := faultSim(t, simcam.Config{UDP: tt.transport == "udp"})
+			r := superviseRig(t, rigConfig{url: sim.URL(), transport: tt.transport, timeout: 2 * time.Second})
+			r.streamingFor(1)
+			if n := tt.fault(sim); n != 1 {
+				t.Fatalf("fault hit %d connections/sessions, want 1", n)
+			}
+			r.streamingFor(2)
+			r.analysedMore(3)
+			r.stop()
+			_, states := r.rec.snapshot()
+			assertTransitions(t, states)
+			i := indexOf(states, isState(event.StateOffline))
+			if i < 0 || states[i].Error == "" {
+				t.Fatalf("no offline status with a reason between the sessions:%s", fmtStates(states))
+			}
+			if st := r.cam.Stats(); st.SessionsStarted < 2 || sim.Plays() < 2 {
+				t.Errorf("sessions: camera counted %d, server saw %d PLAYs; want ≥ 2", st.SessionsStarted, sim.Plays())
+			}
+			t.Logf("reason: %s", states[i].Error)
+			checkLogBound(t, r, 12)
+		})
+	}
+}
+
+// TestFaultServerSendsTeardown: a camera that sends its own TEARDOWN
+// request ends the session; the supervisor retries.
+func TestFaultServerSendsTeardown(t *testing.T) {
+	srv, err := simcam.StartScript(simcam.ScriptConfig{TeardownAfterPlay: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	r := superviseRig(t, rigConfig{url: srv.URL(), timeout: 5 * time.Second})
+	r.waitFor("two sessions ended by TEARDOWN", func(states []event.CameraStatus, _ Stats) bool {
+		return count(states, func(s event.CameraStatus) bool {
+			return s.State == event.StateOffline && strings.Contains(s.Error, "TEARDOWN")
+		}) >= 2
+	})
+	r.stop()
+	_, states := r.rec.snapshot()
+	assertTransitions(t, states)
+}
+
+func indexOf(states []event.CameraStatus, pred func(event.CameraStatus) bool) int {
+	for i, s := range states {
+		if pred(s) {
+			return i
+		}
+	}
+	return -1
+}
+
+// checkLogBound: one line per state change, never per frame or packet.
+// max is generous; a flood is hundreds of lines.
+func checkLogBound(t *testing.T, r *faultRig, max int) {
+	t.Helper()
+	if n := r.logs.lines(); n > max {
+		t.Errorf("%d log lines, want ≤ %d:\n%s", n, max, r.logs.String())
+	}
+}
+
+// TestFaultStall: the connection stays up but the camera stops sending
+// video; after StallTimeout the camera reports the stall, reconnects, and
+// streams again once video resumes.
+func TestFaultStall(t *testing.T) {
+	sim := faultSim(t, simcam.Config{})
+	// The RTSP read time-out is far longer than the stall time-out, so the
+	// stall detector is what ends the session.
+	r := superviseRig(t, rigConfig{url: sim.URL(), timeout: time.Minute, stallTimeout: 500 * time.Millisecond})
+	r.streamingFor(1)
+	sim.Pause()
+	r.waitFor("stalled status", func(states []event.CameraStatus, _ Stats) bool {
+		return indexOf(states, func(s event.CameraStatus) bool {
+			return s.State == event.StateOffline && strings.Contains(s.Error, ErrStalled.Error())
+		}) >= 0
+	})
+	sim.Resume()
+	r.streamingFor(2)
+	r.analysedMore(3)
+	r.stop()
+	_, states := r.rec.snapshot()
+	assertTransitions(t, states)
+	if st := r.cam.Stats(); st.SessionsStarted < 2 {
+		t.Errorf("%d sessions, want a reconnect", st.SessionsStarted)
+	}
+}
+
+// TestFaultResolutionChange: the camera switches from 640x360 to 320x180
+// mid-stream (new SPS/PPS in band, same session). Analysis follows the
+// new size without a reconnect.
+func TestFaultResolutionChange(t *testing.T) {
+	sim := faultSim(t, simcam.Config{Scene: scene.Walker(640, 360, 25)})
+	r := superviseRig(t, rigConfig{url: sim.URL(), width: 640, timeout: 5 * time.Second})
+	r.streamingFor(1)
+	r.waitFor("analysis at 640", func(_ []event.CameraStatus, st Stats) bool {
+		return st.LastAnalysisWidth == 640 && st.Analysed >= 3
+	})
+	if err := sim.SwitchScene(scene.Walker(320, 180, 25)); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("analysis at 320", func(_ []event.CameraStatus, st Stats) bool {
+		return st.LastAnalysisWidth == 320
+	})
+	r.analysedMore(10)
+	if err := sim.SwitchScene(scene.Walker(640, 360, 25)); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("analysis back at 640", func(_ []event.CameraStatus, st Stats) bool {
+		return st.LastAnalysisWidth == 640
+	})
+	r.analysedMore(10)
+	r.stop()
+	_, states := r.rec.snapshot()
+	assertTransitions(t, states)
+	if st := r.cam.Stats(); st.SessionsStarted != 1 {
+		t.Errorf("%d sessions: a resolution change must not need a reconnect%s", st.SessionsStarted, fmtStates(states))
+	}
+	checkLogBound(t, r, 6)
+}
+
+// TestFaultTimestampJump: the camera's RTP timestamps jump forward an
+// hour and back 30 s within one session; frames keep being analysed.
+func TestFaultTimestampJump(t *testing.T) {
+	sim := faultSim(t, simcam.Config{})
+	r := superviseRig(t, rigConfig{url: sim.URL(), timeout: 5 * time.Second})
+	r.streamingFor(1)
+	r.analysedMore(3)
+	sim.JumpTimestamps(time.Hour)
+	r.analysedMore(10)
+	sim.JumpTimestamps(-time.Hour - 30*time.Second)
+	r.analysedMore(10)
+	r.stop()
+	_, states := r.rec.snapshot()
+	assertTransitions(t, states)
+	if st := r.cam.Stats(); st.SessionsStarted != 1 {
+		t.Errorf("%d sessions: a timestamp jump must not end the session%s", st.SessionsStarted, fmtStates(states))
+	}
+	checkLogBound(t, r, 6)
+}
+
+// TestFaultUDPLossAndReorder: 5 % loss and 5 % reordering on UDP. The
+// decoder resyncs at key frames (the lost access units are skipped), the
+// session stays up and analysis continues.
+func TestFaultUDPLossAndReorder(t *testing.T) {
+	sim := faultSim(t, simcam.Config{UDP: true, Impairment: simcam.Impairment{LossRate: 0.05, ReorderRate: 0.05, Seed: 3}})
+	r := superviseRig(t, rigConfig{url: sim.URL(), transport: "udp", timeout: 5 * time.Second})
+	r.streamingFor(1)
+	r.analysedMore(20)
+	r.stop()
+	st := r.cam.Stats()
+	dropped, reordered := sim.Impaired()
+	if dropped == 0 || reordered == 0 {
+		t.Fatalf("impairment did nothing: %d dropped, %d reordered", dropped, reordered)
+	}
+	// Access units broken by loss are not decoded: fewer pictures than
+	// units received.
+	if st.Decoded >= st.AccessUnits {
+		t.Errorf("decoded %d of %d access units despite loss", st.Decoded, st.AccessUnits)
+	}
+	_, states := r.rec.snapshot()
+	assertTransitions(t, states)
+	if st.SessionsStarted != 1 {
+		t.Errorf("%d sessions: loss must not end the session%s", st.SessionsStarted, fmtStates(states))
+	}
+	t.Logf("stats %+v; server dropped %d, reordered %d", st, dropped, reordered)
+	checkLogBound(t, r, 10)
+}
+
+// TestFaultBrokenCamera: a camera that answers with garbage, hangs up, or
+// never answers at one RTSP step: each attempt fails within the step
+// time-out with the step in the status, and retries back off.
+func TestFaultBrokenCamera(t *testing.T) {
+	for _, tt := range []struct {
+		step  string
+		reply simcam.Reply
+	}{
+		{"OPTIONS", simcam.ReplyGarbage},
+		{"DESCRIBE", simcam.ReplyGarbage},
+		{"DESCRIBE", simcam.ReplyClose},
+		{"OPTIONS", simcam.ReplySilent},
+		{"DESCRIBE", simcam.ReplySilent},
+		{"SETUP", simcam.ReplySilent},
+		{"PLAY", simcam.ReplySilent},
+	} {
+		t.Run(tt.reply.String()+"/"+tt.step, func(t *testing.T) {
+			srv, err := simcam.StartScript(simcam.ScriptConfig{Replies: map[string]simcam.Reply{tt.step: tt.reply},
+				Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(srv.Close)
+			b := Backoff{Initial: 20 * time.Millisecond, Max: 80 * time.Millisecond, Healthy: time.Hour}
+			r := superviseRig(t, rigConfig{url: srv.URL(), timeout: 100 * time.Millisecond, backoff: b})
+			const attempts = 4
+			r.waitFor("failed attempts", func(states []event.CameraStatus, _ Stats) bool {
+				return count(states, isState(event.StateOffline)) >= attempts
+			})
+			r.stop()
+			_, states := r.rec.snapshot()
+			assertTransitions(t, states)
+			for _, s := range states {
+				if s.State == event.StateOffline && s.Error != "" && !strings.Contains(s.Error, tt.step+" ") {
+					t.Errorf("status error %q does not name the step %s", s.Error, tt.step)
+				}
+				if s.State == event.StateStreaming || s.State == event.StateError {
+					t.Errorf("status %s for a broken camera", s.State)
+				}
+			}
+			checkSpacing(t, states, b, false)
+			// One warning per failed attempt.
+			n := count(states, isState(event.StateConnecting))
+			checkLogBound(t, r, n+2)
+		})
+	}
+}
+
+// checkSpacing: consecutive attempts (connecting statuses) are at least
+// the jittered back-off apart. Only lower bounds: a sleep is never short.
+func checkSpacing(t *testing.T, states []event.CameraStatus, b Backoff, atMax bool) {
+	t.Helper()
+	var prev time.Time
+	wait := b.Initial
+	for _, s := range states {
+		if s.State != event.StateConnecting {
+			continue
+		}
+		if !prev.IsZero() {
+			want := wait / 2 // full jitter keeps at least half
+			if atMax {
+				want = b.Max / 2
+			}
+			if gap := s.Since.Sub(prev); gap < want {
+				t.Errorf("attempts %v apart, want ≥ %v", gap, want)
+			}
+			wait = min(wait*2, b.Max)
+		}
+		prev = s.Since.Time
+	}
+}
+
+// TestFaultWrongPassword: a clear error status "unauthorized", retries at
+// the slow (Max) interval only, and one log line per attempt that never
+// contains the password.
+func TestFaultWrongPassword(t *testing.T) {
+	sim := faultSim(t, simcam.Config{Username: "admin", Password: "right-Pa55"})
+	url := strings.Replace(sim.URL(), "right-Pa55", "wrong-Pa55", 1)
+	b := Backoff{Initial: time.Millisecond, Max: 150 * time.Millisecond, Healthy: time.Hour}
+	r := superviseRig(t, rigConfig{url: url, timeout: 5 * time.Second, backoff: b})
+	const attempts = 4
+	r.waitFor("unauthorized attempts", func(states []event.CameraStatus, _ Stats) bool {
+		return count(states, isState(event.StateError)) >= attempts
+	})
+	r.stop()
+	_, states := r.rec.snapshot()
+	assertTransitions(t, states)
+	for _, s := range states {
+		if s.State == event.StateError && s.Error != "unauthorized" {
+			t.Errorf("error status %q, want exactly \"unauthorized\"", s.Error)
+		}
+		if s.State == event.StateStreaming || s.State == event.StateOffline && s.Error != "" {
+			t.Errorf("unexpected status %s %q", s.State, s.Error)
+		}
+	}
+	// Every retry waits the slow interval, from the first failure on.
+	checkSpacing(t, states, b, true)
+	n := count(states, isState(event.StateConnecting))
+	checkLogBound(t, r, n+2)
+	logs := r.logs.String()
+	for _, secret := range []string{"wrong-Pa55", "right-Pa55"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("logs contain the password %q", secret)
+		}
+	}
+}
+
+// TestFaultUnsupportedCodec: a camera offering only MJPEG or AV1 video is
+// an error status naming the codec, not a crash, retried slowly.
+func TestFaultUnsupportedCodec(t *testing.T) {
+	for _, tt := range []struct{ offer, name string }{{"mjpeg", "M-JPEG"}, {"av1", "AV1"}} {
+		t.Run(tt.offer, func(t *testing.T) {
+			sim := faultSim(t, simcam.Config{OfferCodec: tt.offer})
+			b := Backoff{Initial: time.Millisecond, Max: 100 * time.Millisecond, Healthy: time.Hour}
+			r := superviseRig(t, rigConfig{url: sim.URL(), timeout: 5 * time.Second, backoff: b})
+			r.waitFor("error status", func(states []event.CameraStatus, _ Stats) bool {
+				return count(states, isState(event.StateError)) >= 2
+			})
+			r.stop()
+			_, states := r.rec.snapshot()
+			assertTransitions(t, states)
+			for _, s := range states {
+				if s.State == event.StateError && !strings.Contains(s.Error, tt.name) {
+					t.Errorf("error status %q does not name %s", s.Error, tt.name)
+				}
+			}
+			checkSpacing(t, states, b, true)
+			if got := sim.Setups(); len(got) != 0 {
+				t.Errorf("SETUPs %v for an unusable stream", got)
+			}
+		})
+	}
+}
+
+// TestFaultBackoffGrows: a camera that refuses connections is retried
+// with growing waits (exponential from Initial, jitter keeps at least
+// half). Upper bounds (the cap) need an injectable clock in Supervise.
+func TestFaultBackoffGrows(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	b := Backoff{Initial: 10 * time.Millisecond, Max: 80 * time.Millisecond, Healthy: time.Hour}
+	r := superviseRig(t, rigConfig{url: "rtsp://" + addr + "/x", timeout: time.Second, backoff: b})
+	r.waitFor("six attempts", func(states []event.CameraStatus, _ Stats) bool {
+		return count(states, isState(event.StateConnecting)) >= 6
+	})
+	r.stop()
+	_, states := r.rec.snapshot()
+	assertTransitions(t, states)
+	checkSpacing(t, states, b, false)
+	n := count(states, isState(event.StateConnecting))
+	checkLogBound(t, r, n+2)
+}

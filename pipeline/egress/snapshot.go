@@ -1,0 +1,85 @@
+package egress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// ErrImageMetadata: a snapshot carried metadata (EXIF, GPS, comments,
+// vendor segments) and was refused.
+var ErrImageMetadata = errors.New("egress: image carries metadata")
+
+// snapshotRules is implemented by rules that can allow snapshots
+// (*policy.Policy does). Rules without it never let an image out.
+type snapshotRules interface {
+	AllowsSnapshots() bool
+}
+
+// PublishSnapshot publishes an anonymised JPEG at QoS 1 (not retained) on
+// <prefix>/<device>/<camera>/snapshot/<event_id>. The event id is in the
+// topic because MQTT 3.1.1 has no message properties; a consumer subscribes
+// to <prefix>/<device>/+/snapshot/+ and joins on event_id.
+//
+// The guard refuses the image unless the active rules allow snapshots
+// (ErrSuppressed), and refuses any JPEG that is not a bare JFIF stream
+// (ErrImageMetadata): the anonymiser already strips metadata, this is the
+// last line of defence before the network.
+func (g *Guard) PublishSnapshot(ctx context.Context, camera, eventID string, jpeg []byte) error {
+	r := g.rules.Load().r
+	if s, ok := r.(snapshotRules); !ok || !s.AllowsSnapshots() {
+		g.suppressed.Add(1)
+		return fmt.Errorf("snapshot of %s: %w", camera, ErrSuppressed)
+	}
+	if reason := g.withheld(eventID); reason != ReasonNone {
+		// The situation itself was withheld (rate, schedule): its image is too.
+		g.suppressed.Add(1)
+		return fmt.Errorf("snapshot of withheld situation %s: %w", eventID, ErrSuppressed)
+	}
+	if err := validSegment(camera); err != nil {
+		g.failed.Add(1)
+		return fmt.Errorf("egress: camera: %w", err)
+	}
+	if err := validSegment(eventID); err != nil {
+		g.failed.Add(1)
+		return fmt.Errorf("egress: event id: %w", err)
+	}
+	if err := bareJFIF(jpeg); err != nil {
+		g.failed.Add(1)
+		return err
+	}
+	return g.publish(ctx, cameraTopic(g.cfg.TopicPrefix, g.cfg.Device, camera, "snapshot/"+eventID), jpeg, false)
+}
+
+// bareJFIF accepts a JPEG whose segments before the image data are only
+// the JFIF header (APP0 "JFIF"), tables and frame/scan headers.
+func bareJFIF(b []byte) error {
+	if len(b) < 4 || b[0] != 0xFF || b[1] != 0xD8 {
+		return fmt.Errorf("%w: not a JPEG", ErrImageMetadata)
+	}
+	for i := 2; ; {
+		if i+4 > len(b) || b[i] != 0xFF {
+			return fmt.Errorf("%w: malformed segment at byte %d", ErrImageMetadata, i)
+		}
+		m := b[i+1]
+		if m == 0xFF { // fill byte
+			i++
+			continue
+		}
+		n := int(b[i+2])<<8 | int(b[i+3])
+		if n < 2 || i+2+n > len(b) {
+			return fmt.Errorf("%w: segment 0x%02X length %d at byte %d", ErrImageMetadata, m, n, i)
+		}
+		switch {
+		case m == 0xDA: // start of scan: image data follows
+			return nil
+		case m == 0xE0:
+			if n < 7 || string(b[i+4:i+9]) != "JFIF\x00" {
+				return fmt.Errorf("%w: APP0 segment that is not JFIF", ErrImageMetadata)
+			}
+		case m >= 0xE1 && m <= 0xEF, m == 0xFE:
+			return fmt.Errorf("%w: segment 0x%02X (EXIF/XMP/ICC/comment) present", ErrImageMetadata, m)
+		}
+		i += 2 + n
+	}
+}
