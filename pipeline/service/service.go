@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgeguard/edgeguard/pipeline/anonymise"
 	"github.com/edgeguard/edgeguard/pipeline/broker"
 	"github.com/edgeguard/edgeguard/pipeline/camera"
 	"github.com/edgeguard/edgeguard/pipeline/config"
@@ -21,6 +22,7 @@ import (
 	"github.com/edgeguard/edgeguard/pipeline/motion"
 	"github.com/edgeguard/edgeguard/pipeline/outbox"
 	"github.com/edgeguard/edgeguard/pipeline/privacymask"
+	"github.com/edgeguard/edgeguard/pipeline/snapshot"
 	"github.com/edgeguard/edgeguard/policy"
 )
 
@@ -48,6 +50,10 @@ type Options struct {
 	Started func(brokerURL string)
 	// ShutdownTimeout bounds the clean shutdown; 0 → 10 s.
 	ShutdownTimeout time.Duration
+
+	// anonymise adjusts the anonymiser's configuration (tests inject
+	// detector faults with it).
+	anonymise func(anonymise.Config) anonymise.Config
 }
 
 // LoadPolicy loads the policy named by cfg, or the built-in default. A
@@ -101,9 +107,14 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	tlsCfg, err := cfg.MQTT.TLSConfig() // nil for the embedded broker and tcp://
+	if err != nil {
+		return err
+	}
 	guard, err := egress.New(egress.Config{
 		Broker: brokerURL, ClientID: cfg.MQTT.ClientID, TopicPrefix: cfg.MQTT.TopicPrefix,
 		Device: cfg.Device, Username: cfg.MQTT.Username, Password: password,
+		TLS: tlsCfg, CleanSession: cfg.MQTT.CleanSession,
 		KeepAlive: cfg.MQTT.KeepAlive, Logger: log,
 	}, pol)
 	if err != nil {
@@ -117,20 +128,52 @@ func Run(ctx context.Context, opts Options) error {
 	cancel()
 	publishPolicy(ctx, guard, pol, log)
 
-	box := outbox.New(outbox.Config{
+	boxSync, err := outbox.ParseSync(cfg.Outbox.Sync)
+	if err != nil {
+		guard.Close(context.Background())
+		return err
+	}
+	box, err := outbox.New(outbox.Config{
 		Publisher: guard,
+		Dir:       cfg.Outbox.Dir,
+		MaxBytes:  int64(cfg.Outbox.MaxMB) << 20,
+		Sync:      boxSync,
+		// The policy's retention.outbox; "0s" (not at all) still leaves a
+		// second for the hand-over to the broker itself.
+		MaxAge: max(pol.Retention.Outbox, time.Second),
 		IsSuppressed: func(err error) bool {
 			return errors.Is(err, egress.ErrSuppressed)
 		},
-		IsAccepted: func(err error) bool { return errors.Is(err, egress.ErrQueued) },
-		Logger:     log,
+		Logger: log,
 	})
+	if err != nil {
+		guard.Close(context.Background())
+		return err
+	}
+	if cfg.Outbox.Dir == "" {
+		log.Warn("outbox in memory only (outbox.dir is empty): a crash loses events waiting for the broker")
+	}
+
+	snaps := &snapshots{log: log, override: opts.anonymise}
+	snaps.worker = snapshot.NewWorker(snapshot.Config{Anonymiser: snaps.anonymiser, Publisher: guard, Logger: log})
+	if err := snaps.setPolicy(pol); err != nil {
+		box.Close()
+		guard.Close(context.Background())
+		return err
+	}
+	defer snaps.close()
 
 	camCtx, stopCams := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		snaps.worker.Run(camCtx)
+	}()
 	actors := make([]*camera.Camera, 0, len(cams))
 	for _, cc := range cams {
 		cc.Sink = box
+		cc.Snapshots = snaps
 		cc.Logger = log
 		cam, err := camera.New(cc)
 		if err != nil {
@@ -161,10 +204,11 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	rejected := false
 	reload := func() {
-		next := reloadPolicy(ctx, cfg, guard, log, rejected)
+		next := reloadPolicy(ctx, cfg, guard, log, rejected, snaps.setPolicy)
 		rejected = next == nil
 		if next != nil {
 			pol = next
+			box.SetMaxAge(max(pol.Retention.Outbox, time.Second))
 			for _, cam := range actors {
 				cam.SetZones(zonesFor(pol, cam.ID()))
 			}
@@ -281,10 +325,16 @@ func publishPolicy(ctx context.Context, g *egress.Guard, pol *policy.Policy, log
 // next successful reload replaces it with an empty error (before the new
 // audit message), so a late subscriber never reads a resolved problem as
 // current.
-func reloadPolicy(ctx context.Context, cfg *config.Config, g *egress.Guard, log *slog.Logger, clearRejection bool) *policy.Policy {
+//
+// prepare gets the new policy ready in the parts that need more than a
+// pointer swap (the anonymiser) before the guard starts applying it.
+func reloadPolicy(ctx context.Context, cfg *config.Config, g *egress.Guard, log *slog.Logger, clearRejection bool, prepare func(*policy.Policy) error) *policy.Policy {
 	next, err := LoadPolicy(cfg)
 	if err == nil {
 		err = checkPolicy(cfg, next, log)
+	}
+	if err == nil {
+		err = prepare(next)
 	}
 	if err != nil {
 		log.Error("policy reload rejected; the previous policy stays in force", "err", err)
