@@ -88,6 +88,9 @@ type Stats struct {
 	DroppedFrames     uint64 // analysis frames replaced before analysis took them
 	Events            uint64
 	SessionsStarted   uint64
+	StatusChanges     uint64 // states published on the status topic
+	LostPackets       uint64 // RTP packets the network lost (UDP)
+	SkippedAUs        uint64 // not decodable: waiting for a key frame after loss or damage
 	LastAnalysisWidth int
 }
 
@@ -103,6 +106,10 @@ type Camera struct {
 	analysisWidth                                  atomic.Int64
 
 	snapReq atomic.Pointer[snapRequest]
+
+	lastState     atomic.Value // event.CameraStatus: the last one published (without time)
+	statusChanges atomic.Uint64
+	lost, skipped atomic.Uint64
 
 	// inspect, in tests, sees every frame exactly as analysis receives it.
 	inspect func(gocv.Mat)
@@ -151,12 +158,23 @@ func (c *Camera) Stats() Stats {
 		Decoded: c.decoded.Load(), DecodeErrors: c.decodeErrors.Load(),
 		Analysed: c.analysed.Load(), DroppedFrames: c.droppedFrames.Load(),
 		Events: c.events.Load(), SessionsStarted: c.sessions.Load(),
+		StatusChanges: c.statusChanges.Load(), LostPackets: c.lost.Load(), SkippedAUs: c.skipped.Load(),
 		LastAnalysisWidth: int(c.analysisWidth.Load()),
 	}
 }
 
 func (c *Camera) status(ctx context.Context, st event.CameraStatus) {
 	st.Device, st.Camera = c.cfg.Device, c.cfg.ID
+	last, _ := c.lastState.Load().(event.CameraStatus)
+	if last.State == event.StateError && (st.State == event.StateConnecting || st == last) {
+		// Keep "error: unauthorized" (or an unsupported codec) on the
+		// retained topic during the slow retries instead of flickering to
+		// "connecting" every 30 s or republishing it; streaming or a
+		// different error replaces it.
+		return
+	}
+	c.lastState.Store(st)
+	c.statusChanges.Add(1)
 	if st.Since.IsZero() {
 		st.Since = event.Time{Time: time.Now()}
 	}
@@ -230,6 +248,11 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 		rate         fpsEstimator
 		streaming    bool
 		lastDropped  uint64
+		lastLost     uint64
+		lastSkipped  uint64
+		shownW       int
+		shownH       int
+		shownFPS     float64
 		lastErrLog   time.Time
 	)
 	defer func() {
@@ -262,6 +285,14 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 			c.droppedAUs.Add(d - lastDropped)
 			lastDropped = d
 		}
+		if l := sess.Lost(); l != lastLost {
+			c.lost.Add(l - lastLost)
+			lastLost = l
+		}
+		if sk := dec.Stats().Skipped; sk != lastSkipped {
+			c.skipped.Add(sk - lastSkipped)
+			lastSkipped = sk
+		}
 		if au.Discontinuity {
 			dec.ResetToKeyframe()
 		}
@@ -283,9 +314,16 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 		if !streaming {
 			if fps, ok := rate.observe(au.PTS); ok {
 				streaming = true
+				shownW, shownH, shownFPS = srcW, srcH, fps
 				c.status(ctx, event.CameraStatus{State: event.StateStreaming, Codec: cdc.String(), Width: srcW, Height: srcH, FPS: fps})
 				c.log.Info("camera streaming", "codec", cdc.String(), "width", srcW, "height", srcH, "fps", fps)
 			}
+		} else if srcW != shownW || srcH != shownH {
+			// Resolution changed mid-stream (firmware update, profile
+			// switch): keep the retained status true.
+			shownW, shownH = srcW, srcH
+			c.status(ctx, event.CameraStatus{State: event.StateStreaming, Codec: cdc.String(), Width: srcW, Height: srcH, FPS: shownFPS})
+			c.log.Info("camera resolution changed", "width", srcW, "height", srcH)
 		}
 		if r := c.snapReq.Swap(nil); r != nil {
 			if err := c.snapshot(dec, &snap, r, srcW, srcH); err != nil {

@@ -3,6 +3,7 @@ package camera
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 
@@ -23,11 +24,39 @@ type Backoff struct {
 // quickly, then back off to once every 30 s.
 var DefaultBackoff = Backoff{Initial: time.Second, Max: 30 * time.Second, Healthy: time.Minute}
 
+// withDefaults fills zero fields from DefaultBackoff: a zero Backoff would
+// otherwise retry in a tight loop.
+func (b Backoff) withDefaults() Backoff {
+	if b.Initial <= 0 {
+		b.Initial = DefaultBackoff.Initial
+	}
+	if b.Max < b.Initial {
+		b.Max = max(DefaultBackoff.Max, b.Initial)
+	}
+	if b.Healthy <= 0 {
+		b.Healthy = DefaultBackoff.Healthy
+	}
+	return b
+}
+
+// delay is the actual wait for a nominal wait w: uniformly in [w/2, w].
+// The jitter keeps many cameras from reconnecting in lock-step after a
+// shared outage (a switch reboot takes down a whole square).
+func (b Backoff) delay(w time.Duration, rnd func(int64) int64) time.Duration {
+	return w/2 + time.Duration(rnd(int64(w/2)+1))
+}
+
+// grow is the nominal wait after w: doubled, capped at Max.
+func (b Backoff) grow(w time.Duration) time.Duration { return min(w*2, b.Max) }
+
 // Supervise runs cam until ctx is cancelled, restarting it with exponential
 // back-off and jitter after each failure, and publishes why it stopped on
 // the camera's status topic. It returns nil when ctx is cancelled.
 func Supervise(ctx context.Context, cam *Camera, b Backoff) error {
+	b = b.withDefaults()
 	wait := b.Initial
+	var lastState event.CameraState
+	var lastErr string
 	for {
 		started := time.Now()
 		err := cam.Run(ctx)
@@ -54,16 +83,20 @@ func Supervise(ctx context.Context, cam *Camera, b Backoff) error {
 			next = b.Max
 		}
 		cam.status(ctx, st)
-		cam.log.Warn("camera stopped; retrying", "state", st.State, "err", st.Error, "retry_in", next.Round(time.Millisecond))
-		// Full jitter around the wait keeps many cameras from reconnecting
-		// in lock-step after a shared outage.
-		d := next/2 + time.Duration(rand.Int64N(int64(next/2)+1))
+		// One line per change of state or cause, not one per attempt: a
+		// camera that stays unreachable for a week must not flood the log.
+		level := slog.LevelDebug
+		if st.State != lastState || st.Error != lastErr {
+			level = slog.LevelWarn
+		}
+		lastState, lastErr = st.State, st.Error
+		cam.log.Log(ctx, level, "camera stopped; retrying", "state", st.State, "err", st.Error, "retry_in", next.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
 			cam.status(context.WithoutCancel(ctx), event.CameraStatus{State: event.StateOffline})
 			return nil
-		case <-time.After(d):
+		case <-time.After(b.delay(next, rand.Int64N)):
 		}
-		wait = min(wait*2, b.Max)
+		wait = b.grow(wait)
 	}
 }

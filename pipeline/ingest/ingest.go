@@ -212,8 +212,14 @@ func Open(ctx context.Context, cfg Config) (*Session, error) {
 	return s, nil
 }
 
-// negotiate runs DESCRIBE, SETUP (video only) and PLAY.
+// negotiate runs OPTIONS, DESCRIBE, SETUP (video only) and PLAY.
 func (s *Session) negotiate(u *base.URL) error {
+	// Sent on its own (the client would send it inside DESCRIBE) so that a
+	// camera that hangs already here is reported as such. A 404 is accepted
+	// by the client: not every camera implements OPTIONS.
+	if _, err := s.client.Options(u); err != nil {
+		return stepError{"OPTIONS", err}
+	}
 	desc, _, err := s.client.Describe(u)
 	if err != nil {
 		return stepError{"DESCRIBE", err}

@@ -5,6 +5,13 @@
 // The audio track exists so that the "audio is never received" rule can be
 // seen and tested: the server records the media of every SETUP it is asked
 // for (Setups), and a correct client only ever asks for the video.
+//
+// The camera can also misbehave on demand (faults.go): stall (Pause),
+// drop connections (DropSessions), end sessions (Teardown), change
+// resolution mid-stream (SwitchScene), jump its timestamps
+// (JumpTimestamps), lose and reorder packets (Impairment), or offer a codec
+// edgeguard does not decode (Config.OfferCodec). ScriptServer is a broken
+// camera that fails at a chosen RTSP step (garbage, silence, hang-up).
 package simcam
 
 import (
@@ -74,7 +81,15 @@ type Config struct {
 	UDP bool
 	// BitrateKbps of the encoder (0 → 1000).
 	BitrateKbps int
-	Logger      *slog.Logger
+	// OfferCodec, if set ("mjpeg", "av1" or "vp8"), makes the camera offer
+	// its video only in that format, which edgeguard does not decode: the
+	// SDP says so and no video is sent. It shows the "unsupported codec"
+	// status without a real MJPEG camera.
+	OfferCodec string
+	// Impairment is applied to the video packets from the start; see
+	// SetImpairment.
+	Impairment Impairment
+	Logger     *slog.Logger
 }
 
 // Server is a running simulated camera.
@@ -88,12 +103,17 @@ type Server struct {
 	video  *description.Media
 	audio  *description.Media // nil without Audio
 	vfmt   format.Format
-	clip   [][][]byte // access units; clip[0] is an IDR
+	clip   atomic.Pointer[clip] // swapped by SwitchScene
 	fps    int
 	addr   string
 
-	mu     sync.Mutex
-	setups []string
+	mu       sync.Mutex
+	setups   []string
+	plays    int
+	conns    map[*gortsplib.ServerConn]struct{}
+	sessions map[*gortsplib.ServerSession]struct{}
+
+	faults faults
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -137,16 +157,29 @@ func Start(cfg Config) (*Server, error) {
 		cfg.BitrateKbps = 1000
 	}
 	s := &Server{
-		cfg:  cfg,
-		log:  cfg.Logger.With("component", "simcam"),
-		path: strings.Trim(cfg.Path, "/"),
-		fps:  cfg.Scene.FPS,
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "simcam"),
+		path:     strings.Trim(cfg.Path, "/"),
+		fps:      cfg.Scene.FPS,
+		conns:    map[*gortsplib.ServerConn]struct{}{},
+		sessions: map[*gortsplib.ServerSession]struct{}{},
 	}
-	if err := s.encodeClip(); err != nil {
+	if err := s.faults.setImpairment(cfg.Impairment); err != nil {
 		return nil, err
 	}
-	if err := s.buildDescription(); err != nil {
-		return nil, err
+	if cfg.OfferCodec != "" {
+		if err := s.buildUnsupportedDescription(); err != nil {
+			return nil, err
+		}
+	} else {
+		c, err := s.encodeClip(cfg.Scene)
+		if err != nil {
+			return nil, err
+		}
+		s.clip.Store(c)
+		if err := s.buildDescription(); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.listen(); err != nil {
 		return nil, err
@@ -173,39 +206,47 @@ func Start(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// encodeClip renders and encodes ClipSeconds of the scene.
-func (s *Server) encodeClip() error {
-	sc := scene.New(s.cfg.Scene)
+// clip is an encoded scene: access units, aus[0] an IDR carrying the
+// parameter sets in band.
+type clip struct {
+	aus  [][][]byte
+	w, h int
+}
+
+// encodeClip renders and encodes ClipSeconds of sc at the server's frame
+// rate.
+func (s *Server) encodeClip(cfg scene.Config) (*clip, error) {
+	sc := scene.New(cfg)
 	w, h := sc.Size()
 	enc, err := codec.NewEncoder(codec.EncoderConfig{
 		Codec: s.cfg.Codec, Width: w, Height: h, FPS: s.fps,
 		BitrateKbps: s.cfg.BitrateKbps, GOP: s.fps, // a key frame every second: quick start for late joiners
 	})
 	if err != nil {
-		return fmt.Errorf("simcam: encoder: %w", err)
+		return nil, fmt.Errorf("simcam: encoder: %w", err)
 	}
 	defer enc.Close()
 	y, u, v := sc.NewFrame()
 	n := s.cfg.ClipSeconds * s.fps
-	s.clip = make([][][]byte, 0, n)
+	c := &clip{aus: make([][][]byte, 0, n), w: w, h: h}
 	for i := range n {
 		sc.Render(i, y, u, v)
 		au, err := enc.Encode(y, u, v, int64(i))
 		if err != nil {
-			return fmt.Errorf("simcam: encode frame %d: %w", i, err)
+			return nil, fmt.Errorf("simcam: encode frame %d: %w", i, err)
 		}
 		if len(au) == 0 {
 			continue
 		}
-		if len(s.clip) == 0 && !s.randomAccess(au) {
-			return errors.New("simcam: encoder did not start with a key frame")
+		if len(c.aus) == 0 && !s.randomAccess(au) {
+			return nil, errors.New("simcam: encoder did not start with a key frame")
 		}
-		s.clip = append(s.clip, au)
+		c.aus = append(c.aus, au)
 	}
-	if len(s.clip) == 0 {
-		return errors.New("simcam: encoder produced no access units")
+	if len(c.aus) == 0 {
+		return nil, errors.New("simcam: encoder produced no access units")
 	}
-	return nil
+	return c, nil
 }
 
 func (s *Server) randomAccess(au [][]byte) bool {
@@ -223,7 +264,7 @@ func (s *Server) randomAccess(au [][]byte) bool {
 // buildDescription creates the media, with the parameter sets of the first
 // IDR in the SDP, as real cameras do.
 func (s *Server) buildDescription() error {
-	first := s.clip[0]
+	first := s.clip.Load().aus[0]
 	if s.cfg.Codec == codec.H265 {
 		f := &format.H265{PayloadTyp: 96}
 		for _, n := range first {
@@ -338,9 +379,13 @@ func udpPair(host string) (*net.UDPConn, *net.UDPConn, error) {
 // frame/packet counters, not the clock, so they stay continuous across loops
 // and even if a tick is late.
 func (s *Server) run(ctx context.Context, st *gortsplib.ServerStream) error {
-	venc, err := s.newVideoEncoder()
-	if err != nil {
-		return err
+	var venc func([][]byte) ([]*rtp.Packet, error)
+	if s.clip.Load() != nil { // nil with OfferCodec: no video is sent
+		e, err := s.newVideoEncoder()
+		if err != nil {
+			return err
+		}
+		venc = e
 	}
 	videoTick := time.NewTicker(time.Second / time.Duration(s.fps))
 	defer videoTick.Stop()
@@ -368,20 +413,35 @@ func (s *Server) run(ctx context.Context, st *gortsplib.ServerStream) error {
 		audioC = t.C
 	}
 	videoBase := uint32(time.Now().UnixNano() >> 10)
-	var frame int64
+	var (
+		frame     int64
+		cur       *clip
+		clipStart int64 // frame at which cur started: a new clip starts with its IDR
+	)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-videoTick.C:
-			au := s.clip[frame%int64(len(s.clip))]
+			if c := s.clip.Load(); c != cur {
+				cur, clipStart = c, frame
+			}
+			// A paused camera keeps its clock running, like a frozen
+			// encoder whose wall clock does not stop.
+			if cur == nil || s.faults.paused.Load() {
+				frame++
+				continue
+			}
+			au := cur.aus[(frame-clipStart)%int64(len(cur.aus))]
 			pkts, err := venc(au)
 			if err != nil {
 				return err
 			}
-			ts := videoBase + uint32(frame*videoClock/int64(s.fps))
+			ts := videoBase + uint32(frame*videoClock/int64(s.fps)) + uint32(s.faults.tsOffset.Load())
 			for _, p := range pkts {
 				p.Timestamp = ts
+			}
+			for _, p := range s.faults.impair(pkts) {
 				if err := st.WritePacketRTP(s.video, p); err != nil {
 					return err
 				}
@@ -485,14 +545,29 @@ func (s *Server) mediaOf(u *base.URL) string {
 type handler struct{ s *Server }
 
 func (h *handler) OnConnOpen(ctx *gortsplib.ServerHandlerOnConnOpenCtx) {
+	h.s.mu.Lock()
+	h.s.conns[ctx.Conn] = struct{}{}
+	h.s.mu.Unlock()
 	h.s.log.Debug("rtsp connection opened", "remote", ctx.Conn.NetConn().RemoteAddr().String())
 }
 
 func (h *handler) OnConnClose(ctx *gortsplib.ServerHandlerOnConnCloseCtx) {
+	h.s.mu.Lock()
+	delete(h.s.conns, ctx.Conn)
+	h.s.mu.Unlock()
 	h.s.log.Debug("rtsp connection closed", "err", ctx.Error)
 }
 
+func (h *handler) OnSessionOpen(ctx *gortsplib.ServerHandlerOnSessionOpenCtx) {
+	h.s.mu.Lock()
+	h.s.sessions[ctx.Session] = struct{}{}
+	h.s.mu.Unlock()
+}
+
 func (h *handler) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) {
+	h.s.mu.Lock()
+	delete(h.s.sessions, ctx.Session)
+	h.s.mu.Unlock()
 	h.s.log.Debug("rtsp session closed", "err", ctx.Error)
 }
 
@@ -533,5 +608,8 @@ func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response,
 	if res, err := h.check(ctx.Conn, ctx.Request, ctx.Path); res != nil {
 		return res, err
 	}
+	h.s.mu.Lock()
+	h.s.plays++
+	h.s.mu.Unlock()
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }

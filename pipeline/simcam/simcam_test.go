@@ -235,6 +235,8 @@ func TestStartErrors(t *testing.T) {
 		{"odd size", simcam.Config{Scene: scene.Static(321, 240, 25)}},
 		{"bad codec", simcam.Config{Codec: codec.Codec(99)}},
 		{"bad address", simcam.Config{Addr: "256.0.0.1:0"}},
+		{"bad offered codec", simcam.Config{OfferCodec: "h266"}},
+		{"bad impairment", simcam.Config{Impairment: simcam.Impairment{LossRate: 2}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
