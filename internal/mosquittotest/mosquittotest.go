@@ -67,6 +67,10 @@ type Options struct {
 	PasswordFile string
 	// ExtraConfig is appended to mosquitto.conf as is.
 	ExtraConfig string
+	// Persistence keeps retained messages, sessions and their queued QoS 1
+	// messages across Stop/Restart (saved on a clean stop), as a
+	// production broker does.
+	Persistence bool
 }
 
 // TLSFiles are the broker's side of a TLS listener, as PEM files.
@@ -181,7 +185,12 @@ func (b *Broker) writeConfig() error {
 	} else {
 		c.WriteString("allow_anonymous true\n")
 	}
-	fmt.Fprintf(&c, "persistence false\nlog_dest file %s\nlog_type all\nlog_timestamp_format %%H:%%M:%%S\nconnection_messages true\n%s",
+	if b.opts.Persistence {
+		fmt.Fprintf(&c, "persistence true\npersistence_location %s/\n", filepath.Dir(b.conf))
+	} else {
+		c.WriteString("persistence false\n")
+	}
+	fmt.Fprintf(&c, "log_dest file %s\nlog_type all\nlog_timestamp_format %%H:%%M:%%S\nconnection_messages true\n%s",
 		b.logFile, userLine)
 	if b.opts.ExtraConfig != "" {
 		c.WriteString(b.opts.ExtraConfig + "\n")

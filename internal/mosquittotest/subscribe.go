@@ -48,6 +48,10 @@ func Subscribe(t testing.TB, url, topicFilter string) *Subscription {
 type ClientOptions struct {
 	TLS                *tls.Config // for ssl:// URLs, e.g. PKI.ClientTLS()
 	Username, Password string
+	// ClientID, if set, makes a persistent session (clean session off)
+	// under this id: with a persistent broker, messages published while the
+	// subscriber is reconnecting are queued for it, not lost.
+	ClientID string
 }
 
 // SubscribeWith is Subscribe with TLS and/or a user name and password.
@@ -61,7 +65,7 @@ func SubscribeWith(t testing.TB, url, topicFilter string, co ClientOptions) *Sub
 		AddBroker(url).
 		SetClientID(fmt.Sprintf("mosquittotest-sub-%d-%d", os.Getpid(), subscriberSeq.Add(1))).
 		SetProtocolVersion(4).
-		SetCleanSession(true).
+		SetCleanSession(co.ClientID == "").
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(100 * time.Millisecond).
@@ -75,6 +79,9 @@ func SubscribeWith(t testing.TB, url, topicFilter string, co ClientOptions) *Sub
 		})
 	if co.TLS != nil {
 		opts.SetTLSConfig(co.TLS)
+	}
+	if co.ClientID != "" {
+		opts.SetClientID(co.ClientID)
 	}
 	if co.Username != "" {
 		opts.SetUsername(co.Username).SetPassword(co.Password)

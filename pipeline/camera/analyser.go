@@ -124,7 +124,7 @@ func (a *analyser) emit(ctx context.Context, x lifecycle.Transition) {
 		c.log.Error("event not queued", "event_id", ev.EventID, "phase", ev.Phase, "err", err)
 		return
 	}
-	c.log.Info("motion "+string(ev.Phase), "event_id", ev.EventID, "score", ev.Score)
+	c.log.Info("motion "+string(ev.Phase), "event_id", ev.EventID, "id", ev.ID, "seq", ev.Seq, "score", ev.Score)
 }
 
 func (a *analyser) close() {
