@@ -33,5 +33,12 @@ USER edgeguard
 WORKDIR /var/lib/edgeguard
 VOLUME ["/var/lib/edgeguard"]
 # Run with a read-only root file system: docker run --read-only -v edgeguard-data:/var/lib/edgeguard ...
+# Liveness through the binary itself (the image has no curl): `edgeguard
+# health` asks /healthz on http.addr, which is 127.0.0.1:9090 by default,
+# i.e. the container's own loopback. /readyz (policy loaded, broker or outbox
+# healthy, cameras streaming) is for monitoring: a camera that is down is
+# not fixed by restarting the box.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["/usr/local/bin/edgeguard", "health", "--url", "http://127.0.0.1:9090/healthz"]
 ENTRYPOINT ["/usr/local/bin/edgeguard"]
 CMD ["run", "--config", "/etc/edgeguard/edgeguard.yaml"]

@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: setup build demo test vet fuzz bench clean
+.PHONY: setup build demo test vet fuzz bench eval clean
 
 setup:
 	@bash .ci/setup
@@ -38,6 +38,11 @@ fuzz:
 # Per-frame benchmarks; figures go to docs/performance.md.
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pipeline/...
+
+# The behaviour-pattern scenario suite: prints precision, recall and start
+# delay per pattern and fails below pipeline/eval/testdata/floor.json.
+eval: setup
+	$(GO) test -count=1 -v -run '^TestEval$$' -timeout 10m ./pipeline/eval
 
 clean:
 	rm -rf bin

@@ -26,6 +26,7 @@ Usage:
   edgeguard policy explain FILE    what a policy lets this device see, keep and send
   edgeguard policy diff OLD NEW    what a new policy version changes
   edgeguard policy preview ...     what a snapshot from a camera would show (PNG)
+  edgeguard health [--url URL]     probe /healthz or /readyz (exit 0 when 200)
   edgeguard version                print the version
 
 Run "edgeguard COMMAND --help" for a command's flags.
@@ -51,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdDemo(ctx, args[1:], stdout, stderr)
 	case "policy":
 		err = cmdPolicy(args[1:], stdout, stderr)
+	case "health":
+		err = cmdHealth(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "edgeguard", version)
 	case "help", "-h", "--help":

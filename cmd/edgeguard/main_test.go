@@ -58,6 +58,8 @@ func TestSIGTERM(t *testing.T) {
 	cfg := writeFile(t, dir, "edgeguard.yaml", fmt.Sprintf(`device: sigterm-box
 mqtt:
   broker: %s
+http:
+  addr: 127.0.0.1:0
 cameras:
   - id: gate
     url: %s

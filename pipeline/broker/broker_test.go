@@ -12,8 +12,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/edgeguard/edgeguard/pipeline/broker"
 	"github.com/edgeguard/edgeguard/internal/mosquittotest"
+	"github.com/edgeguard/edgeguard/pipeline/broker"
 )
 
 const guard = 20 * time.Second // failure guard only, never a speed assertion

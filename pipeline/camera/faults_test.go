@@ -55,11 +55,11 @@ func (l *lineLog) logger() *slog.Logger {
 // faultRig is one supervised camera.
 type faultRig struct {
 	started time.Time
-	t    *testing.T
-	cam  *Camera
-	rec  *recorder
-	logs *lineLog
-	stop func()
+	t       *testing.T
+	cam     *Camera
+	rec     *recorder
+	logs    *lineLog
+	stop    func()
 }
 
 type rigConfig struct {

@@ -75,6 +75,7 @@ func Run(ctx context.Context, opts Options) error {
 	cfg.Device = "demo-box"
 	cfg.MQTT.EmbeddedAddr = "127.0.0.1:0"
 	cfg.MQTT.ClientID = "edgeguard-demo-box"
+	cfg.HTTP.Addr = "" // no metrics endpoint: the demo must not collide with a running service
 	cam1 := config.Camera{ID: CameraID, Name: "Simulated square", URL: cam.URL(), Enabled: true, CameraSettings: cfg.Defaults}
 	cam1.Motion.Warmup = 2 * time.Second
 	cam1.Motion.QuietTime = 3 * time.Second

@@ -50,6 +50,7 @@ func testConfig(brokerURL string, cams map[string]string) *config.Config {
 	cfg := config.Defaults()
 	cfg.Device = "e2e"
 	cfg.MQTT.Broker = brokerURL
+	cfg.HTTP.Addr = "127.0.0.1:0"
 	for _, id := range slices.Sorted(maps.Keys(cams)) {
 		c := config.Camera{ID: id, URL: cams[id], Enabled: true, CameraSettings: cfg.Defaults}
 		c.Motion.Warmup = 2 * time.Second

@@ -20,6 +20,7 @@ import (
 	"github.com/edgeguard/edgeguard/pipeline/event"
 	"github.com/edgeguard/edgeguard/pipeline/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/motion"
+	"github.com/edgeguard/edgeguard/pipeline/observe"
 	"github.com/edgeguard/edgeguard/pipeline/outbox"
 	"github.com/edgeguard/edgeguard/pipeline/privacymask"
 	"github.com/edgeguard/edgeguard/pipeline/snapshot"
@@ -163,6 +164,21 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer snaps.close()
 
+	obs, err := observe.New(observe.Config{
+		Addr: cfg.HTTP.Addr, Device: cfg.Device, Egress: guard, Outbox: box,
+		Snapshots: snaps.worker, EventTypes: EventTypes, Logger: log,
+	})
+	if err == nil {
+		err = obs.Start()
+	}
+	if err != nil {
+		box.Close()
+		guard.Close(context.Background())
+		return err
+	}
+	defer obs.Close(context.Background())
+	obs.SetPolicy(pol.Name, pol.SHA256)
+
 	camCtx, stopCams := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -172,7 +188,7 @@ func Run(ctx context.Context, opts Options) error {
 	}()
 	actors := make([]*camera.Camera, 0, len(cams))
 	for _, cc := range cams {
-		cc.Sink = box
+		cc.Sink = obs.Sink(box)
 		cc.Snapshots = snaps
 		cc.Logger = log
 		cam, err := camera.New(cc)
@@ -184,6 +200,7 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 		actors = append(actors, cam)
+		obs.AddCamera(cam)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -208,6 +225,7 @@ func Run(ctx context.Context, opts Options) error {
 		rejected = next == nil
 		if next != nil {
 			pol = next
+			obs.SetPolicy(pol.Name, pol.SHA256)
 			box.SetMaxAge(max(pol.Retention.Outbox, time.Second))
 			for _, cam := range actors {
 				cam.SetZones(zonesFor(pol, cam.ID()))

@@ -78,7 +78,7 @@ type Worker struct {
 	done chan struct{}
 
 	submitted, sent, withheld, dropped, failed atomic.Uint64
-	lastWithheldLog                           atomic.Int64
+	lastWithheldLog                            atomic.Int64
 }
 
 // NewWorker returns a worker; call Run to start it.

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/edgeguard/edgeguard/pipeline/observe"
+)
+
+// cmdHealth is the container's HEALTHCHECK: the runtime image has no curl,
+// so the binary asks its own endpoint. Exit 0 when it answers 200.
+func cmdHealth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("health", "health [--url URL] [--timeout DURATION]", stderr)
+	url := fs.String("url", "http://127.0.0.1:9090/healthz", "health endpoint: /healthz (alive) or /readyz (ready)")
+	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return usageError{"health takes no arguments"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	if err := observe.Probe(ctx, *url); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "ok")
+	return nil
+}

@@ -1,0 +1,128 @@
+package anonymise
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"math"
+	"slices"
+
+	"github.com/edgeguard/edgeguard/models"
+	"gocv.io/x/gocv"
+)
+
+// FaceDetector finds faces in a BGR frame. The returned slice may be reused
+// by the next call. Implementations need not be safe for concurrent use:
+// the Anonymiser calls one from a single goroutine.
+type FaceDetector interface {
+	Detect(bgr gocv.Mat) ([]image.Rectangle, error)
+	Close() error
+}
+
+// DetectorConfig says which face detector to build.
+type DetectorConfig struct {
+	// ModelDirs are searched for model files; nil → models.DefaultDirs().
+	ModelDirs []string
+	// BlazeFace tunes the DNN (Model is filled in from ModelDirs).
+	BlazeFace BlazeFaceConfig
+	// Haar tunes the fallback (Cascade is filled in from ModelDirs).
+	Haar HaarConfig
+	// HaarOnly skips the DNN: for comparisons and for devices too small for
+	// it. The default is the DNN with Haar as the fallback.
+	HaarOnly bool
+	Logger   *slog.Logger
+}
+
+// NewDetector builds the default detector chain: BlazeFace if its model is
+// installed and verified and loads, otherwise the Haar cascade from
+// opencv-data. It fails only if neither can be loaded, with both reasons
+// and the commands that install the missing files.
+func NewDetector(cfg DetectorConfig) (FaceDetector, string, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	var dnnErr error
+	if !cfg.HaarOnly {
+		data, path, err := models.Read(models.BlazeFace, cfg.ModelDirs...)
+		if err == nil {
+			bc := cfg.BlazeFace
+			bc.Model = data
+			var d *BlazeFace
+			if d, err = NewBlazeFace(bc); err == nil {
+				log.Info("anonymise: face detector loaded", "detector", "blazeface", "model", path)
+				return d, "blazeface", nil
+			}
+		}
+		dnnErr = err
+		log.Warn("anonymise: DNN face detector unavailable, falling back to the Haar cascade", "err", err)
+	}
+	data, path, err := models.Read(models.HaarFrontalFace, cfg.ModelDirs...)
+	if err == nil {
+		hc := cfg.Haar
+		hc.Cascade = data
+		var d *Haar
+		if d, err = NewHaar(hc); err == nil {
+			log.Info("anonymise: face detector loaded", "detector", "haar", "model", path)
+			return d, "haar", nil
+		}
+	}
+	return nil, "", fmt.Errorf("anonymise: no face detector can be loaded: %w", errors.Join(dnnErr, err))
+}
+
+// mergeBoxes merges overlapping candidates (the same face seen by several
+// anchors and tiles) into their union, highest score first, and clips to
+// the frame. A union rather than the best box: for privacy, a box a little
+// too large is harmless and one a little too small is not.
+func mergeBoxes(c []candidate, w, h int, out []image.Rectangle) []image.Rectangle {
+	slices.SortFunc(c, func(a, b candidate) int {
+		switch {
+		case a.score > b.score:
+			return -1
+		case a.score < b.score:
+			return 1
+		}
+		return 0
+	})
+	for i := range c {
+		if c[i].score < 0 {
+			continue // absorbed
+		}
+		u := c[i].r
+		for changed := true; changed; {
+			changed = false
+			for j := i + 1; j < len(c); j++ {
+				if c[j].score >= 0 && overlaps(u, c[j].r) {
+					u = union(u, c[j].r)
+					c[j].score = -1
+					changed = true
+				}
+			}
+		}
+		r := image.Rect(int(math.Floor(u.x0)), int(math.Floor(u.y0)), int(math.Ceil(u.x1)), int(math.Ceil(u.y1)))
+		r = r.Intersect(image.Rect(0, 0, w, h))
+		if !r.Empty() {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// overlaps: IoU ≥ 0.3 (MediaPipe's suppression threshold) or one box mostly
+// inside the other (a face found whole in one tile and cut in another).
+func overlaps(a, b rect) bool {
+	ix := min(a.x1, b.x1) - max(a.x0, b.x0)
+	iy := min(a.y1, b.y1) - max(a.y0, b.y0)
+	if ix <= 0 || iy <= 0 {
+		return false
+	}
+	inter := ix * iy
+	aa := (a.x1 - a.x0) * (a.y1 - a.y0)
+	ab := (b.x1 - b.x0) * (b.y1 - b.y0)
+	return inter/(aa+ab-inter) >= 0.3 || inter/min(aa, ab) >= 0.5
+}
+
+func union(a, b rect) rect {
+	return rect{min(a.x0, b.x0), min(a.y0, b.y0), max(a.x1, b.x1), max(a.y1, b.y1)}
+}

@@ -1,0 +1,215 @@
+// Package pattern turns tracks and a few frame statistics into the
+// situations a control room asks about: someone in a zone, a line crossed,
+// loitering, a crowd forming, a person running, a person down, a camera
+// tampered with.
+//
+// Every rule is pure Go, rule-based and explainable: it produces a per-frame
+// on/off signal with a score, and an Engine turns each rule's signal into
+// one situation (start, rate-limited updates, end) with pipeline/lifecycle.
+// Rules never see pixels, and nothing a rule emits carries a track id.
+package pattern
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/edgeguard/edgeguard/pipeline/geometry"
+	"github.com/edgeguard/edgeguard/pipeline/lifecycle"
+	"github.com/edgeguard/edgeguard/pipeline/track"
+)
+
+// Event types, as in the event schema's "type".
+const (
+	TypeIntrusion    = "intrusion"
+	TypeZoneEnter    = "zone_enter"
+	TypeZoneExit     = "zone_exit"
+	TypeLineCrossing = "line_crossing"
+	TypeLoitering    = "loitering"
+	TypeCrowd        = "crowd"
+	TypeRunning      = "running"
+	TypePersonDown   = "person_down"
+	TypeTamper       = "tamper"
+)
+
+// FrameInfo is what a rule knows about the analysis frame besides tracks.
+type FrameInfo struct {
+	// Width, Height of the analysis frame in pixels (for aspect ratios).
+	Width, Height int
+	// Warmup and LightChange come from the motion detector: while either
+	// holds, blobs say nothing about objects.
+	Warmup, LightChange bool
+	// Stats are the frame statistics tamper detection needs; Valid is false
+	// when they were not computed.
+	Stats FrameStats
+}
+
+// FrameStats are cheap global measurements of the grey frame.
+type FrameStats struct {
+	Valid bool
+	// Mean luma 0..255.
+	Mean float64
+	// StdDev of luma: a covered lens gives a flat image.
+	StdDev float64
+	// Sharpness is the variance of the Laplacian: drops when the lens is
+	// defocused, smeared or covered.
+	Sharpness float64
+	// Shift is the global displacement against the reference view, as a
+	// fraction of the frame width: the camera was moved.
+	Shift float64
+	// ShiftConfidence is the phase-correlation response 0..1; a low value
+	// means the view no longer resembles the reference at all.
+	ShiftConfidence float64
+}
+
+// Aspect is width/height of the frame; 16/9 when unknown.
+func (f FrameInfo) Aspect() float64 {
+	if f.Width > 0 && f.Height > 0 {
+		return float64(f.Width) / float64(f.Height)
+	}
+	return 16.0 / 9
+}
+
+// Signal is one rule's verdict on one frame.
+type Signal struct {
+	On    bool
+	Score float64 // 0..1
+	// Count is how many objects take part.
+	Count int
+	// Boxes are the normalised boxes of the objects taking part (reused by
+	// the rule; valid until its next Observe).
+	Boxes []track.Box
+	// Detail says what kind of situation it is where a type has several
+	// (tamper: "covered", "defocused", "moved").
+	Detail string
+}
+
+// Rule is one configured detector instance.
+type Rule interface {
+	// Name is the operator's name for this rule instance.
+	Name() string
+	// Type is the event type it produces.
+	Type() string
+	// Zone is the zone's name, "" if the rule is not bound to one.
+	Zone() string
+	// Lifecycle says how signals become situations.
+	Lifecycle() lifecycle.Config
+	// Observe judges one analysis frame; calls come in time order.
+	Observe(now time.Time, tracks []track.Track, f FrameInfo) Signal
+}
+
+// FieldError names the config field that is wrong, as a path relative to
+// the rule ("zone.points[2]", "min_count"); a config loader prefixes file,
+// line and the rule's position.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+func fieldErr(field, format string, a ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
+}
+
+// prefix puts parent in front of a geometry or pattern field error.
+func prefix(parent string, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch e := err.(type) {
+	case *geometry.FieldError:
+		return &FieldError{Field: parent + "." + e.Field, Msg: e.Msg}
+	case *FieldError:
+		return &FieldError{Field: parent + "." + e.Field, Msg: e.Msg}
+	}
+	return &FieldError{Field: parent, Msg: err.Error()}
+}
+
+func checkDur(field string, d, lo, hi time.Duration) error {
+	if d < lo || d > hi {
+		return fieldErr(field, "%v is outside %v..%v", d, lo, hi)
+	}
+	return nil
+}
+
+func checkRange(field string, v, lo, hi float64) error {
+	if !(v >= lo && v <= hi) {
+		return fieldErr(field, "%g is outside %g..%g", v, lo, hi)
+	}
+	return nil
+}
+
+// Class selects which objects a rule considers.
+type Class string
+
+const (
+	// Any object.
+	Any Class = ""
+	// Person: upright shape, roughly person-sized where a perspective is set.
+	Person Class = "person"
+	// Object: everything that is not classed as a person.
+	Object Class = "object"
+)
+
+func (c Class) validate(field string) error {
+	switch c {
+	case Any, Person, Object, "any":
+		return nil
+	}
+	return fieldErr(field, "unknown class %q (want any, person or object)", string(c))
+}
+
+// Classify says "person" or "object" from shape alone: a person's box is
+// clearly taller than wide on screen and, when a perspective is configured,
+// about as tall as a person would be at that row. It is a heuristic; a
+// person lying down or a group merged into one blob is an "object".
+func Classify(b track.Box, f FrameInfo, p geometry.Perspective) Class {
+	wPx, hPx := b.W*f.Aspect(), b.H // in frame heights
+	if hPx < 1.3*wPx || hPx > 5*wPx {
+		return Object
+	}
+	if !p.Zero() {
+		_, fy := b.Foot()
+		r := b.H / p.HeightAt(fy)
+		if r < 0.5 || r > 2 {
+			return Object
+		}
+	}
+	return Person
+}
+
+func (c Class) match(b track.Box, f FrameInfo, p geometry.Perspective) bool {
+	switch c {
+	case Person:
+		return Classify(b, f, p) == Person
+	case Object:
+		return Classify(b, f, p) == Object
+	}
+	return true
+}
+
+func foot(b track.Box) geometry.Point {
+	x, y := b.Foot()
+	return geometry.Point{X: x, Y: y}
+}
+
+func clamp01(v float64) float64 { return math.Max(0, math.Min(1, v)) }
+
+// trackKey identifies a track across frames despite id reuse.
+type trackKey struct {
+	id   int
+	born time.Time
+}
+
+func keyOf(t *track.Track) trackKey { return trackKey{t.ID, t.Born} }
+
+// sweep deletes per-track state of tracks that are gone.
+func sweep[V any](m map[trackKey]V, seen map[trackKey]bool) {
+	for k := range m {
+		if !seen[k] {
+			delete(m, k)
+		}
+	}
+	clear(seen)
+}

@@ -1,0 +1,486 @@
+// Package track follows motion blobs from frame to frame so that rules can
+// reason about one object's path, speed and dwell time.
+//
+// Ids are small integers reused after a track dies; they are anonymous, live
+// for seconds to minutes and must never leave the device (invariant 5): rules
+// use them to tell objects apart, events carry counts and boxes only.
+//
+// The tracker is deliberately simple and explainable: constant-velocity
+// prediction, greedy nearest-neighbour association inside a gate measured in
+// the object's own height, birth after K consecutive hits, coasting through
+// short occlusions, death after M misses.
+package track
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// Box is a normalised bounding box: X, Y top-left; W, H size (fractions of
+// the frame width and height).
+type Box struct{ X, Y, W, H float64 }
+
+// Center returns the box centre.
+func (b Box) Center() (x, y float64) { return b.X + b.W/2, b.Y + b.H/2 }
+
+// Foot returns the middle of the bottom edge, where a person touches the
+// ground: the point that zones and lines test.
+func (b Box) Foot() (x, y float64) { return b.X + b.W/2, b.Y + b.H }
+
+// Area in fractions of the frame.
+func (b Box) Area() float64 { return b.W * b.H }
+
+// IoU is the intersection over union of two boxes.
+func (b Box) IoU(o Box) float64 {
+	x0, y0 := math.Max(b.X, o.X), math.Max(b.Y, o.Y)
+	x1, y1 := math.Min(b.X+b.W, o.X+o.W), math.Min(b.Y+b.H, o.Y+o.H)
+	if x1 <= x0 || y1 <= y0 {
+		return 0
+	}
+	in := (x1 - x0) * (y1 - y0)
+	return in / (b.Area() + o.Area() - in)
+}
+
+// Config tunes the tracker. Zero fields take DefaultConfig's values.
+type Config struct {
+	// Gate is how far (in the object's heights) a detection may be from the
+	// track's predicted position and still belong to it. A runner at 5
+	// analysis frames/s moves about one height per frame.
+	Gate float64
+	// BirthHits is the number of consecutive frames an object must be seen
+	// before it becomes a track rules see; it filters one-frame flickers.
+	BirthHits int
+	// MaxMisses is how many analysis frames a track coasts on its
+	// prediction without a detection (occlusion, a pause that the
+	// background model briefly absorbs) before it dies.
+	MaxMisses int
+	// StaticMisses is how many frames a track that had stopped moving
+	// survives without a detection: a person standing still fades into the
+	// background model, and rules such as loitering and person_down must
+	// not forget them at once.
+	StaticMisses int
+	// History is how many samples each track keeps.
+	History int
+}
+
+// DefaultConfig suits 5 analysis frames/s.
+func DefaultConfig() Config {
+	return Config{Gate: 1.5, BirthHits: 3, MaxMisses: 5, StaticMisses: 600, History: 64}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Gate == 0 {
+		c.Gate = d.Gate
+	}
+	if c.BirthHits == 0 {
+		c.BirthHits = d.BirthHits
+	}
+	if c.MaxMisses == 0 {
+		c.MaxMisses = d.MaxMisses
+	}
+	if c.StaticMisses == 0 {
+		c.StaticMisses = d.StaticMisses
+	}
+	if c.History == 0 {
+		c.History = d.History
+	}
+	return c
+}
+
+// Validate reports values out of range; field names are those of the
+// operator's config.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case !(c.Gate > 0 && c.Gate <= 10):
+		return fmt.Errorf("gate: %g is outside (0,10] object heights", c.Gate)
+	case c.BirthHits < 1 || c.BirthHits > 50:
+		return fmt.Errorf("birth_hits: %d is outside 1..50", c.BirthHits)
+	case c.MaxMisses < 0 || c.MaxMisses > 1000:
+		return fmt.Errorf("max_misses: %d is outside 0..1000", c.MaxMisses)
+	case c.StaticMisses < c.MaxMisses || c.StaticMisses > 100000:
+		return fmt.Errorf("static_misses: %d must be between max_misses and 100000", c.StaticMisses)
+	case c.History < 2 || c.History > 10000:
+		return fmt.Errorf("history: %d is outside 2..10000", c.History)
+	}
+	return nil
+}
+
+// Sample is one observation of a track.
+type Sample struct {
+	At  time.Time
+	Box Box
+	// Seen is false for coasted samples (predicted, no detection).
+	Seen bool
+}
+
+// Track is one object as rules see it. The History slice is owned by the
+// tracker and valid until the next Update.
+type Track struct {
+	// ID is ephemeral and never published.
+	ID int
+	// Box is the latest position (the detection, or the prediction while
+	// coasting).
+	Box Box
+	// Born is the time of the first detection.
+	Born time.Time
+	// LastSeen is the time of the latest detection.
+	LastSeen time.Time
+	// Misses counts frames since LastSeen.
+	Misses int
+	// VX, VY is the smoothed velocity of the box centre in frame widths and
+	// heights per second.
+	VX, VY float64
+	// History holds the latest samples, oldest first.
+	History []Sample
+
+	hits      int
+	confirmed bool
+	last      time.Time
+	// static is decided when detections stop: had it stopped moving?
+	static bool
+	// prevSeen is the detection before the latest, for the velocity.
+	prevSeen   Box
+	prevSeenAt time.Time
+}
+
+// recentUnion is the union of the detections of the last second; ok is
+// false when they span less than half a second. An object that stops tends
+// to fragment while the background model absorbs it, so where it stood is
+// judged from the union of its pieces, not from their jumping centres.
+func (t *Track) recentUnion() (Box, bool) {
+	var u Box
+	var first, last time.Time
+	for i := len(t.History) - 1; i >= 0; i-- {
+		s := t.History[i]
+		if !s.Seen {
+			continue
+		}
+		if last.IsZero() {
+			last, u = s.At, s.Box
+		} else if last.Sub(s.At) > time.Second {
+			break
+		}
+		u = union(u, s.Box)
+		first = s.At
+	}
+	return u, !last.IsZero() && last.Sub(first) >= time.Second/2
+}
+
+// footStill reports whether the foot point of the detections of the last
+// second stayed within a fifth of the object's size.
+func (t *Track) footStill() bool {
+	var last time.Time
+	var fx, fy, size float64
+	for i := len(t.History) - 1; i >= 0; i-- {
+		s := t.History[i]
+		if !s.Seen {
+			continue
+		}
+		x, y := s.Box.Foot()
+		size = math.Max(size, math.Max(s.Box.W, s.Box.H))
+		if last.IsZero() {
+			last, fx, fy = s.At, x, y
+			continue
+		}
+		if last.Sub(s.At) > time.Second {
+			break
+		}
+		if math.Hypot(x-fx, y-fy) > 0.2*size {
+			return false
+		}
+	}
+	return true
+}
+
+// recentMax is the largest detection area of the last second.
+func (t *Track) recentMax() float64 {
+	var m float64
+	var last time.Time
+	for i := len(t.History) - 1; i >= 0; i-- {
+		s := t.History[i]
+		if !s.Seen {
+			continue
+		}
+		if last.IsZero() {
+			last = s.At
+		} else if last.Sub(s.At) > time.Second {
+			break
+		}
+		m = math.Max(m, s.Box.Area())
+	}
+	return m
+}
+
+func grow(b Box, f float64) Box {
+	return Box{b.X - b.W*f, b.Y - b.H*f, b.W * (1 + 2*f), b.H * (1 + 2*f)}
+}
+
+// Tracker associates detections with tracks. Not safe for concurrent use;
+// one camera analyser owns one.
+type Tracker struct {
+	cfg    Config
+	tracks []*Track
+	free   []*Track
+	out    []Track
+	used   []bool
+	pairs  []pair
+	preds  []pred
+	nextID int
+}
+
+type pred struct{ x, y float64 }
+
+type pair struct {
+	t, d int
+	cost float64
+}
+
+// New returns a tracker; cfg must be valid.
+func New(cfg Config) (*Tracker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Tracker{cfg: cfg.withDefaults()}, nil
+}
+
+// Config returns the configuration in use, defaults applied.
+func (tr *Tracker) Config() Config { return tr.cfg }
+
+// Reset forgets every track, e.g. after a light change or a reconnect,
+// when blobs say nothing about objects.
+func (tr *Tracker) Reset() {
+	for _, t := range tr.tracks {
+		tr.free = append(tr.free, t)
+	}
+	tr.tracks = tr.tracks[:0]
+}
+
+// Update feeds the detections of one analysis frame (times must increase)
+// and returns the confirmed tracks, including those coasting. The returned
+// slice is reused by the next Update.
+func (tr *Tracker) Update(now time.Time, dets []Box) []Track {
+	// Predict.
+	preds := tr.preds[:0]
+	for _, t := range tr.tracks {
+		dt := now.Sub(t.last).Seconds()
+		cx, cy := t.Box.Center()
+		preds = append(preds, pred{cx + t.VX*dt, cy + t.VY*dt})
+	}
+	tr.preds = preds
+	// Score every pair inside the gate, then take pairs greedily by cost.
+	tr.pairs = tr.pairs[:0]
+	for i, t := range tr.tracks {
+		for j, d := range dets {
+			dx, dy := d.Center()
+			h := math.Max(math.Max(t.Box.H, d.H), 1e-3)
+			dist := math.Hypot(dx-preds[i].x, (dy-preds[i].y)) / h
+			if dist > tr.cfg.Gate {
+				continue
+			}
+			// A stopped object that faded into the background can only be
+			// picked up again where it stands: passers-by must not steal it.
+			// A stopped object that faded into the background is picked up
+			// again only close to where it stands (when it moves off), and a
+			// moving track that predicts the detection wins over it, so
+			// passers-by do not take it along.
+			penalty := 0.0
+			if t.static && t.Misses > 0 {
+				if dist > 1 {
+					continue
+				}
+				penalty = 0.5
+			}
+			// Overlap with the prediction makes a pair cheaper; size
+			// change makes it dearer.
+			pb := t.Box
+			pb.X, pb.Y = preds[i].x-pb.W/2, preds[i].y-pb.H/2
+			cost := penalty + dist - pb.IoU(d) + 0.5*math.Abs(math.Log(math.Max(d.Area(), 1e-6)/math.Max(t.Box.Area(), 1e-6)))
+			tr.pairs = append(tr.pairs, pair{i, j, cost})
+		}
+	}
+	slices.SortFunc(tr.pairs, func(a, b pair) int {
+		switch {
+		case a.cost < b.cost:
+			return -1
+		case a.cost > b.cost:
+			return 1
+		}
+		return 0
+	})
+	tr.used = slices.Grow(tr.used[:0], len(dets)+len(tr.tracks))[:len(dets)+len(tr.tracks)]
+	clear(tr.used)
+	dUsed, tUsed := tr.used[:len(dets)], tr.used[len(dets):]
+	for _, p := range tr.pairs {
+		if dUsed[p.d] || tUsed[p.t] {
+			continue
+		}
+		dUsed[p.d], tUsed[p.t] = true, true
+		tr.hit(tr.tracks[p.t], now, dets[p.d])
+	}
+	// Fragments: an object that stands still fades into the background
+	// model piecewise and splits into several blobs; a leftover detection
+	// inside a matched track's previous box (grown by a fifth) is part of
+	// that object, not a new one.
+	for j, d := range dets {
+		if dUsed[j] {
+			continue
+		}
+		for i, t := range tr.tracks {
+			if !tUsed[i] || len(t.History) < 2 {
+				continue
+			}
+			if grow(t.History[len(t.History)-2].Box, 0.1).IoU(d) > 0 {
+				t.Box = union(t.Box, d)
+				t.History[len(t.History)-1].Box = t.Box
+				dUsed[j] = true
+				break
+			}
+		}
+	}
+	for i, t := range tr.tracks {
+		if tUsed[i] {
+			t.velocity()
+		}
+	}
+	// Misses: coast or die.
+	alive := tr.tracks[:0]
+	for i, t := range tr.tracks {
+		if !tUsed[i] {
+			tr.miss(t, now)
+			limit := tr.cfg.MaxMisses
+			if t.confirmed && t.static {
+				limit = tr.cfg.StaticMisses
+			}
+			if !t.confirmed || t.Misses > limit {
+				tr.free = append(tr.free, t)
+				continue
+			}
+		}
+		alive = append(alive, t)
+	}
+	tr.tracks = alive
+	// Births.
+	for j, d := range dets {
+		if dUsed[j] {
+			continue
+		}
+		tr.tracks = append(tr.tracks, tr.newTrack(now, d))
+	}
+	tr.out = tr.out[:0]
+	for _, t := range tr.tracks {
+		if t.confirmed {
+			tr.out = append(tr.out, *t)
+		}
+	}
+	return tr.out
+}
+
+func (tr *Tracker) newTrack(now time.Time, d Box) *Track {
+	var t *Track
+	if n := len(tr.free); n > 0 {
+		t, tr.free = tr.free[n-1], tr.free[:n-1]
+		hist := t.History[:0]
+		*t = Track{History: hist}
+	} else {
+		t = &Track{History: make([]Sample, 0, tr.cfg.History)}
+	}
+	tr.nextID = tr.nextID%9999 + 1
+	t.ID = tr.nextID
+	t.Box, t.Born, t.LastSeen, t.last = d, now, now, now
+	t.hits = 1
+	t.confirmed = tr.cfg.BirthHits <= 1
+	t.push(Sample{At: now, Box: d, Seen: true}, tr.cfg.History)
+	return t
+}
+
+// velocity updates the smoothed velocity from the previous detection (not
+// the coasted position) to the current box, fragments included.
+func (t *Track) velocity() {
+	span := t.LastSeen.Sub(t.prevSeenAt).Seconds()
+	if span <= 0 {
+		return
+	}
+	ox, oy := t.prevSeen.Center()
+	nx, ny := t.Box.Center()
+	vx, vy := (nx-ox)/span, (ny-oy)/span
+	const a = 0.5
+	if t.hits == 2 {
+		t.VX, t.VY = vx, vy
+	} else {
+		t.VX, t.VY = a*vx+(1-a)*t.VX, a*vy+(1-a)*t.VY
+	}
+}
+
+func (tr *Tracker) hit(t *Track, now time.Time, d Box) {
+	t.prevSeen, t.prevSeenAt = t.lastSeenBox(), t.LastSeen
+	t.Box, t.LastSeen, t.last = d, now, now
+	t.Misses = 0
+	if !t.confirmed {
+		t.hits++
+		if t.hits >= tr.cfg.BirthHits {
+			t.confirmed = true
+		}
+	} else {
+		t.hits++
+	}
+	t.push(Sample{At: now, Box: d, Seen: true}, tr.cfg.History)
+}
+
+func (tr *Tracker) miss(t *Track, now time.Time) {
+	t.Misses++
+	if !t.confirmed {
+		return
+	}
+	if t.Misses == 1 {
+		// Judged on the last second of detections; too few (a stopped
+		// object glimpsed once) leave the previous verdict.
+		if u, ok := t.recentUnion(); ok {
+			// Stopped: its pieces stayed within one object's box, or its
+			// foot stayed put (a person who fell changes shape, not place).
+			compact := u.Area() <= 1.6*t.recentMax()
+			t.static = compact || t.footStill()
+			if compact {
+				// It stood still while it faded: keep the whole object,
+				// not the last fragment the background model still saw.
+				t.Box = u
+			}
+		}
+	}
+	dt := now.Sub(t.last).Seconds()
+	if t.static {
+		// A stopped object stays where it was; do not let a residual
+		// velocity carry it away while it is invisible.
+		t.VX, t.VY = 0, 0
+	}
+	t.Box.X += t.VX * dt
+	t.Box.Y += t.VY * dt
+	t.last = now
+	t.push(Sample{At: now, Box: t.Box}, tr.cfg.History)
+}
+
+func union(a, b Box) Box {
+	x0, y0 := math.Min(a.X, b.X), math.Min(a.Y, b.Y)
+	x1, y1 := math.Max(a.X+a.W, b.X+b.W), math.Max(a.Y+a.H, b.Y+b.H)
+	return Box{x0, y0, x1 - x0, y1 - y0}
+}
+
+func (t *Track) lastSeenBox() Box {
+	for i := len(t.History) - 1; i >= 0; i-- {
+		if t.History[i].Seen {
+			return t.History[i].Box
+		}
+	}
+	return t.Box
+}
+
+func (t *Track) push(s Sample, n int) {
+	if len(t.History) == n {
+		copy(t.History, t.History[1:])
+		t.History = t.History[:n-1]
+	}
+	t.History = append(t.History, s)
+}
