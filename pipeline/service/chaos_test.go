@@ -38,6 +38,8 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+func jsonLogger(w *syncBuffer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
+
 // produced lists the event messages the cameras created, from the
 // service's JSON log ("motion start|update|end" lines carry id and seq).
 func produced(t *testing.T, log string) map[string]string {
@@ -113,7 +115,7 @@ func TestChaos(t *testing.T) {
 		cfg.Cameras[i].Motion.UpdateInterval = time.Second
 	}
 	logs := &syncBuffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	logger := jsonLogger(logs)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, Options{Config: cfg, Logger: logger}) }()

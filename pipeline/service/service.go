@@ -181,10 +181,14 @@ func Run(ctx context.Context, opts Options) error {
 
 	camCtx, stopCams := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		snaps.worker.Run(camCtx)
+	}()
+	go func() {
+		defer wg.Done()
+		publishHealth(camCtx, guard, box, snaps.worker, 5*time.Second, 5*time.Minute)
 	}()
 	actors := make([]*camera.Camera, 0, len(cams))
 	for _, cc := range cams {

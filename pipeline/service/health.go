@@ -1,0 +1,77 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/edgeguard/edgeguard/pipeline/egress"
+	"github.com/edgeguard/edgeguard/pipeline/event"
+	"github.com/edgeguard/edgeguard/pipeline/outbox"
+	"github.com/edgeguard/edgeguard/pipeline/snapshot"
+)
+
+// deviceHealth is the retained JSON on <prefix>/<device>/health: what the
+// box had to drop or withhold, so a control room sees losses it could not
+// otherwise notice (events are only ever dropped for the policy's bounds).
+type deviceHealth struct {
+	At     event.Time   `json:"at"`
+	Outbox outboxHealth `json:"outbox"`
+	// SnapshotsWithheld counts images that could not be anonymised and so
+	// did not leave; SnapshotsDropped, images not sent (busy, broker down).
+	SnapshotsWithheld uint64 `json:"snapshots_withheld"`
+	SnapshotsDropped  uint64 `json:"snapshots_dropped"`
+}
+
+type outboxHealth struct {
+	Durable     bool   `json:"durable"`
+	Depth       int    `json:"depth"`
+	Bytes       int64  `json:"bytes"`
+	DroppedAge  uint64 `json:"dropped_age"`
+	DroppedSize uint64 `json:"dropped_size"`
+	WriteErrors uint64 `json:"write_errors"`
+}
+
+func healthOf(o outbox.Stats, s snapshot.Stats) deviceHealth {
+	return deviceHealth{
+		Outbox: outboxHealth{Durable: o.Durable, Depth: o.Depth, Bytes: o.Bytes,
+			DroppedAge: o.DroppedAge, DroppedSize: o.DroppedSize, WriteErrors: o.WriteErrors},
+		SnapshotsWithheld: s.Withheld,
+		SnapshotsDropped:  s.Dropped + s.PublishFailed,
+	}
+}
+
+// losses is the part of the health that, when it changes, is worth a
+// message at once.
+func (h deviceHealth) losses() [5]uint64 {
+	return [5]uint64{h.Outbox.DroppedAge, h.Outbox.DroppedSize, h.Outbox.WriteErrors, h.SnapshotsWithheld, h.SnapshotsDropped}
+}
+
+// publishHealth publishes the device health at start, whenever a loss
+// counter changes (checked every `check`), and at least every `every`.
+func publishHealth(ctx context.Context, pub interface {
+	PublishRetained(context.Context, string, any) error
+}, box *outbox.Outbox, snaps *snapshot.Worker, check, every time.Duration) {
+	var last deviceHealth
+	var lastSent time.Time
+	t := time.NewTicker(check)
+	defer t.Stop()
+	for first := true; ; first = false {
+		h := healthOf(box.Stats(), snaps.Stats())
+		if first || h.losses() != last.losses() || time.Since(lastSent) >= every {
+			h.At = event.Time{Time: time.Now()}
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			// Queued counts as sent: the client delivers it after the
+			// reconnect; publishing it again would only pile up copies.
+			if err := pub.PublishRetained(pctx, "health", h); err == nil || errors.Is(err, egress.ErrQueued) {
+				last, lastSent = h, time.Now()
+			}
+			cancel()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
