@@ -45,8 +45,9 @@ func TestSIGTERM(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	bin := buildBinary(t)
-	mq := mosquittotest.Start(t)
-	sub := mosquittotest.Subscribe(t, mq.URL(), "edgeguard/sigterm-box/#")
+	const mqttUser, mqttPass = "edge", "Mqtt-S3cret-77"
+	mq := mosquittotest.StartWith(t, mosquittotest.Options{PasswordFile: mosquittotest.NewPasswordFile(t, mqttUser, mqttPass)})
+	sub := mosquittotest.SubscribeWith(t, mq.URL(), "edgeguard/sigterm-box/#", mosquittotest.ClientOptions{Username: mqttUser, Password: mqttPass})
 	const user, pass = "operator", "S3cret-Pa55"
 	cam, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: codec.H264,
 		Scene: scene.Static(320, 180, 25), ClipSeconds: 4, Audio: true, Username: user, Password: pass})
@@ -55,15 +56,18 @@ func TestSIGTERM(t *testing.T) {
 	}
 	defer cam.Close()
 	dir := t.TempDir()
+	writeFile(t, dir, "mqtt.pass", mqttPass+"\n")
 	cfg := writeFile(t, dir, "edgeguard.yaml", fmt.Sprintf(`device: sigterm-box
 mqtt:
   broker: %s
+  username: %s
+  password_file: mqtt.pass
 http:
   addr: 127.0.0.1:0
 cameras:
   - id: gate
     url: %s
-`, mq.URL(), cam.URL()))
+`, mq.URL(), mqttUser, cam.URL()))
 	if !strings.Contains(cam.URL(), pass) {
 		t.Fatalf("camera URL %q carries no credentials", cam.URL())
 	}
@@ -103,8 +107,10 @@ cameras:
 	for _, m := range msgs {
 		out += m.Topic + string(m.Payload)
 	}
-	if strings.Contains(out, pass) {
-		t.Errorf("the camera password leaked into output or MQTT")
+	for _, secret := range []string{pass, mqttPass} {
+		if strings.Contains(out, secret) {
+			t.Errorf("a password leaked into the log or MQTT: %q", secret)
+		}
 	}
 	if !strings.Contains(stderr.String(), "xxxxx") {
 		t.Logf("log:\n%s", stderr.String())
