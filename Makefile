@@ -14,10 +14,12 @@ build: setup
 demo: setup
 	$(GO) run ./cmd/edgeguard demo
 
-# The whole suite: vet, every test under the race detector, and a short run
+# The whole suite: vet, every test under the race detector (one package at
+# a time: the end-to-end tests stream video in real time and must not starve
+# each other on a 2-core box), and a short run
 # of every fuzz target.
 test: setup vet
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -p 1 -timeout 40m ./...
 	$(MAKE) --no-print-directory fuzz
 
 vet:

@@ -51,6 +51,10 @@ type Start struct {
 	Reported   time.Duration // when the start was emitted
 }
 
+// MotionConfig is the motion detector configuration the suite runs with:
+// the service's default.
+var MotionConfig = motion.DefaultConfig()
+
 // trace, if set (by tests), sees every analysis frame.
 var trace func(at time.Duration, res motion.Result, f pattern.FrameInfo, tracks []track.Track, evs []pattern.Event)
 
@@ -64,7 +68,7 @@ func Run(sc Scenario, rules func() []pattern.Rule) ([]Start, error) {
 		fps = 5
 	}
 	step := max(1, int(math.Round(float64(cfg.FPS)/fps)))
-	det, err := motion.NewDetector(motion.DefaultConfig())
+	det, err := motion.NewDetector(MotionConfig)
 	if err != nil {
 		return nil, err
 	}

@@ -274,7 +274,7 @@ func Suite() []Scenario {
 		// the whole time instead of standing.
 		a := at(sec(5), 1.05, 0.72, 190).walk(0.74, 0.56)
 		tin := a.now() - sec(1)
-		for range 8 {
+		for a.now() < tin+sec(80) {
 			a.walk(0.84, 0.50).walk(0.72, 0.58)
 		}
 		tout := a.now()

@@ -101,7 +101,8 @@ type Script struct {
 	Rain float64
 }
 
-// Scripted renders a Script.
+// Scripted renders a Script. Unlike Scene it keeps a scratch buffer for
+// Defocus, so one Scripted must not Render from two goroutines at once.
 type Scripted struct {
 	*Scene
 	sc  Script
