@@ -116,3 +116,45 @@ func TestPolicyHotReload(t *testing.T) {
 	late := mosquittotest.Subscribe(t, mq.URL(), "edgeguard/e2e/policy")
 	late.WaitFor(t, func(m []mosquittotest.Message) bool { return auditSHA(t, m) == want.SHA256 }, 10*time.Second)
 }
+
+// TestPolicyReloadOnSIGHUP: with the file watch off, the reload request
+// (what SIGHUP sends in cmd/edgeguard) alone loads the edited policy.
+func TestPolicyReloadOnSIGHUP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real broker and camera")
+	}
+	mq := mosquittotest.Start(t)
+	sub := mosquittotest.Subscribe(t, mq.URL(), "edgeguard/e2e/policy")
+	cam := startCamera(t, codec.H264, scene.Static(320, 180, 25), 2)
+	example, err := os.ReadFile("../../configs/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(path, example, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(mq.URL(), map[string]string{"cam1": cam.URL()})
+	cfg.Policy = path
+	reload := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Config: cfg, Logger: testLogger(t), Reload: reload, PolicyPollInterval: -1})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	first, _ := policy.Parse(path, example)
+	sub.WaitFor(t, func(m []mosquittotest.Message) bool { return auditSHA(t, m) == first.SHA256 }, 30*time.Second)
+	second := []byte(strings.Replace(string(example), `version: "2026-11"`, `version: "2026-12"`, 1))
+	if err := os.WriteFile(path, second, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := policy.Parse(path, second)
+	reload <- struct{}{}
+	sub.WaitFor(t, func(m []mosquittotest.Message) bool { return auditSHA(t, m) == want.SHA256 }, 30*time.Second)
+}
