@@ -141,16 +141,17 @@ type Anonymiser struct {
 	done    chan struct{}
 	wg      sync.WaitGroup
 	ready   atomic.Bool
-	busy    atomic.Bool // a detection, possibly timed out, is still running
 	loaded  chan struct{}
 	loadErr error // set before loaded is closed
 
-	mu     sync.Mutex // serialises Apply and Close
-	closed bool
-	work   gocv.Mat // the worker's copy of the frame
-	small  gocv.Mat
-	timer  *time.Timer
-	boxes  []image.Rectangle
+	mu      sync.Mutex // serialises Apply and Close
+	closed  bool
+	pending bool     // a request whose result has not been received (it timed out)
+	failing bool     // the last frame could not be anonymised (logged once per state change)
+	work    gocv.Mat // the worker's copy of the frame
+	small   gocv.Mat
+	timer   *time.Timer
+	boxes   []image.Rectangle
 }
 
 // New validates cfg and starts loading and warming up the face detector
@@ -212,8 +213,7 @@ func (a *Anonymiser) run() {
 		case <-a.req:
 		}
 		faces, err := det.Detect(a.work)
-		a.res <- result{faces: faces, err: err}
-		a.busy.Store(false)
+		a.res <- result{faces: faces, err: err} // buffered: at most one request is outstanding
 	}
 }
 
@@ -257,7 +257,15 @@ func (a *Anonymiser) Apply(bgr *gocv.Mat, blobs []image.Rectangle) error {
 		if !bgr.Empty() {
 			bgr.SetTo(gocv.Scalar{})
 		}
+		if !a.failing && a.ready.Load() {
+			a.log.Warn("anonymise: frames withheld: cannot anonymise", "err", err)
+		}
+		a.failing = true
 		return fmt.Errorf("%w: %w", ErrNotAnonymised, err)
+	}
+	if a.failing {
+		a.log.Info("anonymise: anonymising again")
+		a.failing = false
 	}
 	frame := image.Rect(0, 0, bgr.Cols(), bgr.Rows())
 	for _, f := range faces {
@@ -286,32 +294,34 @@ func (a *Anonymiser) detect(bgr *gocv.Mat) ([]image.Rectangle, error) {
 		return nil, errors.New("not a BGR frame")
 	case !a.ready.Load():
 		return nil, errors.New("face detector not ready")
-	case a.busy.Load():
-		return nil, errors.New("face detector still busy with an earlier frame that timed out")
+	}
+	if a.pending {
+		select {
+		case <-a.res: // the late result of a detection that timed out: discard
+			a.pending = false
+		default:
+			return nil, errors.New("face detector still busy with an earlier frame that timed out")
+		}
 	}
 	if a.cfg.Fault != nil {
 		if err := a.cfg.Fault(); err != nil {
 			return nil, fmt.Errorf("injected fault: %w", err)
 		}
 	}
-	select { // a result left over from a detection that timed out
-	case <-a.res:
-	default:
-	}
 	bgr.CopyTo(&a.work)
-	a.busy.Store(true)
+	a.pending = true
 	a.req <- struct{}{}
 	a.timer.Reset(a.cfg.Timeout)
 	defer a.timer.Stop()
 	select {
 	case r := <-a.res:
+		a.pending = false
 		if r.err != nil {
 			return nil, fmt.Errorf("face detection: %w", r.err)
 		}
 		a.boxes = append(a.boxes[:0], r.faces...)
 		return a.boxes, nil
 	case <-a.timer.C:
-		a.log.Warn("anonymise: face detection timed out; frame withheld", "timeout", a.cfg.Timeout)
 		return nil, fmt.Errorf("face detection took longer than %v", a.cfg.Timeout)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -68,6 +69,19 @@ func distinctColours(bgr gocv.Mat, r image.Rectangle) int {
 	return len(seen)
 }
 
+// matches: the detector has found this face: IoU ≥ 0.5 (the usual
+// detection-benchmark criterion), or, for detectors such as the LBP cascade
+// whose boxes cover only the inner face, a box at least a quarter of the
+// face's size lying (80%) inside it.
+func matches(face, d image.Rectangle) bool {
+	if iou(face, d) >= 0.5 {
+		return true
+	}
+	in := face.Intersect(d)
+	ai, ad, af := in.Dx()*in.Dy(), d.Dx()*d.Dy(), face.Dx()*face.Dy()
+	return !in.Empty() && ai*10 >= ad*8 && ad*4 >= af
+}
+
 func iou(a, b image.Rectangle) float64 {
 	in := a.Intersect(b)
 	if in.Empty() {
@@ -96,10 +110,11 @@ var methods = []struct {
 
 // TestAnonymisedFacesAreGone runs real photographs, and far/small variants
 // of them, through the anonymiser (default detector chain) with every
-// method. Afterwards, for fill and blur, none of the three detectors finds
-// any of the faces (no detection matches an annotated face with IoU ≥ 0.5,
-// the usual detection-benchmark criterion) and the detail in each face
-// region (variance of the Laplacian) drops by a factor of at least 50.
+// method. Afterwards, for fill and blur, none of the three detectors
+// (BlazeFace, Haar, LBP) finds any of the faces (see matches; each detector's
+// finds on the untouched input are logged, to show the check has teeth) and
+// the detail in each face region (variance of the Laplacian) drops by a
+// factor of at least 50.
 //
 // Pixelation is different, and the test records it rather than hiding it:
 // BlazeFace still localises the head in a mosaic of as few as 2 blocks
@@ -118,20 +133,43 @@ func TestAnonymisedFacesAreGone(t *testing.T) {
 		inputs = append(inputs, input{p.name, func() (gocv.Mat, []image.Rectangle) { return loadPhoto(t, p), p.faces }})
 	}
 	if !testing.Short() {
-		for _, s := range scenes() {
-			if s.faceW == 96 || s.faceW == 32 {
+		for i, s := range scenes() {
+			// One layout per size: 96 px with a face on the tile seams, 32 px.
+			if s.faceW == 96 && i%2 == 1 || s.faceW == 32 && i%2 == 0 {
 				inputs = append(inputs, input{s.String(), func() (gocv.Mat, []image.Rectangle) { return s.render(t) }})
 			}
 		}
 	}
+	nfaces := 0
+	for _, in := range inputs {
+		f, faces := in.frame()
+		f.Close()
+		nfaces += len(faces)
+	}
 	for _, m := range methods {
 		t.Run(m.name, func(t *testing.T) {
 			a := newReady(t, m.cfg)
+			checked := map[string]int{}
+			defer func() {
+				t.Logf("faces the detectors found before anonymisation (out of %d): %v", nfaces, checked)
+			}()
 			for _, in := range inputs {
 				frame, faces := in.frame()
 				before := make([]float64, len(faces))
 				for i, f := range faces {
 					before[i] = lapVar(frame, f)
+				}
+				// Which faces each detector finds before: only those make
+				// "not found after" meaningful.
+				foundBefore := map[string][]bool{}
+				for _, d := range ds.each() {
+					boxes, err := d.det.Detect(frame)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, f := range faces {
+						foundBefore[d.name] = append(foundBefore[d.name], slices.ContainsFunc(boxes, func(b image.Rectangle) bool { return matches(f, b) }))
+					}
 				}
 				if err := a.Apply(&frame, nil); err != nil {
 					t.Fatalf("%s: Apply: %v", in.name, err)
@@ -141,16 +179,18 @@ func TestAnonymisedFacesAreGone(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					for _, b := range boxes {
-						for _, f := range faces {
-							v := iou(b, f)
-							switch {
-							case v >= 0.5 && !m.pixelated:
-								t.Errorf("%s: %s finds face %v at %v (IoU %.2f) after anonymisation", in.name, d.name, f, b, v)
-							case v >= 0.5:
-								t.Logf("%s: %s still localises the head %v in the mosaic at %v (IoU %.2f)", in.name, d.name, f, b, v)
+					for i, f := range faces {
+						for _, b := range boxes {
+							if !matches(f, b) {
+								continue
+							}
+							if m.pixelated {
+								t.Logf("%s: %s still localises the head %v in the mosaic at %v (IoU %.2f)", in.name, d.name, f, b, iou(f, b))
+							} else {
+								t.Errorf("%s: %s finds face %v at %v (IoU %.2f) after anonymisation", in.name, d.name, f, b, iou(f, b))
 							}
 						}
+						checked[d.name] += boolInt(foundBefore[d.name][i])
 					}
 				}
 				for i, f := range faces {
@@ -170,6 +210,13 @@ func TestAnonymisedFacesAreGone(t *testing.T) {
 			}
 		})
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // TestPersonsFilled: with Persons, the blobs (plus margin) are filled; without, untouched.
@@ -252,7 +299,7 @@ func greyFrame() gocv.Mat {
 type blockingWarmUp struct{ release chan struct{} }
 
 func (b *blockingWarmUp) Detect(gocv.Mat) ([]image.Rectangle, error) { <-b.release; return nil, nil }
-func (b *blockingWarmUp) Close() error                              { return nil }
+func (b *blockingWarmUp) Close() error                               { return nil }
 
 func TestFailClosed(t *testing.T) {
 	injected := errors.New("boom")

@@ -127,9 +127,6 @@ func cString(b []byte) string {
 	return string(b)
 }
 
-// Name identifies the detector in logs.
-func (d *BlazeFace) Name() string { return "blazeface" }
-
 // autoLevels picks the pyramid depth so that the finest tiles are at most
 // about 600 pixels across: there BlazeFace's smallest reliable face (about
 // 16 px of its 256 px input) is about 40 px in the frame.
@@ -139,7 +136,7 @@ func autoLevels(w, h int) int {
 	return min(max(n, 1), 4)
 }
 
-// tilesFor computes the tile pyramid for a frame size once.
+// layout computes the tile pyramid for a frame size once.
 func (d *BlazeFace) layout(w, h int) []image.Rectangle {
 	if d.tilesFor == image.Pt(w, h) && d.tiles != nil {
 		return d.tiles

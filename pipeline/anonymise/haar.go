@@ -64,9 +64,6 @@ func NewHaar(cfg HaarConfig) (*Haar, error) {
 	return &Haar{cfg: cfg, cc: cc, grey: gocv.NewMat(), big: gocv.NewMat()}, nil
 }
 
-// Name identifies the detector in logs.
-func (d *Haar) Name() string { return "haar" }
-
 // Detect returns face boxes in frame pixels; the slice is reused by the
 // next call.
 func (d *Haar) Detect(bgr gocv.Mat) ([]image.Rectangle, error) {

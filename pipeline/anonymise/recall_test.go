@@ -42,7 +42,9 @@ func TestRecall(t *testing.T) {
 		name string
 		det  FaceDetector
 	}
-	dets := []named{{"blazeface tiled", ds.blaze}, {"blazeface whole frame", whole}, {"haar", ds.haar}, {"lbp", ds.lbp}}
+	// Not the LBP cascade: its boxes cover only the inner face, so they
+	// never cover the annotated face with any small margin.
+	dets := []named{{"blazeface tiled", ds.blaze}, {"blazeface whole frame", whole}, {"haar", ds.haar}}
 
 	rowKeys := []string{"photos (original size)"}
 	rows := map[string][]tally{}
@@ -108,7 +110,7 @@ func TestRecall(t *testing.T) {
 	for _, d := range dets[1:] {
 		b.WriteString(" | " + d.name)
 	}
-	b.WriteString(" |\n|---|---|---|---|---|\n")
+	b.WriteString(" |\n|---|---|---|---|\n")
 	for _, k := range rowKeys {
 		b.WriteString("| " + k)
 		for _, tl := range rows[k] {
