@@ -116,12 +116,13 @@ var methods = []struct {
 // the detail in each face region (variance of the Laplacian) drops by a
 // factor of at least 50.
 //
-// Pixelation is different, and the test records it rather than hiding it:
-// BlazeFace still localises the head in a mosaic of as few as 2 blocks
-// across (from the hair, skin and shoulders around it), so "no detector
-// finds a face" does not hold for pixelate at any strength the policy
-// allows; what is asserted is that the face is reduced to a coarse mosaic
-// (at most (blocks+2)² distinct colours in the face box).
+// Pixelation alone is not enough: BlazeFace localises a head in a mosaic of
+// as few as 2 blocks across (from the hair, skin and shoulders around it).
+// The anonymiser therefore verifies its output with the primary detector
+// and an independent Haar cascade and fills every face still found; the
+// test asserts that neither BlazeFace nor Haar finds a face afterwards
+// (LBP is logged only), and that the rest is a coarse mosaic (at most
+// (blocks+2)² distinct colours in the face box).
 func TestAnonymisedFacesAreGone(t *testing.T) {
 	ds := loadDetectors(t)
 	type input struct {
@@ -184,7 +185,8 @@ func TestAnonymisedFacesAreGone(t *testing.T) {
 							if !matches(f, b) {
 								continue
 							}
-							if m.pixelated {
+							if m.pixelated && d.name == "lbp" {
+								// LBP is a third check only; its boxes cover the inner face.
 								t.Logf("%s: %s still localises the head %v in the mosaic at %v (IoU %.2f)", in.name, d.name, f, b, iou(f, b))
 							} else {
 								t.Errorf("%s: %s finds face %v at %v (IoU %.2f) after anonymisation", in.name, d.name, f, b, iou(f, b))
