@@ -174,10 +174,23 @@ func (g *Guard) publish(ctx context.Context, topic string, payload []byte, retai
 	}
 	g.waiting.Add(1)
 	defer g.waiting.Add(-1)
+	connects := g.connects.Load()
 	tok := g.client.Publish(topic, 1, retained, payload)
 	select {
 	case <-tok.Done():
-		return g.complete(tok, topic)
+		if err := g.complete(tok, topic); err != nil {
+			return err
+		}
+		if g.connects.Load() != connects {
+			// A reconnect happened while this message was in flight: paho
+			// then completes the token when it re-sends the message from
+			// its store, not when the broker acknowledges it. Say it is
+			// not known to be delivered, so a durable outbox keeps it and
+			// sends it again (consumers de-duplicate on the event id)
+			// rather than deleting an event the broker may never have got.
+			return fmt.Errorf("egress: publish to %s: %w: reconnected while in flight", topic, ErrQueued)
+		}
+		return nil
 	case <-ctx.Done():
 		// prunePending accounts for it when paho completes it.
 		g.mu.Lock()
