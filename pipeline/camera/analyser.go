@@ -6,13 +6,17 @@ import (
 	"time"
 
 	"github.com/edgeguard/edgeguard/pipeline/event"
+	"github.com/edgeguard/edgeguard/pipeline/framestat"
 	"github.com/edgeguard/edgeguard/pipeline/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/motion"
+	"github.com/edgeguard/edgeguard/pipeline/pattern"
+	"github.com/edgeguard/edgeguard/pipeline/track"
 )
 
 // analyser runs motion detection and the event lifecycle on the newest
-// masked frame. It owns the detector, which is rebuilt when the analysis
-// size changes.
+// masked frame, and the behaviour-pattern rules after motion (the same calls
+// as pipeline/eval, so the evaluation measures what runs here). It owns the
+// detector, which is rebuilt when the analysis size changes.
 type analyser struct {
 	cam  *Camera
 	slot *latestSlot
@@ -25,6 +29,33 @@ type analyser struct {
 	eventID  string
 	lastRes  motion.Result
 	lastSize image.Point
+
+	// Patterns; nil when the camera has no rules.
+	pipe  *pattern.Pipeline
+	meter *framestat.Meter
+	// patIDs is the EventID of each rule's running situation, by rule name
+	// (unique per camera).
+	patIDs map[string]string
+}
+
+// startPatterns builds this session's rule pipeline.
+func (a *analyser) startPatterns() error {
+	if a.cam.cfg.Rules == nil {
+		return nil
+	}
+	rules, err := a.cam.cfg.Rules()
+	if err != nil || len(rules) == 0 {
+		return err
+	}
+	if a.pipe, err = pattern.NewPipeline(track.DefaultConfig(), rules...); err != nil {
+		return err
+	}
+	if a.meter, err = framestat.New(framestat.Config{}); err != nil {
+		a.pipe = nil
+		return err
+	}
+	a.patIDs = make(map[string]string, len(rules))
+	return nil
 }
 
 func (a *analyser) run(ctx context.Context) {
@@ -35,12 +66,21 @@ func (a *analyser) run(ctx context.Context) {
 		return
 	}
 	a.tracker = tr
+	if err := a.startPatterns(); err != nil {
+		c.log.Error("pattern rules", "err", err)
+		return
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			// Leave no situation without its end.
-			if x := a.tracker.Flush(); x.Phase != lifecycle.None {
+			if x := a.tracker.Flush(); x.Phase != lifecycle.None && !c.cfg.NoMotionEvents {
 				a.emit(context.WithoutCancel(ctx), x)
+			}
+			if a.pipe != nil {
+				for _, pe := range a.pipe.Flush() {
+					a.emitPattern(context.WithoutCancel(ctx), pe)
+				}
 			}
 			if f, ok := a.slot.take(); ok {
 				a.pool.put(f.mat)
@@ -52,33 +92,104 @@ func (a *analyser) run(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		w, h := f.mat.Cols(), f.mat.Rows()
-		if a.det == nil || w != a.detW || h != a.detH {
-			if a.det != nil {
-				a.det.Close()
-			}
-			a.det, err = motion.NewDetector(c.cfg.Motion)
-			if err != nil {
-				a.pool.put(f.mat)
-				c.log.Error("motion detector", "err", err)
-				return
-			}
-			a.detW, a.detH = w, h
-		}
-		if c.inspect != nil {
-			c.inspect(*f.mat)
-		}
-		res := a.det.Apply(*f.mat)
-		a.pool.put(f.mat)
-		c.analysed.Add(1)
-		if res.Motion {
-			a.lastRes = res
-			a.lastSize = image.Pt(w, h)
-		}
-		if x, ok := a.tracker.Observe(time.Unix(0, f.at), res.Motion, res.Score); ok {
-			a.emit(ctx, x)
+		if err := a.analyse(ctx, f); err != nil {
+			c.log.Error("motion detector", "err", err)
+			return
 		}
 	}
+}
+
+// analyse runs one masked frame through motion, the rules and the
+// lifecycles, and gives the frame back to the pool. Apart from emitting a
+// transition, it does not allocate in steady state.
+func (a *analyser) analyse(ctx context.Context, f analysisFrame) error {
+	c := a.cam
+	w, h := f.mat.Cols(), f.mat.Rows()
+	if a.det == nil || w != a.detW || h != a.detH {
+		if a.det != nil {
+			a.det.Close()
+		}
+		var err error
+		a.det, err = motion.NewDetector(c.cfg.Motion)
+		if err != nil {
+			a.pool.put(f.mat)
+			return err
+		}
+		a.detW, a.detH = w, h
+	}
+	if c.inspect != nil {
+		c.inspect(*f.mat)
+	}
+	at := time.Unix(0, f.at)
+	res := a.det.Apply(*f.mat)
+	var pevs []pattern.Event
+	if a.pipe != nil {
+		fi := pattern.FrameInfo{Width: w, Height: h, Warmup: res.Warmup, LightChange: res.LightChange, Stats: a.meter.Measure(*f.mat)}
+		pevs = a.pipe.Frame(at, res.Boxes, fi)
+	}
+	a.pool.put(f.mat)
+	c.analysed.Add(1)
+	if res.Motion {
+		a.lastRes = res
+		a.lastSize = image.Pt(w, h)
+	}
+	if x, ok := a.tracker.Observe(at, res.Motion, res.Score); ok && !c.cfg.NoMotionEvents {
+		a.emit(ctx, x)
+	}
+	for _, pe := range pevs {
+		a.emitPattern(ctx, pe)
+	}
+	return nil
+}
+
+// emitPattern sends one transition of a rule's situation. The zone is the
+// operator's zone or line name; count and boxes describe the objects taking
+// part (the egress guard strips what the policy does not allow). Nothing
+// about the tracks themselves leaves.
+func (a *analyser) emitPattern(ctx context.Context, pe pattern.Event) {
+	c := a.cam
+	id := a.patIDs[pe.Rule]
+	if pe.Phase == lifecycle.Start || id == "" {
+		id = event.NewID()
+		a.patIDs[pe.Rule] = id
+	}
+	if pe.Phase == lifecycle.End {
+		delete(a.patIDs, pe.Rule)
+	}
+	ev := event.Event{
+		Schema:    event.Schema,
+		ID:        event.NewID(),
+		EventID:   id,
+		Device:    c.cfg.Device,
+		Camera:    c.cfg.ID,
+		Type:      pe.Type,
+		Phase:     event.Phase(pe.Phase.String()),
+		Seq:       c.seq.Add(1),
+		At:        event.Time{Time: pe.At},
+		StartedAt: event.Time{Time: pe.StartedAt},
+		Score:     round3(pe.Score),
+		Zone:      pe.Zone,
+	}
+	if pe.Phase == lifecycle.End {
+		ev.EndedAt = &event.Time{Time: pe.At}
+	} else {
+		ev.Count = pe.Count
+		if len(pe.Boxes) > 0 {
+			ev.Boxes = make([]event.Box, 0, len(pe.Boxes))
+			for _, b := range pe.Boxes {
+				ev.Boxes = append(ev.Boxes, event.Box{X: round3(b.X), Y: round3(b.Y), W: round3(b.W), H: round3(b.H)})
+			}
+		}
+	}
+	if pe.Phase == lifecycle.Start && c.cfg.Snapshots != nil && c.cfg.Snapshots.Wanted() {
+		c.snapReq.Store(&snapRequest{eventID: id, boxes: ev.Boxes})
+	}
+	c.events.Add(1)
+	if err := c.cfg.Sink.Event(ctx, ev); err != nil {
+		c.log.Error("event not queued", "event_id", ev.EventID, "type", ev.Type, "phase", ev.Phase, "err", err)
+		return
+	}
+	c.log.Info(ev.Type+" "+string(ev.Phase), "rule", pe.Rule, "zone", ev.Zone, "event_id", ev.EventID, "id", ev.ID, "seq", ev.Seq, "score", ev.Score)
 }
 
 func (a *analyser) emit(ctx context.Context, x lifecycle.Transition) {
@@ -131,6 +242,10 @@ func (a *analyser) close() {
 	if a.det != nil {
 		a.det.Close()
 		a.det = nil
+	}
+	if a.meter != nil {
+		a.meter.Close()
+		a.meter = nil
 	}
 }
 

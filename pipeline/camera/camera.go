@@ -20,7 +20,9 @@ import (
 	"github.com/edgeguard/edgeguard/pipeline/ingest"
 	"github.com/edgeguard/edgeguard/pipeline/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/motion"
+	"github.com/edgeguard/edgeguard/pipeline/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/privacymask"
+	"github.com/edgeguard/edgeguard/pipeline/track"
 )
 
 // ErrStalled: the session stayed open but delivered no picture.
@@ -47,6 +49,13 @@ type Config struct {
 	AnalysisWidth int
 	Motion        motion.Config
 	Lifecycle     lifecycle.Config
+	// NoMotionEvents: motion is detected (the rules need its blobs) but not
+	// reported.
+	NoMotionEvents bool
+	// Rules builds the behaviour-pattern rules (config.Patterns.NewRules),
+	// called at the start of every session because rules keep per-track
+	// state; nil or no rules → motion events only.
+	Rules func() ([]pattern.Rule, error)
 	// Zones are the privacy zones filled at the decoder's output.
 	Zones [][]privacymask.Point
 	// Snapshots, if set, receives a frame at the start of every situation
@@ -134,6 +143,17 @@ func New(cfg Config) (*Camera, error) {
 	}
 	if err := cfg.Lifecycle.Validate(); err != nil {
 		return nil, fmt.Errorf("camera %s: %w", cfg.ID, err)
+	}
+	if cfg.Rules != nil {
+		// Build once now so that a broken rule set fails here, not in the
+		// first session; every session builds its own fresh rules.
+		rules, err := cfg.Rules()
+		if err == nil {
+			_, err = pattern.NewPipeline(track.DefaultConfig(), rules...)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("camera %s: rules: %w", cfg.ID, err)
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

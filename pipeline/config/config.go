@@ -148,6 +148,11 @@ type Analysis struct {
 
 // Motion tunes motion detection and how detections become events.
 type Motion struct {
+	// Enabled false sends no motion events; motion is still detected,
+	// because the pattern rules are built on its blobs. For cameras whose
+	// purpose is a pattern (e.g. person_down) under a policy that does not
+	// allow motion events.
+	Enabled bool `yaml:"enabled"`
 	// MinArea is the smallest moving area that counts, as a fraction of the
 	// frame (0.002 = 0.2 %).
 	MinArea float64 `yaml:"min_area"`
@@ -174,6 +179,10 @@ type Camera struct {
 	URL            string `yaml:"url"`
 	Enabled        bool   `yaml:"enabled"`
 	CameraSettings `yaml:",inline"`
+	// Patterns are this camera's behaviour-pattern rules (zones, lines,
+	// perspective, rules); they are per camera, never under defaults:
+	// zones are drawn on one camera's image.
+	Patterns `yaml:",inline"`
 }
 
 // RedactedURL is the camera URL with any user name and password replaced by
@@ -196,6 +205,7 @@ func Defaults() Config {
 			Transport: "tcp",
 			Analysis:  Analysis{FPS: 5, Width: 640},
 			Motion: Motion{
+				Enabled:        true,
 				MinArea:        0.002,
 				Sensitivity:    16,
 				Warmup:         5 * time.Second,

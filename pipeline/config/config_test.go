@@ -101,7 +101,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown field without suggestion", valid + "log: {colour: true}\n",
 			"e.yaml:5:7: log.colour: unknown field; allowed: level, format"},
 		{"unknown camera field", valid + "    fps: 5\n",
-			"e.yaml:5:5: cameras[0].fps: unknown field; allowed: id, name, url, enabled, transport, analysis, motion"},
+			"e.yaml:5:5: cameras[0].fps: unknown field; allowed: id, name, url, enabled, transport, analysis, motion, zones, lines, perspective, rules"},
 		{"duplicate key", valid + "device: edge-02\n", "e.yaml:5:1: device: duplicate key (first at line 1)"},
 		{"duplicate key in flow mapping", valid + "log: {level: info, level: debug}\n", "e.yaml:5:20: log.level: duplicate key (first at line 5, column 7)"},
 		{"anchor and alias", "device: e\ndefaults: &d {transport: tcp}\ncameras:\n  - id: a\n    url: rtsp://h/\n    analysis: *d\n",
@@ -325,7 +325,9 @@ func FuzzParse(f *testing.F) {
 	}
 	for _, s := range []string{string(example), valid, "", "- a\n", "device: e\ncameras: [{id: a, url: rtsp://h/}, {id: a, url: 'rtsp://u:p@/'}]\n",
 		"a: &x [1]\nb: *x\n", "device: e\n---\nx: 1\n", valid + "    analysis: {fps: .nan, width: 0x100}\n", valid + "mqtt: {password: x, keepalive: 1d}\n",
-		valid + "mqtt: {broker: \"tls://h:8883\", clean_session: true, tls: {ca_file: ca.pem, cert_file: c.pem, insecure_skip_verify: true, server_name: \"a b\"}}\n"} {
+		valid + "mqtt: {broker: \"tls://h:8883\", clean_session: true, tls: {ca_file: ca.pem, cert_file: c.pem, insecure_skip_verify: true, server_name: \"a b\"}}\n",
+		withRules + "      - {type: intrusion, zone: entrance}\n      - {type: line_crossing, line: gate}\n      - {type: crowd, zone: door, min_count: 0, dwell: 1s}\n",
+		valid + "    zones: {a: [[0, 0], [1, 0], [0, 1], [1, 1]]}\n    perspective: {row1: 0.5}\n    rules: [{type: tamper, shift: .inf}, {type: running, speed: 2}]\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -353,6 +355,10 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted an invalid camera: %+v", c)
 			}
 			seen[c.ID] = true
+			// Accepted rules always build.
+			if _, err := c.NewRules(); err != nil {
+				t.Fatalf("accepted rules that do not build: %v", err)
+			}
 		}
 		again, err := Parse("f.yaml", data)
 		if err != nil || !reflect.DeepEqual(cfg, again) {

@@ -68,6 +68,7 @@ func validate(d *yamlstrict.Decoder, c *Config) {
 		// Only keys the camera sets itself: inherited values were checked
 		// under defaults and must not be reported once per camera.
 		validateSettings(d, p, cam.CameraSettings, false)
+		validatePatterns(d, p, &c.Cameras[i].Patterns)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,9 +28,32 @@ import (
 	"github.com/edgeguard/edgeguard/policy"
 )
 
-// EventTypes are the event types this build can produce; the policy must
-// allow each type a configured rule needs.
+// EventTypes are the event types a camera produces without rules; the
+// policy must allow each type the configuration needs (see
+// ConfigEventTypes).
 var EventTypes = []string{"motion"}
+
+// ConfigEventTypes are the event types cfg can produce: motion (unless no
+// enabled camera reports it) and the type of every pattern rule of an
+// enabled camera, each once.
+func ConfigEventTypes(cfg *config.Config) []string {
+	var out []string
+	for _, c := range cfg.Cameras {
+		if !c.Enabled {
+			continue
+		}
+		types := c.EventTypes()
+		if c.Motion.Enabled {
+			types = append(EventTypes[:len(EventTypes):len(EventTypes)], types...)
+		}
+		for _, t := range types {
+			if !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
 
 // Options for Run.
 type Options struct {
@@ -166,7 +190,7 @@ func Run(ctx context.Context, opts Options) error {
 
 	obs, err := observe.New(observe.Config{
 		Addr: cfg.HTTP.Addr, Device: cfg.Device, Egress: guard, Outbox: box,
-		Snapshots: snaps.worker, EventTypes: EventTypes, Logger: log,
+		Snapshots: snaps.worker, EventTypes: ConfigEventTypes(cfg), Logger: log,
 	})
 	if err == nil {
 		err = obs.Start()
@@ -272,7 +296,7 @@ func checkPolicy(cfg *config.Config, pol *policy.Policy, log *slog.Logger) error
 	for _, c := range cfg.Cameras {
 		ids = append(ids, c.ID)
 	}
-	warnings, err := pol.CheckAgainst(ids, EventTypes)
+	warnings, err := pol.CheckAgainst(ids, ConfigEventTypes(cfg))
 	if err != nil {
 		return err
 	}
@@ -301,8 +325,12 @@ func newCameraConfigs(cfg *config.Config, pol *policy.Policy) ([]camera.Config, 
 				MinDuration: c.Motion.MinDuration, QuietTime: c.Motion.QuietTime,
 				UpdateInterval: c.Motion.UpdateInterval,
 			},
-			Zones: zonesFor(pol, c.ID),
+			Zones:          zonesFor(pol, c.ID),
+			NoMotionEvents: !c.Motion.Enabled,
 		})
+		if len(c.Rules) > 0 {
+			out[len(out)-1].Rules = c.NewRules
+		}
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no enabled cameras in the configuration")
