@@ -1,7 +1,7 @@
 package broker_test
 
 import (
-	"bytes"
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"log/slog"
 	"net"
 	"net/url"
@@ -18,23 +18,8 @@ import (
 
 const guard = 20 * time.Second // failure guard only, never a speed assertion
 
-// syncBuffer lets the test read logs that broker goroutines write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects what goroutines of the code under test log.
+type syncBuffer = testlog.Buffer
 
 func start(t *testing.T, logs *syncBuffer) *broker.Broker {
 	t.Helper()

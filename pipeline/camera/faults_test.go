@@ -1,9 +1,9 @@
 package camera
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"log/slog"
 	"net"
 	"strings"
@@ -29,24 +29,7 @@ import (
 const faultGuard = 60 * time.Second
 
 // lineLog collects log lines, to check that failures do not flood the log.
-type lineLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lineLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lineLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lineLog) lines() int { return strings.Count(l.String(), "\n") }
+type lineLog struct{ testlog.Buffer }
 
 func (l *lineLog) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -291,7 +274,7 @@ func indexOf(states []event.CameraStatus, pred func(event.CameraStatus) bool) in
 // max is generous; a flood is hundreds of lines.
 func checkLogBound(t *testing.T, r *faultRig, max int) {
 	t.Helper()
-	if n := r.logs.lines(); n > max {
+	if n := r.logs.Lines(); n > max {
 		t.Errorf("%d log lines, want ≤ %d:\n%s", n, max, r.logs.String())
 	}
 }

@@ -1,11 +1,11 @@
 package egress_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"log/slog"
 	"net"
 	"strings"
@@ -640,20 +640,5 @@ func TestCredentialsNeverLogged(t *testing.T) {
 	}
 }
 
-// syncBuffer lets the test read logs that guard goroutines write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects what goroutines of the code under test log.
+type syncBuffer = testlog.Buffer

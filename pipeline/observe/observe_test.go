@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"io"
 	"log/slog"
 	"net"
@@ -598,22 +599,8 @@ func TestBindWarning(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects what goroutines of the code under test log.
+type syncBuffer = testlog.Buffer
 
 func TestProbe(t *testing.T) {
 	eg, ob, cams := readySources()

@@ -2,9 +2,9 @@ package service
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
@@ -20,23 +20,8 @@ import (
 	"github.com/edgeguard/edgeguard/pipeline/simcam"
 )
 
-// syncBuffer is a log sink shared by the service's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects what goroutines of the code under test log.
+type syncBuffer = testlog.Buffer
 
 func jsonLogger(w *syncBuffer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
 
