@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: setup build demo test vet fuzz bench eval clean
+.PHONY: setup build demo test vet fuzz bench bench-e2e eval clean
 
 setup:
 	@bash .ci/setup
@@ -40,6 +40,13 @@ fuzz:
 # Per-frame benchmarks; figures go to docs/performance.md.
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pipeline/...
+
+# End to end: N simulated 1080p/360p H.264 cameras over RTSP, the service
+# as its own process, a real Mosquitto and a subscriber; prints CPU per
+# stream-second against ffmpeg's decode floor, latency, RSS and drops, and
+# writes docs/perf-e2e.png (see docs/performance.md). About 10 minutes.
+bench-e2e: setup
+	EDGEGUARD_BENCH=1 $(GO) test -count=1 -v -run '^TestEndToEndBenchmark$$' -timeout 30m ./pipeline/benchrun
 
 # The behaviour-pattern scenario suite: prints precision, recall and start
 # delay per pattern and fails below pipeline/eval/testdata/floor.json.

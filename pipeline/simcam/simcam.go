@@ -89,7 +89,14 @@ type Config struct {
 	// Impairment is applied to the video packets from the start; see
 	// SetImpairment.
 	Impairment Impairment
-	Logger     *slog.Logger
+	// Clip, if set, is a pre-encoded clip in Codec (access units as NAL
+	// units without start codes, Clip[0] a key frame with the parameter
+	// sets in band) streamed instead of encoding Scene; Scene's Width,
+	// Height and FPS must describe it. It lets a benchmark encode a 1080p
+	// clip once and share it among many cameras instead of encoding it per
+	// camera at start.
+	Clip   [][][]byte
+	Logger *slog.Logger
 }
 
 // Server is a running simulated camera.
@@ -169,6 +176,14 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if cfg.OfferCodec != "" {
 		if err := s.buildUnsupportedDescription(); err != nil {
+			return nil, err
+		}
+	} else if len(cfg.Clip) > 0 {
+		if !s.randomAccess(cfg.Clip[0]) {
+			return nil, errors.New("simcam: Config.Clip does not start with a key frame")
+		}
+		s.clip.Store(&clip{aus: cfg.Clip, w: cfg.Scene.Width, h: cfg.Scene.Height})
+		if err := s.buildDescription(); err != nil {
 			return nil, err
 		}
 	} else {
