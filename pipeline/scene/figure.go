@@ -93,24 +93,27 @@ func (s *Scene) drawObject(o *Object, t float64, y []byte, drift int32, nz []int
 	// Soft shadow on the ground, cast to the right of the feet.
 	shx, shy := g.cx+0.12*g.ph, g.cy+0.5*g.ph
 	srx, sry := 0.35*g.ph, 0.05*g.ph+1
-	x0 := int(math.Floor(min(g.cx-g.pw, shx-srx))) - 1
-	x1 := int(math.Ceil(max(g.cx+g.pw, shx+srx))) + 1
-	y0 := int(math.Floor(g.cy-g.ph/2)) - 1
-	y1 := int(math.Ceil(shy+sry)) + 1
-	x0, y0 = max(x0, 0), max(y0, 0)
-	x1, y1 = min(x1, s.w), min(y1, s.h)
+	s.drawCapsules(limbs[:], min(g.cx-g.pw, shx-srx)-1, g.cy-g.ph/2-1, max(g.cx+g.pw, shx+srx)+1, shy+sry+1, shx, shy, srx, sry, y, drift, nz)
+}
+
+// drawCapsules composites capsules and an optional soft shadow ellipse
+// (srx > 0) over the pixel box x0..x1, y0..y1.
+func (s *Scene) drawCapsules(limbs []capsule, x0f, y0f, x1f, y1f, shx, shy, srx, sry float64, y []byte, drift int32, nz []int16) {
+	x0, y0 := max(int(math.Floor(x0f)), 0), max(int(math.Floor(y0f)), 0)
+	x1, y1 := min(int(math.Ceil(x1f)), s.w), min(int(math.Ceil(y1f)), s.h)
 	dl := float64(drift) / one
 	for py := y0; py < y1; py++ {
 		fy := float64(py) + 0.5
 		row := py * s.w
 		for px := x0; px < x1; px++ {
 			fx := float64(px) + 0.5
-			// Shadow: up to 25% darker (a soft, overcast-day shadow), smooth falloff to the ellipse rim.
-			ex, ey := (fx-shx)/srx, (fy-shy)/sry
 			k := 0.0
-			if r2 := ex*ex + ey*ey; r2 < 1 {
-				q := 1 - r2
-				k = 0.25 * q * q * (3 - 2*q)
+			if srx > 0 {
+				ex, ey := (fx-shx)/srx, (fy-shy)/sry
+				if r2 := ex*ex + ey*ey; r2 < 1 {
+					q := 1 - r2
+					k = 0.25 * q * q * (3 - 2*q)
+				}
 			}
 			a, l := 0.0, 0.0
 			for i := range limbs {

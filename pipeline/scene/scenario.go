@@ -290,45 +290,6 @@ func (s *Scripted) drawActor(a *Actor, t float64, y []byte, drift int32, nz []in
 	s.drawCapsules(l[:], math.Min(g.cx-1.5*g.pw, shx-srx), g.cy-g.ph/2-1, math.Max(g.cx+1.5*g.pw, shx+srx), shy+sry+1, shx, shy, srx, sry, y, drift, nz)
 }
 
-// drawCapsules composites capsules and an optional soft shadow ellipse
-// (srx > 0) as drawObject does, over the pixel box x0..x1, y0..y1.
-func (s *Scripted) drawCapsules(limbs []capsule, x0f, y0f, x1f, y1f, shx, shy, srx, sry float64, y []byte, drift int32, nz []int16) {
-	x0, y0 := max(int(math.Floor(x0f)), 0), max(int(math.Floor(y0f)), 0)
-	x1, y1 := min(int(math.Ceil(x1f)), s.w), min(int(math.Ceil(y1f)), s.h)
-	dl := float64(drift) / one
-	for py := y0; py < y1; py++ {
-		fy := float64(py) + 0.5
-		row := py * s.w
-		for px := x0; px < x1; px++ {
-			fx := float64(px) + 0.5
-			k := 0.0
-			if srx > 0 {
-				ex, ey := (fx-shx)/srx, (fy-shy)/sry
-				if r2 := ex*ex + ey*ey; r2 < 1 {
-					q := 1 - r2
-					k = 0.25 * q * q * (3 - 2*q)
-				}
-			}
-			a, l := 0.0, 0.0
-			for i := range limbs {
-				if ai := limbs[i].alpha(fx, fy); ai > a {
-					a, l = ai, limbs[i].luma
-				}
-			}
-			if a == 0 && k == 0 {
-				continue
-			}
-			i := row + px
-			n := 0.0
-			if nz != nil {
-				n = float64(nz[i]) / one
-			}
-			v := float64(y[i])*(1-k)*(1-a) + (l+dl+n)*a
-			y[i] = clamp8(int32(math.Round(v)))
-		}
-	}
-}
-
 func (s *Scripted) drawLight(l *Light, t float64, y []byte) {
 	a, d := l.Appear.Seconds(), l.Disappear.Seconds()
 	if t < a || t >= d {
