@@ -5,8 +5,8 @@ import (
 	"image"
 	"time"
 
+	"github.com/edgeguard/edgeguard/pipeline/analysis"
 	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/pipeline/framestat"
 	"github.com/edgeguard/edgeguard/pipeline/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/motion"
 	"github.com/edgeguard/edgeguard/pipeline/pattern"
@@ -14,46 +14,39 @@ import (
 )
 
 // analyser runs motion detection and the event lifecycle on the newest
-// masked frame, and the behaviour-pattern rules after motion (the same calls
-// as pipeline/eval, so the evaluation measures what runs here). It owns the
-// detector, which is rebuilt when the analysis size changes.
+// masked frame, and the behaviour-pattern rules after motion, through
+// pipeline/analysis (the same calls as pipeline/eval, so the evaluation
+// measures what runs here).
 type analyser struct {
 	cam  *Camera
 	slot *latestSlot
 	pool *framePool
 
-	det      *motion.Detector
-	detW     int
-	detH     int
+	an       *analysis.Analyser
 	tracker  *lifecycle.Tracker
 	eventID  string
 	lastRes  motion.Result
 	lastSize image.Point
 
-	// Patterns; nil when the camera has no rules.
-	pipe  *pattern.Pipeline
-	meter *framestat.Meter
 	// patIDs is the EventID of each rule's running situation, by rule name
 	// (unique per camera).
 	patIDs map[string]string
 }
 
-// startPatterns builds this session's rule pipeline.
-func (a *analyser) startPatterns() error {
-	if a.cam.cfg.Rules == nil {
-		return nil
+// start builds this session's motion detector and rule pipeline.
+func (a *analyser) start() error {
+	var rules []pattern.Rule
+	if a.cam.cfg.Rules != nil {
+		var err error
+		if rules, err = a.cam.cfg.Rules(); err != nil {
+			return err
+		}
 	}
-	rules, err := a.cam.cfg.Rules()
-	if err != nil || len(rules) == 0 {
+	an, err := analysis.New(analysis.Config{Motion: a.cam.cfg.Motion, Track: track.DefaultConfig(), Rules: rules})
+	if err != nil {
 		return err
 	}
-	if a.pipe, err = pattern.NewPipeline(track.DefaultConfig(), rules...); err != nil {
-		return err
-	}
-	if a.meter, err = framestat.New(framestat.Config{}); err != nil {
-		a.pipe = nil
-		return err
-	}
+	a.an = an
 	a.patIDs = make(map[string]string, len(rules))
 	return nil
 }
@@ -66,8 +59,8 @@ func (a *analyser) run(ctx context.Context) {
 		return
 	}
 	a.tracker = tr
-	if err := a.startPatterns(); err != nil {
-		c.log.Error("pattern rules", "err", err)
+	if err := a.start(); err != nil {
+		c.log.Error("analysis config", "err", err)
 		return
 	}
 	for {
@@ -77,10 +70,8 @@ func (a *analyser) run(ctx context.Context) {
 			if x := a.tracker.Flush(); x.Phase != lifecycle.None && !c.cfg.NoMotionEvents {
 				a.emit(context.WithoutCancel(ctx), x)
 			}
-			if a.pipe != nil {
-				for _, pe := range a.pipe.Flush() {
-					a.emitPattern(context.WithoutCancel(ctx), pe)
-				}
+			for _, pe := range a.an.Flush() {
+				a.emitPattern(context.WithoutCancel(ctx), pe)
 			}
 			if f, ok := a.slot.take(); ok {
 				a.pool.put(f.mat)
@@ -92,43 +83,24 @@ func (a *analyser) run(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		if err := a.analyse(ctx, f); err != nil {
-			c.log.Error("motion detector", "err", err)
-			return
-		}
+		a.analyse(ctx, f)
 	}
 }
 
 // analyse runs one masked frame through motion, the rules and the
 // lifecycles, and gives the frame back to the pool. Apart from emitting a
 // transition, it does not allocate in steady state.
-func (a *analyser) analyse(ctx context.Context, f analysisFrame) error {
+func (a *analyser) analyse(ctx context.Context, f analysisFrame) {
 	c := a.cam
 	w, h := f.mat.Cols(), f.mat.Rows()
-	if a.det == nil || w != a.detW || h != a.detH {
-		if a.det != nil {
-			a.det.Close()
-		}
-		var err error
-		a.det, err = motion.NewDetector(c.cfg.Motion)
-		if err != nil {
-			a.pool.put(f.mat)
-			return err
-		}
-		a.detW, a.detH = w, h
-	}
 	if c.inspect != nil {
 		c.inspect(*f.mat)
 	}
 	at := time.Unix(0, f.at)
-	res := a.det.Apply(*f.mat)
-	var pevs []pattern.Event
-	if a.pipe != nil {
-		fi := pattern.FrameInfo{Width: w, Height: h, Warmup: res.Warmup, LightChange: res.LightChange, Stats: a.meter.Measure(*f.mat)}
-		pevs = a.pipe.Frame(at, res.Boxes, fi)
-	}
+	fr := a.an.Apply(at, *f.mat)
 	a.pool.put(f.mat)
 	c.analysed.Add(1)
+	res := fr.Motion
 	if res.Motion {
 		a.lastRes = res
 		a.lastSize = image.Pt(w, h)
@@ -136,10 +108,9 @@ func (a *analyser) analyse(ctx context.Context, f analysisFrame) error {
 	if x, ok := a.tracker.Observe(at, res.Motion, res.Score); ok && !c.cfg.NoMotionEvents {
 		a.emit(ctx, x)
 	}
-	for _, pe := range pevs {
+	for _, pe := range fr.Events {
 		a.emitPattern(ctx, pe)
 	}
-	return nil
 }
 
 // emitPattern sends one transition of a rule's situation. The zone is the
@@ -239,13 +210,9 @@ func (a *analyser) emit(ctx context.Context, x lifecycle.Transition) {
 }
 
 func (a *analyser) close() {
-	if a.det != nil {
-		a.det.Close()
-		a.det = nil
-	}
-	if a.meter != nil {
-		a.meter.Close()
-		a.meter = nil
+	if a.an != nil {
+		a.an.Close()
+		a.an = nil
 	}
 }
 

@@ -103,7 +103,7 @@ func TestNoMotionEvents(t *testing.T) {
 	if a.tracker, err = lifecycle.New(c.cfg.Lifecycle); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.startPatterns(); err != nil {
+	if err := a.start(); err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -113,9 +113,7 @@ func TestNoMotionEvents(t *testing.T) {
 		f := pool.get(w, h)
 		buf, _ := f.DataPtrUint8()
 		copy(buf, y[:w*h])
-		if err := a.analyse(ctx, analysisFrame{mat: f, at: t0.Add(time.Duration(n) * 40 * time.Millisecond).UnixNano()}); err != nil {
-			t.Fatal(err)
-		}
+		a.analyse(ctx, analysisFrame{mat: f, at: t0.Add(time.Duration(n) * 40 * time.Millisecond).UnixNano()})
 	}
 	evs, _ := rec.snapshot()
 	var types []string

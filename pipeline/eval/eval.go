@@ -1,7 +1,8 @@
 // Package eval measures the pattern detectors against ground truth: a suite
 // of deterministically rendered scenes, each with the events a control room
 // should receive and when. Frames go through the same code the service runs
-// (scene → grey frame → motion.Detector → framestat → pattern.Pipeline), at
+// (scene → grey frame → pipeline/analysis: motion, frame statistics, pixel
+// measurements, tracks, rules), at
 // the camera's analysis rate.
 package eval
 
@@ -14,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgeguard/edgeguard/pipeline/framestat"
+	"github.com/edgeguard/edgeguard/pipeline/analysis"
 	"github.com/edgeguard/edgeguard/pipeline/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/motion"
 	"github.com/edgeguard/edgeguard/pipeline/pattern"
@@ -68,20 +69,11 @@ func Run(sc Scenario, rules func() []pattern.Rule) ([]Start, error) {
 		fps = 5
 	}
 	step := max(1, int(math.Round(float64(cfg.FPS)/fps)))
-	det, err := motion.NewDetector(MotionConfig)
+	an, err := analysis.New(analysis.Config{Motion: MotionConfig, Track: track.DefaultConfig(), Rules: rules()})
 	if err != nil {
 		return nil, err
 	}
-	defer det.Close()
-	meter, err := framestat.New(framestat.Config{})
-	if err != nil {
-		return nil, err
-	}
-	defer meter.Close()
-	p, err := pattern.NewPipeline(track.DefaultConfig(), rules()...)
-	if err != nil {
-		return nil, err
-	}
+	defer an.Close()
 	mat := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC1)
 	defer mat.Close()
 	y, u, v := s.NewFrame()
@@ -104,15 +96,14 @@ func Run(sc Scenario, rules func() []pattern.Rule) ([]Start, error) {
 		}
 		copy(data, y)
 		now = t0.Add(time.Duration(n) * time.Second / time.Duration(cfg.FPS))
-		res := det.Apply(mat)
-		fi := pattern.FrameInfo{Width: w, Height: h, Warmup: res.Warmup, LightChange: res.LightChange, Stats: meter.Measure(mat)}
-		evs := p.Frame(now, res.Boxes, fi)
+		fr := an.Apply(now, mat)
 		if trace != nil {
-			trace(now.Sub(t0), res, fi, p.Tracks(), evs)
+			trace(now.Sub(t0), fr.Motion, fr.Info, an.Tracks(), fr.Events)
 		}
+		evs := fr.Events
 		collect(evs, now)
 	}
-	collect(p.Flush(), now)
+	collect(an.Flush(), now)
 	return out, nil
 }
 

@@ -42,6 +42,76 @@ type FrameInfo struct {
 	// Stats are the frame statistics tamper detection needs; Valid is false
 	// when they were not computed.
 	Stats FrameStats
+
+	// The pixel measurements below are computed only when a rule asks for
+	// them (see Needs); rules never see the pixels themselves.
+
+	// Static are regions that differ from the long-term background and
+	// have stopped changing: something put down, or something gone.
+	Static []StaticObject
+	// Flow are optical-flow measurements of the moving regions.
+	Flow []FlowRegion
+	// Persons are the boxes a person detector confirmed on this frame;
+	// PersonsValid is false when no detector ran on it.
+	Persons      []track.Box
+	PersonsValid bool
+}
+
+// StaticKind says whether a static region holds something new or lacks
+// something that was part of the scene.
+type StaticKind int
+
+const (
+	// Added: an object that was not part of the background (a bag put down).
+	Added StaticKind = iota + 1
+	// Removed: a part of the background is gone (an object taken away).
+	Removed
+)
+
+// StaticObject is a region of the frame that differs from the long-term
+// background and has not changed since Since.
+type StaticObject struct {
+	Box   track.Box
+	Kind  StaticKind
+	Since time.Time
+}
+
+// FlowRegion is the optical flow inside one moving region.
+type FlowRegion struct {
+	Box track.Box
+	// Speed is the mean flow magnitude of the moving pixels, in frame
+	// heights per second.
+	Speed float64
+	// Spread is 0 when all moving pixels move the same way and 1 when
+	// their directions are spread evenly (circular variance).
+	Spread float64
+	// Moving is the fraction of the region's pixels that move.
+	Moving float64
+}
+
+// Needs says which pixel measurements a rule uses beyond tracks and frame
+// statistics; the analyser computes only what some rule needs.
+type Needs struct {
+	Static, Flow, Persons bool
+}
+
+// PixelRule is implemented by rules that need pixel measurements.
+type PixelRule interface {
+	Needs() Needs
+}
+
+// NeedsOf is the union of the rules' needs.
+func NeedsOf(rules []Rule) Needs {
+	var n Needs
+	for _, r := range rules {
+		if pr, ok := r.(PixelRule); ok {
+			x := pr.Needs()
+			n.Static = n.Static || x.Static
+			n.Flow = n.Flow || x.Flow
+			n.Persons = n.Persons || x.Persons
+		}
+	}
+	return n
 }
 
 // FrameStats are cheap global measurements of the grey frame.

@@ -12,6 +12,7 @@ import (
 // evaluation both call Frame with the motion detector's result, so the
 // evaluation measures exactly what the service runs.
 type Pipeline struct {
+	needs   Needs
 	tracker *track.Tracker
 	engine  *Engine
 	boxes   []track.Box
@@ -28,8 +29,11 @@ func NewPipeline(tc track.Config, rules ...Rule) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pipeline{tracker: tr, engine: e}, nil
+	return &Pipeline{needs: NeedsOf(rules), tracker: tr, engine: e}, nil
 }
+
+// Needs is what the pipeline's rules need measured on each frame.
+func (p *Pipeline) Needs() Needs { return p.needs }
 
 // Frame feeds one analysis frame: the motion blobs in pixels of a w×h frame
 // and the frame info (warm-up, light change, statistics). While the motion
