@@ -36,9 +36,10 @@ const Kind = "Policy"
 var EventTypes = []string{"motion", "intrusion", "zone_enter", "zone_exit", "line_crossing", "loitering", "crowd", "running", "person_down", "abandoned_object", "object_removed", "violent_motion", "tamper"}
 
 // Fields are the optional event fields a policy can allow: score (0..1),
-// zone (name of a zone), count (number of objects) and boxes (normalised
-// rectangles). Everything else in an event is fixed by the schema.
-var Fields = []string{"score", "zone", "count", "boxes"}
+// zone (name of a zone), count (number of objects), boxes (normalised
+// rectangles) and detail (the kind of a tamper: covered, defocused, moved,
+// lost). Everything else in an event is fixed by the schema.
+var Fields = []string{"score", "zone", "count", "boxes", "detail"}
 
 // Limits the policy enforces on itself; docs/policy.md explains them.
 const (

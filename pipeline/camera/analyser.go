@@ -140,6 +140,7 @@ func (a *analyser) emitPattern(ctx context.Context, pe pattern.Event) {
 		StartedAt: event.Time{Time: pe.StartedAt},
 		Score:     round3(pe.Score),
 		Zone:      pe.Zone,
+		Detail:    pe.Detail,
 	}
 	if pe.Phase == lifecycle.End {
 		ev.EndedAt = &event.Time{Time: pe.At}

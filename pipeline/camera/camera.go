@@ -119,6 +119,9 @@ type Camera struct {
 	lastState     atomic.Value // event.CameraStatus: the last one published (without time)
 	statusChanges atomic.Uint64
 	lost, skipped atomic.Uint64
+	// lastPicture is when the last picture was decoded (unix ns; 0 before
+	// the first), for the video-loss watch.
+	lastPicture atomic.Int64
 
 	// inspect, in tests, sees every frame exactly as analysis receives it.
 	inspect func(gocv.Mat)
@@ -329,6 +332,7 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 			continue
 		}
 		c.decoded.Add(1)
+		c.lastPicture.Store(time.Now().UnixNano())
 		stall.Reset(c.cfg.StallTimeout)
 		srcW, srcH := dec.Size()
 		if !streaming {

@@ -15,6 +15,7 @@ import (
 	"github.com/edgeguard/edgeguard/pipeline/event"
 	"github.com/edgeguard/edgeguard/pipeline/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/motion"
+	"github.com/edgeguard/edgeguard/pipeline/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/scene"
 	"github.com/edgeguard/edgeguard/pipeline/simcam"
 )
@@ -52,6 +53,7 @@ type rigConfig struct {
 	timeout      time.Duration
 	stallTimeout time.Duration
 	width        int
+	rules        func() ([]pattern.Rule, error)
 }
 
 func superviseRig(t *testing.T, rc rigConfig) *faultRig {
@@ -68,7 +70,7 @@ func superviseRig(t *testing.T, rc rigConfig) *faultRig {
 	rec := newRecorder()
 	cam, err := New(Config{Device: "d", ID: "c", URL: rc.url, Transport: rc.transport, AnalysisFPS: 10,
 		AnalysisWidth: rc.width, Motion: m, Lifecycle: lifecycle.Config{QuietTime: time.Second},
-		Timeout: rc.timeout, StallTimeout: rc.stallTimeout, Sink: rec, Logger: logs.logger()})
+		Timeout: rc.timeout, StallTimeout: rc.stallTimeout, Rules: rc.rules, Sink: rec, Logger: logs.logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +98,24 @@ func superviseRig(t *testing.T, rc rigConfig) *faultRig {
 	r.stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
 	t.Cleanup(r.stop)
 	return r
+}
+
+// waitForEvent polls the recorded events until one matches.
+func (r *faultRig) waitForEvent(what string, match func(event.Event) bool) {
+	r.t.Helper()
+	deadline := time.Now().Add(faultGuard)
+	for {
+		evs, _ := r.rec.snapshot()
+		for _, ev := range evs {
+			if match(ev) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("gave up waiting for %s; %d events", what, len(evs))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // waitFor polls cond until it holds; what says what was awaited.
@@ -302,6 +322,52 @@ func TestFaultStall(t *testing.T) {
 	assertTransitions(t, states)
 	if st := r.cam.Stats(); st.SessionsStarted < 2 {
 		t.Errorf("%d sessions, want a reconnect", st.SessionsStarted)
+	}
+}
+
+// TestFaultVideoLossTamper: with a tamper rule configured, a camera whose
+// pictures stop is reported as tampered with detail "lost" once the rule's
+// duration has passed without a picture, across the reconnects the stall
+// causes, and the situation ends with the first picture after it.
+func TestFaultVideoLossTamper(t *testing.T) {
+	sim := faultSim(t, simcam.Config{})
+	rules := func() ([]pattern.Rule, error) {
+		r, err := pattern.NewTamper(pattern.TamperConfig{Name: "lens", Duration: time.Second})
+		return []pattern.Rule{r}, err
+	}
+	r := superviseRig(t, rigConfig{url: sim.URL(), timeout: time.Minute, stallTimeout: 500 * time.Millisecond, rules: rules})
+	r.streamingFor(1)
+	lost := func(phase event.Phase) func(event.Event) bool {
+		return func(ev event.Event) bool {
+			return ev.Type == pattern.TypeTamper && ev.Detail == "lost" && ev.Phase == phase
+		}
+	}
+	sim.Pause()
+	paused := time.Now()
+	r.waitForEvent("tamper lost start", lost(event.PhaseStart))
+	if d := time.Since(paused); d < time.Second {
+		t.Errorf("lost reported %v after the pictures stopped, before the rule's 1s", d)
+	}
+	sim.Resume()
+	r.waitForEvent("tamper lost end", lost(event.PhaseEnd))
+	r.stop()
+	evs, _ := r.rec.snapshot()
+	var starts, ends int
+	var id string
+	for _, ev := range evs {
+		switch {
+		case lost(event.PhaseStart)(ev):
+			starts++
+			id = ev.EventID
+		case lost(event.PhaseEnd)(ev):
+			ends++
+			if ev.EventID != id || ev.EndedAt == nil || !ev.EndedAt.After(ev.StartedAt.Time) {
+				t.Errorf("end %+v does not close start %s", ev, id)
+			}
+		}
+	}
+	if starts != 1 || ends != 1 {
+		t.Errorf("%d starts and %d ends of video loss, want one situation", starts, ends)
 	}
 }
 

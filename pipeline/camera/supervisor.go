@@ -54,6 +54,15 @@ func (b Backoff) grow(w time.Duration) time.Duration { return min(w*2, b.Max) }
 // the camera's status topic. It returns nil when ctx is cancelled.
 func Supervise(ctx context.Context, cam *Camera, b Backoff) error {
 	b = b.withDefaults()
+	if vl, ok := videoLossRule(cam.cfg.Rules); ok {
+		wctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			cam.watchVideoLoss(wctx, vl)
+		}()
+		defer func() { stop(); <-done }()
+	}
 	wait := b.Initial
 	var lastState event.CameraState
 	var lastErr string

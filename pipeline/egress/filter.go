@@ -11,16 +11,17 @@ import (
 // fails if event.Event gains a field that is neither here nor in the
 // mandatory list, so a new field cannot slip past the policy.
 const (
-	FieldScore = "score"
-	FieldZone  = "zone"
-	FieldCount = "count"
-	FieldBoxes = "boxes"
+	FieldScore  = "score"
+	FieldZone   = "zone"
+	FieldCount  = "count"
+	FieldBoxes  = "boxes"
+	FieldDetail = "detail"
 )
 
 // filter returns the copy of ev that may leave under r, and how many
 // optional fields it removed.
 //
-// zone, count and boxes are omitempty in the v1 schema, so zeroing them
+// zone, count, boxes and detail are omitempty in the v1 schema, so zeroing them
 // removes them from the JSON. score is mandatory in v1, so a disallowed score
 // is published as 0 rather than omitted: the message stays valid for every
 // v1 consumer and carries no information, and ev.Policy names the policy
@@ -71,6 +72,10 @@ func filter(r Rules, ev event.Event) (event.Event, int, error) {
 	}
 	if ev.Count != 0 && !r.AllowsField(FieldCount) {
 		ev.Count = 0
+		stripped++
+	}
+	if ev.Detail != "" && !r.AllowsField(FieldDetail) {
+		ev.Detail = ""
 		stripped++
 	}
 	if ev.Boxes != nil && !r.AllowsField(FieldBoxes) {

@@ -185,7 +185,7 @@ func TestFilterCoversEveryField(t *testing.T) {
 		"camera": true, "type": true, "phase": true, "seq": true, "at": true, "started_at": true,
 		"ended_at": true, "policy": true}
 	optional := map[string]bool{egress.FieldScore: true, egress.FieldZone: true,
-		egress.FieldCount: true, egress.FieldBoxes: true}
+		egress.FieldCount: true, egress.FieldBoxes: true, egress.FieldDetail: true}
 	typ := reflect.TypeOf(event.Event{})
 	for i := 0; i < typ.NumField(); i++ {
 		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")

@@ -45,6 +45,9 @@ type Event struct {
 	Zone  string `json:"zone,omitempty"`
 	Count int    `json:"count,omitempty"`
 	Boxes []Box  `json:"boxes,omitempty"`
+	// Detail says which kind of situation it is where a type has several
+	// (tamper: covered, defocused, moved, lost).
+	Detail string `json:"detail,omitempty"`
 	// Policy names the rules the event was produced under (set by the egress guard).
 	Policy *PolicyRef `json:"policy,omitempty"`
 }

@@ -891,8 +891,8 @@ func (c TamperConfig) Validate() error {
 }
 
 // Tamper reports a covered, blinded, defocused or moved camera from frame
-// statistics. Video loss is the camera's stall timeout (camera status), not
-// this rule.
+// statistics. Video loss (no pictures at all) is watched by the camera
+// actor across sessions and reported as a tamper with detail "lost".
 type Tamper struct {
 	cfg     TamperConfig
 	start   time.Time
@@ -916,6 +916,10 @@ func (r *Tamper) Zone() string { return "" }
 func (r *Tamper) Lifecycle() lifecycle.Config {
 	return r.cfg.Timing.lifecycle(r.cfg.Duration, 3*time.Second)
 }
+
+// Duration is how long a condition must hold; the camera also uses it for
+// video loss (no picture for this long).
+func (r *Tamper) Duration() time.Duration { return r.cfg.Duration }
 
 // Reason says what the latest active frame looked like: "covered",
 // "defocused" or "moved"; "" when not tampered.
