@@ -50,8 +50,8 @@ func (r rules) AllowsField(f string) bool {
 }
 
 var (
-	allowAll = rules{name: "open", sum: "aaaa", events: []string{"motion", "loitering"},
-		fields: []string{"score", "zone", "count", "boxes"}, perMinute: 1000}
+	allowAll = rules{name: "open", sum: "aaaa", events: []string{"motion", "loitering", "tamper"},
+		fields: []string{"score", "zone", "count", "boxes", "detail"}, perMinute: 1000}
 	bare = rules{name: "bare", sum: "bbbb", events: []string{"motion"}, perMinute: 1000}
 )
 
@@ -97,6 +97,11 @@ func TestFilter(t *testing.T) {
 			wantStripped: 4, wantScore: 0},
 		{name: "only score allowed", rules: rules{name: "s", events: []string{"motion"}, fields: []string{"score"}},
 			absentKeys: []string{"zone", "count", "boxes"}, wantStripped: 3, wantScore: 0.75},
+		{name: "tamper detail allowed", rules: allowAll, mutate: func(e *event.Event) { e.Type, e.Detail = "tamper", "covered" },
+			wantKeys: []string{"detail", "score", "policy"}, wantScore: 0.75},
+		{name: "tamper detail stripped", rules: rules{name: "t", events: []string{"tamper"}, fields: []string{"score"}},
+			mutate:     func(e *event.Event) { e.Type, e.Detail, e.Zone, e.Count, e.Boxes = "tamper", "lost", "", 0, nil },
+			absentKeys: []string{"detail"}, wantStripped: 1, wantScore: 0.75},
 		{name: "empty optional fields are not counted", rules: bare,
 			mutate:   func(e *event.Event) { e.Score, e.Zone, e.Count, e.Boxes = 0, "", 0, nil },
 			wantKeys: []string{"score"}, absentKeys: []string{"zone", "count", "boxes"}},
