@@ -55,6 +55,7 @@ type clip struct {
 type point struct {
 	profile        string
 	n              int
+	width          int     // analysis width
 	seconds        float64 // wall time of the window
 	cpu            time.Duration
 	floor          float64 // ffmpeg CPU-s per stream-s
@@ -87,7 +88,10 @@ func (p point) cpuPerStreamSecond() float64 {
 // EDGEGUARD_BENCH_PLOT the PNG path (default docs/perf-e2e.png),
 // EDGEGUARD_BENCH_COUNTS the 1080p sweep (default 1,2,4,6,8,10,12,14,16;
 // it stops at the first point that is not real time), EDGEGUARD_BENCH_360P
-// the 640x360 points (default 1,6,12).
+// the 640x360 points (default 1,6,12; "0" for none), EDGEGUARD_BENCH_WIDTH
+// the analysis width (default 640, the service's default), and
+// EDGEGUARD_BENCH_BIN a prebuilt edgeguard binary to measure instead of
+// building the tree (to compare two versions back to back).
 func TestEndToEndBenchmark(t *testing.T) {
 	if os.Getenv("EDGEGUARD_BENCH") != "1" {
 		t.Skip("set EDGEGUARD_BENCH=1 (make bench-e2e) to run the end-to-end benchmark")
@@ -127,12 +131,23 @@ func TestEndToEndBenchmark(t *testing.T) {
 			}
 		}
 	}
+	width := 640
+	if v := os.Getenv("EDGEGUARD_BENCH_WIDTH"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 16 {
+			t.Fatalf("EDGEGUARD_BENCH_WIDTH=%q", v)
+		}
+		width = n
+	}
 	for i := range profiles {
 		profiles[i].clipSeconds, profiles[i].fps, profiles[i].gop = 10, 25, 50
-		profiles[i].analysisFPS, profiles[i].analysisWidth = 5, 640
+		profiles[i].analysisFPS, profiles[i].analysisWidth = 5, width
 	}
 
-	bin := buildService(t)
+	bin := os.Getenv("EDGEGUARD_BENCH_BIN")
+	if bin == "" {
+		bin = buildService(t)
+	}
 	mq := mosquittotest.Start(t)
 	sub := mosquittotest.Subscribe(t, mq.URL(), "edgeguard/#")
 
@@ -455,7 +470,7 @@ cameras:
 	}
 	time.Sleep(time.Second) // events of the window's last frames still in flight
 	p := point{
-		profile: pr.name, n: n, seconds: t1.Sub(t0).Seconds(), cpu: cpu1 - cpu0,
+		profile: pr.name, n: n, width: pr.analysisWidth, seconds: t1.Sub(t0).Seconds(), cpu: cpu1 - cpu0,
 		rssPeak: rssPeak, busyCores: benchrun.BusyCores(mc0, mc1, runtime.NumCPU()),
 		harnessCPU: self1 - self0, load: benchrun.LoadAvg(),
 	}
@@ -540,7 +555,11 @@ func rowWith(p point, marginal string) string {
 
 func table(ps []point, seconds float64) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nEnd to end, %g stream-seconds per camera per point, analysis 5 fps at 640 px\n\n", seconds)
+	width := 0
+	if len(ps) > 0 {
+		width = ps[0].width
+	}
+	fmt.Fprintf(&b, "\nEnd to end, %g stream-seconds per camera per point, analysis 5 fps at %d px\n\n", seconds, width)
 	b.WriteString("| stream | cameras | service CPU-s/stream-s | floor (ffmpeg) | ratio | service cores | start events | p50 ms | p99 ms | max ms | RSS/camera MiB | RSS per added camera MiB | RSS total MiB | dropped frames | received fps/camera | analysed fps/camera | machine busy cores | harness cores | others' cores | load avg | real time |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 	// RSS per added camera: the slope from the profile's smallest point,

@@ -1,5 +1,6 @@
 #include "egcodec.h"
 
+#include <stddef.h>
 #include <string.h>
 #include <libavutil/error.h>
 #include <libavutil/log.h>
@@ -270,4 +271,61 @@ int eg_encoder_send(eg_encoder *e, const uint8_t *y, const uint8_t *u, const uin
 int eg_encoder_receive(eg_encoder *e) {
 	av_packet_unref(e->pkt);
 	return avcodec_receive_packet(e->ctx, e->pkt);
+}
+
+// box_gray_k: see eg_box_gray; k is a constant in each instantiation so the
+// compiler unrolls the block sums.
+static inline void box_gray_k(const uint8_t *src, int src_stride, int k, const uint8_t *lut, uint8_t *dst, int dst_w,
+                              int dst_h, int dst_stride, uint16_t *row) {
+	const int sw = dst_w * k;
+	for (int oy = 0; oy < dst_h; oy++) {
+		const uint8_t *r = src + (ptrdiff_t)oy * k * src_stride;
+		uint8_t *d = dst + (ptrdiff_t)oy * dst_stride;
+		if (k == 1) {
+			for (int x = 0; x < dst_w; x++) {
+				d[x] = lut[r[x]];
+			}
+			continue;
+		}
+		for (int x = 0; x < sw; x++) {
+			row[x] = r[x];
+		}
+		for (int j = 1; j < k; j++) {
+			const uint8_t *rj = r + (ptrdiff_t)j * src_stride;
+			for (int x = 0; x < sw; x++) {
+				row[x] += rj[x];
+			}
+		}
+		for (int x = 0; x < dst_w; x++) {
+			const uint16_t *p = row + x * k;
+			unsigned s = 0;
+			for (int j = 0; j < k; j++) {
+				s += p[j];
+			}
+			d[x] = lut[s];
+		}
+	}
+}
+
+// eg_box_gray writes the grey picture of dst_w x dst_h whose every pixel is
+// lut[sum of a k x k block of the source's luma plane], for a source of
+// exactly k*dst_w x k*dst_h 8-bit pixels (k = 1 or 3). lut has 255*k*k+1
+// entries (the mean and the range conversion in one look-up); row holds
+// k*dst_w values. Returns 0, or -1 for arguments it does not handle.
+__attribute__((optimize("O3"))) int eg_box_gray(const AVFrame *src, int k, const uint8_t *lut, uint8_t *dst,
+                                                int dst_w, int dst_h, int dst_stride, uint16_t *row) {
+	if (src->width != k * dst_w || src->height != k * dst_h || src->data[0] == NULL) {
+		return -1;
+	}
+	const uint8_t *y = src->data[0];
+	const int ls = src->linesize[0];
+	switch (k) {
+	case 1:
+		box_gray_k(y, ls, 1, lut, dst, dst_w, dst_h, dst_stride, row);
+		return 0;
+	case 3:
+		box_gray_k(y, ls, 3, lut, dst, dst_w, dst_h, dst_stride, row);
+		return 0;
+	}
+	return -1;
 }

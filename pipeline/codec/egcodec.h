@@ -33,6 +33,8 @@ int eg_decoder_reopen(eg_decoder *d);
 struct SwsContext *eg_sws_new(int src_w, int src_h, int src_fmt, int src_full_range, int colorspace,
                               int dst_w, int dst_h, int dst_fmt, int flags);
 int eg_sws_scale(struct SwsContext *sws, const AVFrame *src, uint8_t *dst, int dst_stride);
+int eg_box_gray(const AVFrame *src, int k, const uint8_t *lut, uint8_t *dst, int dst_w, int dst_h, int dst_stride,
+                uint16_t *row);
 
 typedef struct eg_encoder {
 	AVCodecContext *ctx;

@@ -389,6 +389,13 @@ func paramSets(ps ...[]byte) [][]byte {
 // reader stalls RTCP and keep-alives and the camera drops the session.
 func (s *Session) onRTP(pkt *rtp.Packet) {
 	pts, ok := s.client.PacketPTS2(s.media, pkt)
+	s.handleRTP(pkt, pts, ok)
+}
+
+// handleRTP is onRTP after the client's timestamp decoding: depacketise,
+// and queue every completed access unit. Split off so that the benchmark
+// measures this path on real packets without an RTSP client.
+func (s *Session) handleRTP(pkt *rtp.Packet, pts int64, ok bool) {
 	prevTS, prevPTS, hadPrev := s.prevTS, s.prevPTS, s.started
 	if ok {
 		s.started = true
