@@ -7,11 +7,15 @@ package analysis
 
 import (
 	"errors"
+	"log/slog"
 	"time"
 
+	"github.com/edgeguard/edgeguard/pipeline/flow"
 	"github.com/edgeguard/edgeguard/pipeline/framestat"
 	"github.com/edgeguard/edgeguard/pipeline/motion"
 	"github.com/edgeguard/edgeguard/pipeline/pattern"
+	"github.com/edgeguard/edgeguard/pipeline/person"
+	"github.com/edgeguard/edgeguard/pipeline/staticobj"
 	"github.com/edgeguard/edgeguard/pipeline/track"
 	"gocv.io/x/gocv"
 )
@@ -22,6 +26,16 @@ type Config struct {
 	Track  track.Config
 	// Rules are the camera's pattern rules; without rules only motion runs.
 	Rules []pattern.Rule
+	// PersonHOG runs the HOG person detector on the blobs (config
+	// person_detector: hog), so that rules with class person use its
+	// verdict; it also runs when a rule needs it. Person tunes it.
+	PersonHOG bool
+	Person    person.Config
+	// Static tunes the static-object stage (only built when a rule needs it).
+	Static staticobj.Config
+	// Logger gets the stages' state changes (one line each, never per
+	// frame); nil → slog.Default().
+	Logger *slog.Logger
 }
 
 // Frame is what one analysis frame produced. Slices in it are reused by the
@@ -37,12 +51,26 @@ type Frame struct {
 type Analyser struct {
 	det   *motion.Detector
 	meter *framestat.Meter // nil without rules
+	flow  *flow.Stage      // nil unless a rule needs optical flow
 	pipe  *pattern.Pipeline
 	needs pattern.Needs
+	// person is the HOG person detector; nil unless asked for.
+	person *person.Detector
+	// static is the long-term background; nil unless a rule needs it.
+	static *staticobj.Stage
 }
 
 // New builds the analyser; Close releases it.
 func New(cfg Config) (*Analyser, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Static.Logger == nil {
+		cfg.Static.Logger = cfg.Logger
+	}
+	if cfg.Person.Logger == nil {
+		cfg.Person.Logger = cfg.Logger
+	}
 	det, err := motion.NewDetector(cfg.Motion)
 	if err != nil {
 		return nil, err
@@ -60,6 +88,24 @@ func New(cfg Config) (*Analyser, error) {
 		a.Close()
 		return nil, err
 	}
+	if a.needs.Static {
+		if a.static, err = staticobj.New(cfg.Static); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	if a.needs.Flow {
+		if a.flow, err = flow.New(flow.Config{Logger: cfg.Logger}); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	if cfg.PersonHOG || a.needs.Persons {
+		if a.person, err = person.New(cfg.Person); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
@@ -76,6 +122,19 @@ func (a *Analyser) Apply(now time.Time, grey gocv.Mat) Frame {
 		Width: grey.Cols(), Height: grey.Rows(),
 		Warmup: res.Warmup, LightChange: res.LightChange,
 		Stats: a.meter.Measure(grey),
+	}
+	if a.static != nil {
+		// The long-term background is re-learnt whenever the frame stops
+		// showing the scene it knows: warm-up, a light change, a moved view.
+		relearn := res.Warmup || res.LightChange || (f.Info.Stats.Valid && f.Info.Stats.Shift > pattern.ShiftHold)
+		f.Info.Static = a.static.Apply(now, grey, relearn)
+	}
+	if a.flow != nil {
+		f.Info.Flow = a.flow.Apply(now, grey, res, a.det.Foreground())
+	}
+	if a.person != nil && !res.Warmup && !res.LightChange {
+		pr := a.person.Detect(grey, res.Boxes)
+		f.Info.Persons, f.Info.PersonsChecked, f.Info.PersonsValid = pr.Persons, pr.Checked, true
 	}
 	f.Events = a.pipe.Frame(now, res.Boxes, f.Info)
 	return f
@@ -108,6 +167,18 @@ func (a *Analyser) Close() error {
 	if a.meter != nil {
 		err = errors.Join(err, a.meter.Close())
 		a.meter = nil
+	}
+	if a.static != nil {
+		err = errors.Join(err, a.static.Close())
+		a.static = nil
+	}
+	if a.flow != nil {
+		err = errors.Join(err, a.flow.Close())
+		a.flow = nil
+	}
+	if a.person != nil {
+		err = errors.Join(err, a.person.Close())
+		a.person = nil
 	}
 	return err
 }

@@ -42,7 +42,7 @@ func (a *analyser) start() error {
 			return err
 		}
 	}
-	an, err := analysis.New(analysis.Config{Motion: a.cam.cfg.Motion, Track: track.DefaultConfig(), Rules: rules})
+	an, err := analysis.New(analysis.Config{Motion: a.cam.cfg.Motion, Track: track.DefaultConfig(), Rules: rules, PersonHOG: a.cam.cfg.PersonHOG, Logger: a.cam.log})
 	if err != nil {
 		return err
 	}

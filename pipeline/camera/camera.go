@@ -56,6 +56,9 @@ type Config struct {
 	// called at the start of every session because rules keep per-track
 	// state; nil or no rules → motion events only.
 	Rules func() ([]pattern.Rule, error)
+	// PersonHOG runs OpenCV's HOG people detector on moving blobs so rules
+	// can tell a person from an object (config person_detector: hog).
+	PersonHOG bool
 	// Zones are the privacy zones filled at the decoder's output.
 	Zones [][]privacymask.Point
 	// Snapshots, if set, receives a frame at the start of every situation

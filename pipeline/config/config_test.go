@@ -101,7 +101,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown field without suggestion", valid + "log: {colour: true}\n",
 			"e.yaml:5:7: log.colour: unknown field; allowed: level, format"},
 		{"unknown camera field", valid + "    fps: 5\n",
-			"e.yaml:5:5: cameras[0].fps: unknown field; allowed: id, name, url, enabled, transport, analysis, motion, zones, lines, perspective, rules"},
+			"e.yaml:5:5: cameras[0].fps: unknown field; allowed: id, name, url, enabled, transport, analysis, motion, zones, lines, perspective, rules, person_detector"},
 		{"duplicate key", valid + "device: edge-02\n", "e.yaml:5:1: device: duplicate key (first at line 1)"},
 		{"duplicate key in flow mapping", valid + "log: {level: info, level: debug}\n", "e.yaml:5:20: log.level: duplicate key (first at line 5, column 7)"},
 		{"anchor and alias", "device: e\ndefaults: &d {transport: tcp}\ncameras:\n  - id: a\n    url: rtsp://h/\n    analysis: *d\n",
@@ -327,7 +327,10 @@ func FuzzParse(f *testing.F) {
 		"a: &x [1]\nb: *x\n", "device: e\n---\nx: 1\n", valid + "    analysis: {fps: .nan, width: 0x100}\n", valid + "mqtt: {password: x, keepalive: 1d}\n",
 		valid + "mqtt: {broker: \"tls://h:8883\", clean_session: true, tls: {ca_file: ca.pem, cert_file: c.pem, insecure_skip_verify: true, server_name: \"a b\"}}\n",
 		withRules + "      - {type: intrusion, zone: entrance}\n      - {type: line_crossing, line: gate}\n      - {type: crowd, zone: door, min_count: 0, dwell: 1s}\n",
-		valid + "    zones: {a: [[0, 0], [1, 0], [0, 1], [1, 1]]}\n    perspective: {row1: 0.5}\n    rules: [{type: tamper, shift: .inf}, {type: running, speed: 2}]\n"} {
+		valid + "    zones: {a: [[0, 0], [1, 0], [0, 1], [1, 1]]}\n    perspective: {row1: 0.5}\n    rules: [{type: tamper, shift: .inf}, {type: running, speed: 2}]\n",
+		valid + "    person_detector: hog\n    rules: [{type: crowd, class: person}]\n", valid + "    person_detector: [hog]\n",
+		withRules + "      - {type: abandoned_object, zone: platform, min_size: 0.002, duration: 90s, radius: 2}\n      - {type: object_removed, min_size: .nan, radius: 1}\n",
+		withRules + "      - {type: violent_motion, zone: platform, energy: .nan, spread: -1, min_duration: 1ms}\n      - {type: violent_motion, class: person}\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -26,7 +26,21 @@ type Patterns struct {
 	Perspective *Perspective `yaml:"perspective"`
 	// Rules run in order on every analysed frame.
 	Rules []Rule `yaml:"rules"`
+	// PersonDetector decides what class: person means for this camera's
+	// rules: "shape" ("" too; the box's shape and the perspective) or
+	// "hog" (OpenCV's HOG people detector confirms people; see
+	// docs/patterns.md for its cost).
+	PersonDetector string `yaml:"person_detector"`
 }
+
+// Person detectors a camera can use.
+const (
+	PersonDetectorShape = "shape"
+	PersonDetectorHOG   = "hog"
+)
+
+// PersonHOG reports whether the camera runs the HOG person detector.
+func (p Patterns) PersonHOG() bool { return p.PersonDetector == PersonDetectorHOG }
 
 // LineSpec is a named tripwire from From to To.
 type LineSpec struct {
@@ -71,6 +85,9 @@ type Rule struct {
 	Speed  float64       `yaml:"speed"`
 	Window time.Duration `yaml:"window"`
 
+	Energy float64 `yaml:"energy"`
+	Spread float64 `yaml:"spread"`
+
 	DownTime   time.Duration `yaml:"down_time"`
 	Aspect     float64       `yaml:"aspect"`
 	HeightDrop float64       `yaml:"height_drop"`
@@ -90,15 +107,18 @@ type Rule struct {
 // (type, name, quiet_time, update_interval). The order is the order in
 // messages.
 var ruleFields = map[string][]string{
-	pattern.TypeIntrusion:    {"zone", "class", "min_size", "min_duration"},
-	pattern.TypeZoneEnter:    {"zone", "class", "min_size", "min_duration"},
-	pattern.TypeZoneExit:     {"zone", "class", "min_size", "min_duration"},
-	pattern.TypeLineCrossing: {"line", "class"},
-	pattern.TypeLoitering:    {"zone", "class", "dwell", "radius"},
-	pattern.TypeCrowd:        {"zone", "class", "min_count", "min_occupancy", "duration"},
-	pattern.TypeRunning:      {"zone", "class", "speed", "window", "min_duration"},
-	pattern.TypePersonDown:   {"zone", "down_time", "aspect", "height_drop", "upright"},
-	pattern.TypeTamper:       {"dark_mean", "flat_stddev", "blur_ratio", "shift", "duration", "learn"},
+	pattern.TypeIntrusion:       {"zone", "class", "min_size", "min_duration"},
+	pattern.TypeZoneEnter:       {"zone", "class", "min_size", "min_duration"},
+	pattern.TypeZoneExit:        {"zone", "class", "min_size", "min_duration"},
+	pattern.TypeLineCrossing:    {"line", "class"},
+	pattern.TypeLoitering:       {"zone", "class", "dwell", "radius"},
+	pattern.TypeCrowd:           {"zone", "class", "min_count", "min_occupancy", "duration"},
+	pattern.TypeRunning:         {"zone", "class", "speed", "window", "min_duration"},
+	pattern.TypePersonDown:      {"zone", "down_time", "aspect", "height_drop", "upright"},
+	pattern.TypeTamper:          {"dark_mean", "flat_stddev", "blur_ratio", "shift", "duration", "learn"},
+	pattern.TypeViolentMotion:   {"zone", "energy", "spread", "min_duration"},
+	pattern.TypeAbandonedObject: {"zone", "min_size", "duration", "radius"},
+	pattern.TypeObjectRemoved:   {"zone", "min_size", "duration"},
 }
 
 var commonRuleFields = []string{"type", "name", "quiet_time", "update_interval"}
@@ -107,6 +127,8 @@ var commonRuleFields = []string{"type", "name", "quiet_time", "update_interval"}
 var RuleTypes = []string{
 	pattern.TypeIntrusion, pattern.TypeZoneEnter, pattern.TypeZoneExit, pattern.TypeLineCrossing,
 	pattern.TypeLoitering, pattern.TypeCrowd, pattern.TypeRunning, pattern.TypePersonDown, pattern.TypeTamper,
+	pattern.TypeAbandonedObject, pattern.TypeObjectRemoved,
+	pattern.TypeViolentMotion,
 }
 
 // EventTypes are the event types the camera's rules produce (without
@@ -250,9 +272,17 @@ func (p Patterns) build(r Rule) (pattern.Rule, error) {
 	case pattern.TypePersonDown:
 		return pattern.NewPersonDown(pattern.PersonDownConfig{Name: name, Zone: zone, DownTime: r.DownTime, Aspect: r.Aspect,
 			HeightDrop: r.HeightDrop, Upright: r.Upright, Perspective: persp, Timing: tm})
+	case pattern.TypeViolentMotion:
+		return pattern.NewViolent(pattern.ViolentConfig{Name: name, Zone: zone, Energy: r.Energy, Spread: r.Spread,
+			MinDuration: r.MinDuration, Perspective: persp, Timing: tm})
 	case pattern.TypeTamper:
 		return pattern.NewTamper(pattern.TamperConfig{Name: name, DarkMean: r.DarkMean, FlatStdDev: r.FlatStdDev,
 			BlurRatio: r.BlurRatio, Shift: r.Shift, Duration: r.Duration, Learn: r.Learn, Timing: tm})
+	case pattern.TypeAbandonedObject:
+		return pattern.NewAbandonedObject(pattern.AbandonedConfig{Name: name, Zone: zone, MinSize: r.MinSize, Duration: r.Duration,
+			Radius: r.Radius, Perspective: persp, Timing: tm})
+	case pattern.TypeObjectRemoved:
+		return pattern.NewObjectRemoved(pattern.RemovedConfig{Name: name, Zone: zone, MinSize: r.MinSize, Duration: r.Duration, Timing: tm})
 	}
 	return nil, &pattern.FieldError{Field: "type", Msg: fmt.Sprintf("unknown type %q", r.Type)}
 }
@@ -346,6 +376,12 @@ func validatePatterns(d *yamlstrict.Decoder, p string, pt *Patterns) {
 			d.Errorf(p+".perspective", "row1, height1, row2 and height2 are required")
 			perspOK = false
 		}
+	}
+	switch pt.PersonDetector {
+	case "", PersonDetectorShape, PersonDetectorHOG:
+	default:
+		d.Errorf(p+".person_detector", "unknown value %s; allowed: %s (default), %s",
+			yamlstrict.Quote(pt.PersonDetector), PersonDetectorShape, PersonDetectorHOG)
 	}
 	named := map[string]int{}
 	for i, r := range pt.Rules {

@@ -88,15 +88,15 @@ func TestRuleErrors(t *testing.T) {
 		{"no zones at all", valid + "    rules: [{type: crowd, zone: hall}]\n",
 			"e.yaml:5:27: cameras[0].rules[0].zone: unknown zone \"hall\"; no zones are defined for this camera"},
 		{"unknown type", withRules + "      - {type: loitring, zone: entrance}\n",
-			"e.yaml:11:10: cameras[0].rules[0].type: unknown rule type \"loitring\"; allowed: intrusion, zone_enter, zone_exit, line_crossing, loitering, crowd, running, person_down, tamper"},
+			"e.yaml:11:10: cameras[0].rules[0].type: unknown rule type \"loitring\"; allowed: intrusion, zone_enter, zone_exit, line_crossing, loitering, crowd, running, person_down, tamper, abandoned_object, object_removed, violent_motion"},
 		{"type missing", withRules + "      - {zone: entrance}\n",
-			"e.yaml:11:9: cameras[0].rules[0].type: required; one of: intrusion, zone_enter, zone_exit, line_crossing, loitering, crowd, running, person_down, tamper"},
+			"e.yaml:11:9: cameras[0].rules[0].type: required; one of: intrusion, zone_enter, zone_exit, line_crossing, loitering, crowd, running, person_down, tamper, abandoned_object, object_removed, violent_motion"},
 		{"field of another type", withRules + "      - {type: intrusion, zone: entrance, dwell: 60s}\n",
 			"e.yaml:11:43: cameras[0].rules[0].dwell: does not apply to type intrusion; its settings: type, name, quiet_time, update_interval, zone, class, min_size, min_duration"},
 		{"zone on tamper", withRules + "      - {type: tamper, zone: entrance}\n",
 			"e.yaml:11:24: cameras[0].rules[0].zone: does not apply to type tamper; its settings: type, name, quiet_time, update_interval, dark_mean, flat_stddev, blur_ratio, shift, duration, learn"},
 		{"unknown rule key", withRules + "      - {type: crowd, zone: entrance, people: 5}\n",
-			"e.yaml:11:39: cameras[0].rules[0].people: unknown field; allowed: type, name, zone, line, class, min_size, min_duration, dwell, radius, min_count, min_occupancy, duration, speed, window, down_time, aspect, height_drop, upright, dark_mean, flat_stddev, blur_ratio, shift, learn, quiet_time, update_interval"},
+			"e.yaml:11:39: cameras[0].rules[0].people: unknown field; allowed: type, name, zone, line, class, min_size, min_duration, dwell, radius, min_count, min_occupancy, duration, speed, window, energy, spread, down_time, aspect, height_drop, upright, dark_mean, flat_stddev, blur_ratio, shift, learn, quiet_time, update_interval"},
 		{"threshold out of range", withRules + "      - {type: crowd, zone: platform, min_count: 1}\n",
 			"e.yaml:11:39: cameras[0].rules[0].min_count: 1 is outside 2..1000"},
 		{"speed out of range", withRules + "      - {type: running, speed: 50}\n",
@@ -105,6 +105,28 @@ func TestRuleErrors(t *testing.T) {
 			"e.yaml:11:43: cameras[0].rules[0].dwell: 500ms is outside 1s..24h0m0s"},
 		{"explicit zero", withRules + "      - {type: crowd, zone: platform, min_count: 0}\n",
 			"e.yaml:11:39: cameras[0].rules[0].min_count: 0 means the default here; remove the line to use the default"},
+		{"abandoned duration out of range", withRules + "      - {type: abandoned_object, duration: 500ms}\n",
+			"e.yaml:11:34: cameras[0].rules[0].duration: 500ms is outside 1s..24h0m0s"},
+		{"abandoned radius out of range", withRules + "      - {type: abandoned_object, zone: platform, radius: 200}\n",
+			"e.yaml:11:50: cameras[0].rules[0].radius: 200 is outside 0.1..100"},
+		{"removed min_size out of range", withRules + "      - {type: object_removed, min_size: 0.5}\n",
+			"e.yaml:11:32: cameras[0].rules[0].min_size: 0.5 is outside 0..0.25"},
+		{"radius on object_removed", withRules + "      - {type: object_removed, radius: 2}\n",
+			"e.yaml:11:32: cameras[0].rules[0].radius: does not apply to type object_removed; its settings: type, name, quiet_time, update_interval, zone, min_size, duration"},
+		{"removed unknown zone", withRules + "      - {type: object_removed, zone: hall}\n",
+			"e.yaml:11:32: cameras[0].rules[0].zone: unknown zone \"hall\"; defined: entrance, platform"},
+		{"violent energy out of range", withRules + "      - {type: violent_motion, energy: 25}\n",
+			"e.yaml:11:32: cameras[0].rules[0].energy: 25 is outside 0.05..20"},
+		{"violent spread out of range", withRules + "      - {type: violent_motion, zone: platform, spread: 1}\n",
+			"e.yaml:11:48: cameras[0].rules[0].spread: 1 is outside 0.05..0.95"},
+		{"violent min_duration out of range", withRules + "      - {type: violent_motion, min_duration: 2m}\n",
+			"e.yaml:11:32: cameras[0].rules[0].min_duration: 2m0s is outside 0s..1m0s"},
+		{"violent explicit zero", withRules + "      - {type: violent_motion, spread: 0}\n",
+			"e.yaml:11:32: cameras[0].rules[0].spread: 0 means the default here; remove the line to use the default"},
+		{"class on violent_motion", withRules + "      - {type: violent_motion, class: person}\n",
+			"e.yaml:11:32: cameras[0].rules[0].class: does not apply to type violent_motion; its settings: type, name, quiet_time, update_interval, zone, energy, spread, min_duration"},
+		{"spread on running", withRules + "      - {type: running, spread: 0.5}\n",
+			"e.yaml:11:25: cameras[0].rules[0].spread: does not apply to type running; its settings: type, name, quiet_time, update_interval, zone, class, speed, window, min_duration"},
 		{"bad class", withRules + "      - {type: intrusion, zone: entrance, class: people}\n",
 			"e.yaml:11:43: cameras[0].rules[0].class: unknown value \"people\"; allowed: any, person, object"},
 		{"self-intersecting zone", valid + "    zones:\n      bowtie: [[0.1, 0.1], [0.5, 0.5], [0.5, 0.1], [0.1, 0.5]]\n",
@@ -131,6 +153,10 @@ func TestRuleErrors(t *testing.T) {
 			"e.yaml:5:44: cameras[0].perspective.row2: must be at least 0.05 below row1"},
 		{"duplicate rule name", withRules + "      - {type: tamper, name: t}\n      - {type: running, name: t}\n",
 			"e.yaml:12:25: cameras[0].rules[1].name: duplicate rule name \"t\" (first at line 11)"},
+		{"unknown person detector", valid + "    person_detector: dnn\n",
+			"e.yaml:5:5: cameras[0].person_detector: unknown value \"dnn\"; allowed: shape (default), hog"},
+		{"person detector under defaults", valid + "defaults: {person_detector: hog}\n",
+			"e.yaml:5:12: defaults.person_detector: unknown field; allowed: transport, analysis, motion"},
 		{"rules under defaults", valid + "defaults: {rules: []}\n",
 			"e.yaml:5:12: defaults.rules: unknown field; allowed: transport, analysis, motion"},
 	}
@@ -148,6 +174,32 @@ func TestRuleErrors(t *testing.T) {
 				t.Errorf("error is %T with %d entries, want Errors with one per line", err, len(errs))
 			}
 		})
+	}
+}
+
+// TestStaticRules: abandoned_object and object_removed build with their
+// keys and ask the analyser for the static-object stage.
+func TestStaticRules(t *testing.T) {
+	in := withRules + `      - {type: abandoned_object, zone: platform, min_size: 0.002, duration: 90s, radius: 2}
+      - {type: object_removed, min_size: 0.003, duration: 2m}
+`
+	cfg, err := Parse("e.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := cfg.Cameras[0].NewRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rules {
+		got = append(got, r.Name()+"/"+r.Type()+"/"+r.Zone())
+	}
+	if want := "abandoned_object-platform/abandoned_object/platform object_removed/object_removed/"; strings.Join(got, " ") != want {
+		t.Errorf("rules %v, want %s", got, want)
+	}
+	if n := pattern.NeedsOf(rules); !n.Static || n.Flow || n.Persons {
+		t.Errorf("needs %+v, want static only", n)
 	}
 }
 
@@ -174,5 +226,55 @@ func TestExampleFileRules(t *testing.T) {
 	}
 	if len(cfg.Cameras[0].Rules) == 0 {
 		t.Error("the example shows no rule")
+	}
+}
+
+// TestPersonDetector: person_detector is per camera, shape by default.
+func TestPersonDetector(t *testing.T) {
+	for _, tt := range []struct {
+		in  string
+		hog bool
+	}{{"", false}, {"    person_detector: shape\n", false}, {"    person_detector: hog\n", true}} {
+		cfg, err := Parse("e.yaml", []byte(valid+tt.in))
+		if err != nil {
+			t.Fatalf("%q: %v", tt.in, err)
+		}
+		if got := cfg.Cameras[0].PersonHOG(); got != tt.hog {
+			t.Errorf("%q: PersonHOG() = %v, want %v", tt.in, got, tt.hog)
+		}
+	}
+}
+
+// TestViolentRule: a violent_motion rule builds with its keys and asks the
+// analyser for optical flow.
+func TestViolentRule(t *testing.T) {
+	in := withRules + `      - {type: violent_motion, zone: platform, energy: 0.5, spread: 0.25, min_duration: 3s, quiet_time: 5s}
+      - {type: violent_motion}
+    perspective: {row1: 0.4, height1: 0.15, row2: 0.95, height2: 0.3}
+`
+	cfg, err := Parse("e.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Cameras[0]
+	rules, err := c.NewRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rules {
+		got = append(got, r.Name()+"/"+r.Type()+"/"+r.Zone())
+	}
+	if want := "violent_motion-platform/violent_motion/platform violent_motion/violent_motion/"; strings.Join(got, " ") != want {
+		t.Errorf("rules %v, want %s", got, want)
+	}
+	if lc := rules[0].Lifecycle(); lc.MinDuration != 3*time.Second || lc.QuietTime != 5*time.Second {
+		t.Errorf("lifecycle %+v", lc)
+	}
+	if lc := rules[1].Lifecycle(); lc.MinDuration != 2*time.Second {
+		t.Errorf("default min_duration %v, want 2s", lc.MinDuration)
+	}
+	if n := pattern.NeedsOf(rules); !n.Flow {
+		t.Errorf("needs %+v, want flow", n)
 	}
 }

@@ -56,6 +56,10 @@ type Start struct {
 // the service's default.
 var MotionConfig = motion.DefaultConfig()
 
+// PersonHOG is the evaluated camera's person_detector: false is the
+// default (shape); tests set it to measure the HOG detector.
+var PersonHOG bool
+
 // trace, if set (by tests), sees every analysis frame.
 var trace func(at time.Duration, res motion.Result, f pattern.FrameInfo, tracks []track.Track, evs []pattern.Event)
 
@@ -69,7 +73,7 @@ func Run(sc Scenario, rules func() []pattern.Rule) ([]Start, error) {
 		fps = 5
 	}
 	step := max(1, int(math.Round(float64(cfg.FPS)/fps)))
-	an, err := analysis.New(analysis.Config{Motion: MotionConfig, Track: track.DefaultConfig(), Rules: rules()})
+	an, err := analysis.New(analysis.Config{Motion: MotionConfig, Track: track.DefaultConfig(), Rules: rules(), PersonHOG: PersonHOG})
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +222,8 @@ func Table(scs []Scenario, outs []Outcome) []Row {
 var AllTypes = []string{
 	pattern.TypeIntrusion, pattern.TypeZoneEnter, pattern.TypeZoneExit, pattern.TypeLineCrossing,
 	pattern.TypeLoitering, pattern.TypeCrowd, pattern.TypeRunning, pattern.TypePersonDown, pattern.TypeTamper,
+	pattern.TypeAbandonedObject, pattern.TypeObjectRemoved,
+	pattern.TypeViolentMotion,
 }
 
 // WriteTable prints rows as a Markdown table.

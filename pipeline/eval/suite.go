@@ -52,6 +52,9 @@ func Rules() []pattern.Rule {
 		must(pattern.NewRunning(pattern.RunningConfig{Name: "running", Speed: 1.8, MinDuration: time.Second, Perspective: persp})),
 		must(pattern.NewPersonDown(pattern.PersonDownConfig{Name: "person-down", DownTime: 10 * time.Second, Perspective: persp})),
 		must(pattern.NewTamper(pattern.TamperConfig{Name: "tamper", Duration: 5 * time.Second})),
+		must(pattern.NewAbandonedObject(pattern.AbandonedConfig{Name: "abandoned", Duration: 30 * time.Second, Perspective: persp})),
+		must(pattern.NewObjectRemoved(pattern.RemovedConfig{Name: "removed", Duration: 30 * time.Second})),
+		must(pattern.NewViolent(pattern.ViolentConfig{Name: "violence", MinDuration: 2 * time.Second, Perspective: persp})),
 	}
 }
 
@@ -206,13 +209,70 @@ func Suite() []Scenario {
 			// The window opens when the configured down time has passed.
 			Expect: []Expected{win(tf+sec(10), 0, 5, pattern.TypePersonDown)}})
 	}
-	{ // A bag is put down and left (no abandoned-object detector yet): must
-		// not look like a person down, loitering or intrusion.
+	{ // A bag is put down and left: abandoned once the carrier has been
+		// gone for the rule's 30 s; not a person down, loitering or intrusion.
 		a := at(sec(5), -0.05, 0.80, 45).walk(0.40, 0.80).stay(sec(2), scene.Stand, 0, 0)
 		tb := a.now()
 		a.walk(1.05, 0.76)
 		bag := scene.Prop{Appear: tb - sec(1), Disappear: time.Hour, Pos: scene.Point{X: 0.42, Y: 0.81}, W: 0.035, H: 0.05, Luma: 35}
-		add(Scenario{Name: "bag_left", Duration: a.now() + sec(40), Script: scene.Script{Base: base(20), Actors: []scene.Actor{a.actor()}, Props: []scene.Prop{bag}}})
+		add(Scenario{Name: "bag_left", Duration: a.now() + sec(40), Script: scene.Script{Base: base(20), Actors: []scene.Actor{a.actor()}, Props: []scene.Prop{bag}},
+			// The carrier is out of reach about 3 s after leaving the bag.
+			Expect: []Expected{win(tb+sec(30), 0, 10, pattern.TypeAbandonedObject)}})
+	}
+	{ // A suitcase left in the middle distance while others walk past it:
+		// the passers-by neither restart the count nor hide it for long.
+		a := at(sec(5), -0.05, 0.66, 60).walk(0.50, 0.66).stay(sec(2), scene.Stand, 0, 0)
+		tb := a.now()
+		a.walk(-0.05, 0.64)
+		p1 := at(tb+sec(10), -0.05, 0.70, 45).walk(1.05, 0.71)
+		p2 := at(tb+sec(20), 1.05, 0.69, 190).walk(-0.05, 0.70)
+		bag := scene.Prop{Appear: tb - sec(1), Disappear: time.Hour, Pos: scene.Point{X: 0.52, Y: 0.665}, W: 0.03, H: 0.05, Luma: 190}
+		add(Scenario{Name: "bag_left_busy", Duration: tb + sec(45), Script: scene.Script{Base: base(33), Actors: []scene.Actor{a.actor(), p1.actor(), p2.actor()}, Props: []scene.Prop{bag}},
+			Expect: []Expected{win(tb+sec(30), 0, 10, pattern.TypeAbandonedObject)}})
+	}
+	{ // A box that has been part of the scene since the camera started is
+		// picked up and carried away.
+		a := at(sec(40), 1.05, 0.74, 60).walk(0.58, 0.74).stay(sec(2), scene.Stand, 0, 0)
+		tp := a.now() - sec(1)
+		a.walk(-0.05, 0.80)
+		box := scene.Prop{Appear: 0, Disappear: tp, Pos: scene.Point{X: 0.56, Y: 0.745}, W: 0.04, H: 0.06, Luma: 200}
+		add(Scenario{Name: "object_taken", Duration: tp + sec(45), Script: scene.Script{Base: base(30), Actors: []scene.Actor{a.actor()}, Props: []scene.Prop{box}},
+			Expect: []Expected{win(tp+sec(30), 0, 10, pattern.TypeObjectRemoved)}})
+	}
+	{ // A dark box farther away is taken by someone who comes and goes on
+		// the left.
+		a := at(sec(45), -0.05, 0.60, 190).walk(0.20, 0.60).stay(sec(2), scene.Stand, 0, 0)
+		tp := a.now() - sec(1)
+		a.walk(-0.05, 0.62)
+		box := scene.Prop{Appear: 0, Disappear: tp, Pos: scene.Point{X: 0.21, Y: 0.605}, W: 0.03, H: 0.045, Luma: 40}
+		add(Scenario{Name: "object_taken_far", Duration: tp + sec(45), Script: scene.Script{Base: base(35), Actors: []scene.Actor{a.actor()}, Props: []scene.Prop{box}},
+			Expect: []Expected{win(tp+sec(30), 0, 10, pattern.TypeObjectRemoved)}})
+	}
+	{ // A bag is put down, its owner steps away and comes back for it within
+		// the abandoned time: quiet.
+		a := at(sec(5), -0.05, 0.86, 50).walk(0.35, 0.86).stay(sec(2), scene.Stand, 0, 0)
+		tb := a.now()
+		a.walk(0.80, 0.82).stay(sec(6), scene.Stand, 0, 0).walk(0.37, 0.86).stay(sec(2), scene.Stand, 0, 0)
+		tu := a.now()
+		a.walk(-0.05, 0.84)
+		bag := scene.Prop{Appear: tb - sec(1), Disappear: tu - sec(1), Pos: scene.Point{X: 0.37, Y: 0.87}, W: 0.035, H: 0.05, Luma: 30}
+		add(Scenario{Name: "bag_picked_up", Duration: a.now() + sec(40), Script: scene.Script{Base: base(31), Actors: []scene.Actor{a.actor()}, Props: []scene.Prop{bag}}})
+	}
+	{ // Someone puts their bag down and waits beside it for two and a half
+		// minutes, longer than the tracker keeps a still person, then takes
+		// it and leaves: not abandoned.
+		a := at(sec(5), -0.05, 0.86, 55).walk(0.30, 0.86).stay(sec(2), scene.Stand, 0, 0)
+		tb := a.now()
+		a.walk(0.35, 0.86).stay(sec(150), scene.Stand, 0, 0).walk(0.31, 0.86).stay(sec(2), scene.Stand, 0, 0)
+		tu := a.now()
+		a.walk(-0.05, 0.84)
+		bag := scene.Prop{Appear: tb - sec(1), Disappear: tu - sec(1), Pos: scene.Point{X: 0.30, Y: 0.87}, W: 0.04, H: 0.06, Luma: 30}
+		add(Scenario{Name: "owner_waits_with_bag", Duration: a.now() + sec(5), Script: scene.Script{Base: base(34), Actors: []scene.Actor{a.actor()}, Props: []scene.Prop{bag}}})
+	}
+	{ // A person stands still on the square for 80 s: not an abandoned object.
+		a := at(sec(5), -0.05, 0.84, 45).walk(0.30, 0.84).stay(sec(80), scene.Stand, 0.005, 0)
+		a.walk(-0.05, 0.80)
+		add(Scenario{Name: "person_stands_long", Duration: a.now() + sec(5), Script: scene.Script{Base: base(32), Actors: []scene.Actor{a.actor()}}})
 	}
 	{ // Lens covered.
 		add(Scenario{Name: "lens_covered", Duration: sec(40), Script: scene.Script{Base: base(21), Cover: &scene.Cover{At: sec(20), Ramp: sec(1), Luma: 12}},
@@ -331,6 +391,38 @@ func Suite() []Scenario {
 	{ // Half the lens covered with a dark hand: mean and contrast drop.
 		add(Scenario{Name: "lens_covered_slow", Duration: sec(45), Script: scene.Script{Base: base(52), Cover: &scene.Cover{At: sec(20), Ramp: sec(4), Luma: 8}},
 			Expect: []Expected{win(sec(20), 0, 10, pattern.TypeTamper)}})
+	}
+	// Fights at three distances and in the rain: two people walk up to each other, face
+	// each other for 2 s, then fight on the spot for 12 s and part.
+	for i, fg := range []struct {
+		name   string
+		y, gap float64 // feet row, distance between the fighters in frame widths
+		bFrom  [2]float64
+		seed   int64
+		rain   float64
+	}{
+		{"fight_near", 0.86, 0.06, [2]float64{1.05, 0.87}, 60, 0},
+		// From below, not past the door zone.
+		{"fight_far", 0.52, 0.04, [2]float64{0.62, 1.05}, 61, 0},
+		{"fight_middle", 0.68, 0.05, [2]float64{1.05, 0.70}, 62, 0},
+		{"fight_in_rain", 0.78, 0.05, [2]float64{0.62, 1.05}, 64, 1500},
+	} {
+		x := 0.46
+		a := at(sec(5), -0.05, fg.y, []uint8{45, 60, 40, 50}[i]).walk(x, fg.y)
+		b := at(sec(5), fg.bFrom[0], fg.bFrom[1], []uint8{190, 185, 200, 195}[i]).walk(x+fg.gap, fg.y+0.01)
+		t := max(a.now(), b.now()) + sec(2)
+		a.stay(t-a.now(), scene.Stand, 0, 0).stay(sec(12), scene.Fight, 0, 0).walk(-0.05, fg.y-0.02)
+		b.stay(t-b.now(), scene.Stand, 0, 0).stay(sec(12), scene.Fight, 0, 0).walk(fg.bFrom[0], fg.bFrom[1])
+		add(Scenario{Name: fg.name, Duration: max(a.now(), b.now()) + sec(2),
+			Script: scene.Script{Base: base(fg.seed), Actors: []scene.Actor{a.actor(), b.actor()}, Rain: fg.rain},
+			Expect: []Expected{win(t, 0, 6, pattern.TypeViolentMotion), opt(win(sec(5), 0, 60, pattern.TypeLineCrossing))}})
+	}
+	{ // Three friends walk across together, close enough to merge.
+		var as []scene.Actor
+		for i, d := range [][2]float64{{0, 0.76}, {-0.05, 0.80}, {-0.02, 0.84}} {
+			as = append(as, at(sec(5), -0.05+d[0], d[1], []uint8{40, 190, 60}[i]).walk(1.05+d[0], d[1]-0.02).actor())
+		}
+		add(Scenario{Name: "group_walks", Duration: sec(25), Script: scene.Script{Base: base(63), Actors: as}})
 	}
 	// False-alarm scenes: must stay quiet.
 	add(Scenario{Name: "trees_in_wind", Duration: sec(60), Script: scene.Script{Base: base(24),

@@ -291,6 +291,14 @@ func (d *Detector) Apply(frame gocv.Mat) Result {
 	}
 }
 
+// Foreground is the cleaned binary foreground mask (255: moving; shadows,
+// specks and holes removed, as for the blobs) of the last Apply, at the
+// frame's size. It is what a pixel stage (optical flow) looks at to tell an
+// object's pixels from the background around it. It is valid only after an
+// Apply that reported neither Warmup nor LightChange, is owned by the
+// detector and is overwritten by the next Apply: do not close or keep it.
+func (d *Detector) Foreground() gocv.Mat { return d.bin }
+
 // Close releases the model and the images. It is safe to call twice.
 func (d *Detector) Close() error {
 	if d.closed {

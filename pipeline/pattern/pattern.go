@@ -55,6 +55,14 @@ type FrameInfo struct {
 	// PersonsValid is false when no detector ran on it.
 	Persons      []track.Box
 	PersonsValid bool
+	// PersonsChecked are the blobs the person detector examined on this
+	// frame: one of them without a person inside was looked at and holds
+	// none (blobs it skipped, too small or not due, are not here).
+	PersonsChecked []track.Box
+
+	// persons is what the detector said about each track so far; set by
+	// Pipeline.Frame, nil without a detector.
+	persons *personMemory
 }
 
 // StaticKind says whether a static region holds something new or lacks
@@ -82,10 +90,13 @@ type FlowRegion struct {
 	// Speed is the mean flow magnitude of the moving pixels, in frame
 	// heights per second.
 	Speed float64
-	// Spread is 0 when all moving pixels move the same way and 1 when
-	// their directions are spread evenly (circular variance).
+	// Spread is how erratic the motion is: the circular variance of the
+	// directions each moving pixel took over the last few frame pairs
+	// (weighted by speed, averaged over the pixels). 0 when every spot
+	// keeps its direction (a walker, a runner, two people walking up to
+	// each other), towards 1 when limbs and bodies go back and forth.
 	Spread float64
-	// Moving is the fraction of the region's pixels that move.
+	// Moving is the fraction of the region's foreground pixels that move.
 	Moving float64
 }
 
@@ -233,7 +244,8 @@ func (c Class) validate(field string) error {
 // Classify says "person" or "object" from shape alone: a person's box is
 // clearly taller than wide on screen and, when a perspective is configured,
 // about as tall as a person would be at that row. It is a heuristic; a
-// person lying down or a group merged into one blob is an "object".
+// person lying down or a group merged into one blob is an "object". Rules
+// use ClassifyTrack, which prefers a person detector's verdict.
 func Classify(b track.Box, f FrameInfo, p geometry.Perspective) Class {
 	wPx, hPx := b.W*f.Aspect(), b.H // in frame heights
 	if hPx < 1.3*wPx || hPx > 5*wPx {
@@ -249,12 +261,12 @@ func Classify(b track.Box, f FrameInfo, p geometry.Perspective) Class {
 	return Person
 }
 
-func (c Class) match(b track.Box, f FrameInfo, p geometry.Perspective) bool {
+func (c Class) match(t *track.Track, f FrameInfo, p geometry.Perspective) bool {
 	switch c {
 	case Person:
-		return Classify(b, f, p) == Person
+		return ClassifyTrack(t, f, p) == Person
 	case Object:
-		return Classify(b, f, p) == Object
+		return ClassifyTrack(t, f, p) == Object
 	}
 	return true
 }

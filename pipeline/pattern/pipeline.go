@@ -17,6 +17,7 @@ type Pipeline struct {
 	engine  *Engine
 	boxes   []track.Box
 	tracks  []track.Track
+	persons personMemory
 }
 
 // NewPipeline builds a pipeline for one camera.
@@ -57,6 +58,12 @@ func (p *Pipeline) Frame(now time.Time, blobs []image.Rectangle, f FrameInfo) []
 			})
 		}
 		p.tracks = p.tracker.Update(now, p.boxes)
+		if f.PersonsValid {
+			p.persons.update(p.tracks, f)
+		}
+	}
+	if p.persons.ev != nil {
+		f.persons = &p.persons
 	}
 	return p.engine.Observe(now, p.tracks, f)
 }

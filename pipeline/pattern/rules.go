@@ -184,7 +184,7 @@ func (r *Intrusion) Observe(now time.Time, tracks []track.Track, f FrameInfo) Si
 		t := &tracks[i]
 		k := keyOf(t)
 		r.seen[k] = true
-		if t.Box.Area() < r.cfg.MinSize || !r.cfg.Class.match(t.Box, f, r.cfg.Perspective) {
+		if t.Box.Area() < r.cfg.MinSize || !r.cfg.Class.match(t, f, r.cfg.Perspective) {
 			continue
 		}
 		in := r.cfg.Zone.in(t.Box)
@@ -289,7 +289,7 @@ func (r *LineCrossing) Observe(now time.Time, tracks []track.Track, f FrameInfo)
 			continue
 		}
 		r.last[k] = p
-		if !ok || f.LightChange || f.Warmup || !r.cfg.Class.match(t.Box, f, r.cfg.Perspective) {
+		if !ok || f.LightChange || f.Warmup || !r.cfg.Class.match(t, f, r.cfg.Perspective) {
 			continue
 		}
 		if r.cfg.Line.Crossing(prev, p) != 0 {
@@ -368,6 +368,10 @@ type Loitering struct {
 	state map[trackKey]anchor
 	seen  map[trackKey]bool
 	boxes []track.Box
+	// alive are the keys of this frame's tracks; lost are the anchors of
+	// tracks that ended, for handing over (see handover).
+	alive map[trackKey]bool
+	lost  []lostAnchor
 }
 
 // NewLoitering validates cfg.
@@ -375,7 +379,7 @@ func NewLoitering(cfg LoiterConfig) (*Loitering, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Loitering{cfg: cfg.withDefaults(), state: map[trackKey]anchor{}, seen: map[trackKey]bool{}}, nil
+	return &Loitering{cfg: cfg.withDefaults(), state: map[trackKey]anchor{}, seen: map[trackKey]bool{}, alive: map[trackKey]bool{}}, nil
 }
 
 func (r *Loitering) Name() string { return r.cfg.Name }
@@ -390,7 +394,7 @@ func (r *Loitering) Observe(now time.Time, tracks []track.Track, f FrameInfo) Si
 	best := 0.0
 	for i := range tracks {
 		t := &tracks[i]
-		if !r.cfg.Zone.in(t.Box) || !r.cfg.Class.match(t.Box, f, r.cfg.Perspective) {
+		if !r.cfg.Zone.in(t.Box) || !r.cfg.Class.match(t, f, r.cfg.Perspective) {
 			continue
 		}
 		k := keyOf(t)
@@ -398,8 +402,11 @@ func (r *Loitering) Observe(now time.Time, tracks []track.Track, f FrameInfo) Si
 		p := foot(t.Box)
 		a, ok := r.state[k]
 		if !ok {
-			r.state[k] = anchor{p, now}
-			continue
+			if a, ok = r.handover(now, t, f); !ok {
+				r.state[k] = anchor{p, now}
+				continue
+			}
+			r.state[k] = a
 		}
 		d := r.cfg.Perspective.BodyHeights(p.X-a.p.X, p.Y-a.p.Y, p.Y, f.Aspect(), t.Box.H)
 		if d > r.cfg.Radius {
@@ -413,7 +420,7 @@ func (r *Loitering) Observe(now time.Time, tracks []track.Track, f FrameInfo) Si
 			best = math.Max(best, clamp01(dwell.Seconds()/(2*r.cfg.Dwell.Seconds())))
 		}
 	}
-	sweep(r.state, r.seen)
+	r.forget(now, tracks)
 	n := len(r.boxes)
 	return Signal{On: n > 0, Score: best, Count: n, Boxes: r.boxes}
 }
@@ -512,15 +519,20 @@ func (r *Crowd) Observe(now time.Time, tracks []track.Track, f FrameInfo) Signal
 		return Signal{}
 	}
 	area := 0.0
+	n := 0
 	for i := range tracks {
 		t := &tracks[i]
-		if !r.cfg.Zone.in(t.Box) || !r.cfg.Class.match(t.Box, f, r.cfg.Perspective) {
+		if !r.cfg.Zone.in(t.Box) || !r.cfg.Class.match(t, f, r.cfg.Perspective) {
 			continue
 		}
 		r.boxes = append(r.boxes, t.Box)
-		area += t.Box.Area()
+		// People hidden in a group's blob are tracks of their own
+		// (track.Track.Merged); a person detector may count more.
+		n += f.peopleOn(t)
+		if !t.Merged() {
+			area += t.Box.Area()
+		}
 	}
-	n := len(r.boxes)
 	occ := area / r.zoneArea
 	on := n >= r.cfg.MinCount || (r.cfg.MinOccupancy > 0 && occ >= r.cfg.MinOccupancy)
 	score := float64(n) / float64(2*r.cfg.MinCount)
@@ -656,7 +668,7 @@ func (r *Running) Observe(now time.Time, tracks []track.Track, f FrameInfo) Sign
 	best := 0.0
 	for i := range tracks {
 		t := &tracks[i]
-		if t.Misses > 0 || !r.cfg.Zone.in(t.Box) || !r.cfg.Class.match(t.Box, f, r.cfg.Perspective) {
+		if t.Misses > 0 || !r.cfg.Zone.in(t.Box) || !r.cfg.Class.match(t, f, r.cfg.Perspective) {
 			continue
 		}
 		v, ok := Speed(t, r.cfg.Window, f, r.cfg.Perspective)

@@ -14,6 +14,7 @@ const (
 	Run               // fast gait, long strides
 	Stand             // upright, shifting weight a little (people never freeze)
 	Lie               // lying on the ground, still
+	Fight             // on the spot: lunging, striking and kicking erratically
 )
 
 // Key is a keyframe: at At the figure's foot point (bottom centre of a
@@ -271,6 +272,14 @@ func (s *Scripted) drawActor(a *Actor, t float64, y []byte, drift int32, nz []in
 			{x0 + 0.5*ph, cy + 0.03*ph, fx + 0.45*ph - 0.5*r, cy + 0.03*ph, 0.5 * r, cl(luma - 8)},
 		}
 		s.drawCapsules(caps, x0-3, cy-2*r-3, fx+0.45*ph+3, fy+3, fx+0.1*ph, fy, 0.5*ph, 0.04*ph+1, y, drift, nz)
+		return
+	}
+	if p == Fight {
+		g := figure{cx: fx, cy: fy - ph/2, pw: pw, ph: ph, luma: luma}
+		l := fightLimbs(&g, t, fightSeed(a))
+		shx, shy := g.cx+0.12*g.ph, g.cy+0.5*g.ph
+		srx, sry := 0.35*g.ph, 0.05*g.ph+1
+		s.drawCapsules(l[:], math.Min(g.cx-0.9*g.ph, shx-srx), g.cy-0.8*g.ph-1, math.Max(g.cx+0.9*g.ph, shx+srx), shy+sry+1, shx, shy, srx, sry, y, drift, nz)
 		return
 	}
 	stride := 1.0

@@ -327,6 +327,7 @@ func newCameraConfigs(cfg *config.Config, pol *policy.Policy) ([]camera.Config, 
 			},
 			Zones:          zonesFor(pol, c.ID),
 			NoMotionEvents: !c.Motion.Enabled,
+			PersonHOG:      c.PersonHOG(),
 		})
 		if len(c.Rules) > 0 {
 			out[len(out)-1].Rules = c.NewRules

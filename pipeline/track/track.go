@@ -8,7 +8,11 @@
 // The tracker is deliberately simple and explainable: constant-velocity
 // prediction, greedy nearest-neighbour association inside a gate measured in
 // the object's own height, birth after K consecutive hits, coasting through
-// short occlusions, death after M misses.
+// short occlusions, death after M misses. Two cases of "no detection" are
+// not "gone": an object whose blob merged into another's (people joining a
+// group) lives on as part of that group for as long as the group's track
+// lives, and an object that stopped, or keeps pacing over the same few
+// steps, survives much longer (StaticMisses) where it stood.
 package track
 
 import (
@@ -142,10 +146,23 @@ type Track struct {
 	last      time.Time
 	// static is decided when detections stop: had it stopped moving?
 	static bool
+	dead   bool // decided in this Update
 	// prevSeen is the detection before the latest, for the velocity.
 	prevSeen   Box
 	prevSeenAt time.Time
+	// host is the track whose blob this one merged into (people walking
+	// into a group, standing shoulder to shoulder): while the host lives
+	// the object is hidden in its blob, not gone. offX, offY is where it
+	// sits relative to the host's centre.
+	host       *Track
+	hostID     int
+	hostBorn   time.Time
+	offX, offY float64
 }
+
+// Merged reports whether the object is hidden in another track's blob
+// (part of a group): it is coasting with that track.
+func (t *Track) Merged() bool { return t.host != nil }
 
 // recentUnion is the union of the detections of the last second; ok is
 // false when they span less than half a second. An object that stops tends
@@ -194,6 +211,39 @@ func (t *Track) footStill() bool {
 		}
 	}
 	return true
+}
+
+// confinedFor is how long a track must have kept to a small area before
+// gaps in its detections are bridged like a standing person's.
+const confinedFor = 8 * time.Second
+
+// confined reports whether the foot points of the detections of the last
+// confinedFor stayed within a few of the object's widths across and one
+// height up or down: someone pacing a doorway, not someone passing (who
+// covers several heights in that time).
+func (t *Track) confined() bool {
+	var last, first time.Time
+	var x0, x1, y0, y1, w, h float64
+	for i := len(t.History) - 1; i >= 0; i-- {
+		s := t.History[i]
+		if !s.Seen {
+			continue
+		}
+		x, y := s.Box.Foot()
+		if last.IsZero() {
+			last, x0, x1, y0, y1 = s.At, x, x, y, y
+		} else if last.Sub(s.At) > confinedFor {
+			break
+		}
+		first = s.At
+		x0, x1 = math.Min(x0, x), math.Max(x1, x)
+		y0, y1 = math.Min(y0, y), math.Max(y1, y)
+		w, h = math.Max(w, s.Box.W), math.Max(h, s.Box.H)
+	}
+	if last.IsZero() || last.Sub(first) < confinedFor*3/4 || last.Sub(t.Born) < confinedFor {
+		return false
+	}
+	return x1-x0 <= 3*w && y1-y0 <= h
 }
 
 // recentMax is the largest detection area of the last second.
@@ -344,21 +394,35 @@ func (tr *Tracker) Update(now time.Time, dets []Box) []Track {
 	for i, t := range tr.tracks {
 		if tUsed[i] {
 			t.velocity()
+			t.host = nil
 		}
 	}
-	// Misses: coast or die.
-	alive := tr.tracks[:0]
+	// Misses: coast or die. Members of a group live as long as the track
+	// they merged into, so they are decided after it.
 	for i, t := range tr.tracks {
 		if !tUsed[i] {
 			tr.miss(t, now)
-			limit := tr.cfg.MaxMisses
-			if t.confirmed && t.static {
-				limit = tr.cfg.StaticMisses
-			}
-			if !t.confirmed || t.Misses > limit {
-				tr.free = append(tr.free, t)
-				continue
-			}
+		}
+	}
+	tr.merge(tUsed)
+	for _, t := range tr.tracks {
+		t.dead = t.Misses > 0 && t.host == nil && tr.dies(t)
+	}
+	for _, t := range tr.tracks {
+		if t.host == nil {
+			continue
+		}
+		if h := t.host; h.dead || h.host != nil || t.Misses > tr.cfg.StaticMisses {
+			t.dead = true
+			continue
+		}
+		t.follow()
+	}
+	alive := tr.tracks[:0]
+	for _, t := range tr.tracks {
+		if t.dead {
+			tr.free = append(tr.free, t)
+			continue
 		}
 		alive = append(alive, t)
 	}
@@ -377,6 +441,82 @@ func (tr *Tracker) Update(now time.Time, dets []Box) []Track {
 		}
 	}
 	return tr.out
+}
+
+// dies reports whether an unmatched track that is not part of a group has
+// coasted too long.
+func (tr *Tracker) dies(t *Track) bool {
+	limit := tr.cfg.MaxMisses
+	if t.confirmed && t.static {
+		limit = tr.cfg.StaticMisses
+	}
+	return !t.confirmed || t.Misses > limit
+}
+
+// merge finds, for every confirmed track that got no detection, a matched
+// track whose detection covers most of it: two people who walk into each
+// other, or join a group, become one blob, and the one that lost its blob
+// is inside the other's, not gone. Counting rules (crowd) still count it.
+// A track that merges hands its own members on to its new host.
+func (tr *Tracker) merge(matched []bool) {
+	for i, t := range tr.tracks {
+		if matched[i] || !t.confirmed || (t.static && t.host == nil) {
+			// A stopped object that faded stays where it stood when
+			// someone walks past in front of it.
+			continue
+		}
+		if t.host != nil && t.host.ID == t.hostID && t.host.Born.Equal(t.hostBorn) {
+			continue // still with the same host
+		}
+		t.host = nil
+		best, bestCover := -1, 0.5
+		for j, h := range tr.tracks {
+			if !matched[j] || j == i || !h.confirmed {
+				continue
+			}
+			if c := cover(t.Box, h.Box); c > bestCover {
+				best, bestCover = j, c
+			}
+		}
+		if best < 0 {
+			continue
+		}
+		h := tr.tracks[best]
+		t.host, t.hostID, t.hostBorn = h, h.ID, h.Born
+		tx, ty := t.Box.Center()
+		hx, hy := h.Box.Center()
+		t.offX, t.offY = tx-hx, ty-hy
+		for _, m := range tr.tracks {
+			if m.host == t {
+				m.host, m.hostID, m.hostBorn = h, h.ID, h.Born
+				m.offX += t.offX
+				m.offY += t.offY
+			}
+		}
+	}
+}
+
+// follow keeps a group member where it sits in its host's blob.
+func (t *Track) follow() {
+	h := t.host
+	hx, hy := h.Box.Center()
+	// Stay inside the host's box: the group's blob shrinks as it fades.
+	cx := math.Max(h.Box.X, math.Min(h.Box.X+h.Box.W, hx+t.offX))
+	cy := math.Max(h.Box.Y, math.Min(h.Box.Y+h.Box.H, hy+t.offY))
+	t.Box.X, t.Box.Y = cx-t.Box.W/2, cy-t.Box.H/2
+	t.VX, t.VY = h.VX, h.VY
+	t.static = h.static
+	t.History[len(t.History)-1].Box = t.Box
+}
+
+// cover is the fraction of a's area inside b.
+func cover(a, b Box) float64 {
+	x0, y0 := math.Max(a.X, b.X), math.Max(a.Y, b.Y)
+	x1, y1 := math.Min(a.X+a.W, b.X+b.W), math.Min(a.Y+a.H, b.Y+b.H)
+	if x1 <= x0 || y1 <= y0 || a.Area() <= 0 {
+		return 0
+	}
+	return (x1 - x0) * (y1 - y0) / a.Area()
 }
 
 func (tr *Tracker) newTrack(now time.Time, d Box) *Track {
@@ -449,6 +589,10 @@ func (tr *Tracker) miss(t *Track, now time.Time) {
 				t.Box = u
 			}
 		}
+		// Pacing over the same few steps for many seconds is staying too:
+		// the background model learns a path walked again and again, and
+		// such a person is then seen only now and then.
+		t.static = t.static || t.confined()
 	}
 	dt := now.Sub(t.last).Seconds()
 	if t.static {

@@ -203,3 +203,138 @@ func BenchmarkUpdate(b *testing.B) {
 		tr.Update(at(i), dets)
 	}
 }
+
+// blobs merges overlapping boxes, as connected components would.
+func blobs(bs []Box) []Box {
+	out := append([]Box(nil), bs...)
+	for merged := true; merged; {
+		merged = false
+		for a := 0; a < len(out) && !merged; a++ {
+			for b := a + 1; b < len(out); b++ {
+				if out[a].IoU(out[b]) > 0 {
+					out[a] = union(out[a], out[b])
+					out = append(out[:b], out[b+1:]...)
+					merged = true
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Five people walk in from both sides and stop shoulder to shoulder: their
+// blobs merge into one, then fade. Every one of them must stay a track
+// (crowd counts them), hidden in the group's track, and they must die with
+// the group.
+func TestGroupMembersSurviveMerging(t *testing.T) {
+	const stop, fade = 30, 45
+	xs := []float64{0.40, 0.43, 0.46, 0.49, 0.52}
+	people := func(i int) []Box {
+		var d []Box
+		for k, x := range xs {
+			// From the left or the right, 0.015 per frame, to the spot.
+			if i < stop {
+				off := float64(stop-i) * 0.015
+				if k%2 == 0 {
+					x -= off
+				} else {
+					x += off
+				}
+			}
+			d = append(d, person(x, 0.5+0.01*float64(k%2)))
+		}
+		return d
+	}
+	const limit = 30
+	run(t, Config{StaticMisses: limit}, fade+limit+10, func(i int) []Box {
+		if i < fade {
+			return blobs(people(i))
+		}
+		return nil // faded; the group's track coasts as a stopped object
+	}, func(i int, ts []Track) {
+		merged := 0
+		for _, tr := range ts {
+			if tr.Merged() {
+				merged++
+			}
+		}
+		switch {
+		case i >= stop && i < stop+20:
+			// One blob: the group's track, and the others hidden in it
+			// (one may have stopped on its own just before the merge).
+			if len(ts) != len(xs) || merged < len(xs)-2 {
+				t.Fatalf("frame %d: %d tracks (%d merged), want %d (at least %d merged)", i, len(ts), merged, len(xs), len(xs)-2)
+			}
+		case i > fade+limit:
+			if len(ts) != 0 {
+				t.Fatalf("frame %d: %d tracks outlived the group", i, len(ts))
+			}
+		}
+	})
+}
+
+// Two people walk past each other: while their blobs overlap one of them is
+// hidden in the other's; afterwards both are tracked again and nobody is
+// left behind as a ghost.
+func TestCrossingWalkersSplitAgain(t *testing.T) {
+	run(t, Config{}, 50, func(i int) []Box {
+		a, b := person(0.1+0.016*float64(i), 0.5), person(0.9-0.016*float64(i), 0.51)
+		if a.IoU(b) > 0 {
+			return []Box{union(a, b)}
+		}
+		return []Box{a, b}
+	}, func(i int, ts []Track) {
+		if i >= 3 && len(ts) != 2 {
+			t.Fatalf("frame %d: %d tracks, want 2", i, len(ts))
+		}
+		if i >= 45 {
+			for _, tr := range ts {
+				if tr.Merged() || tr.Misses > 0 {
+					t.Fatalf("frame %d: %+v still hidden after the split", i, tr.Box)
+				}
+			}
+		}
+	})
+}
+
+// Someone paces up and down a doorway: after a while the background model
+// shows them only at the turns, once every few seconds. The track must
+// bridge those gaps (it kept to a small area for long), where a passer-by's
+// track dies after MaxMisses.
+func TestPacerIsKeptThroughGaps(t *testing.T) {
+	const visible = 60 // frames of continuous detections (12 s)
+	pace := func(i int) Box {
+		// 0.08 back and forth every 4 s.
+		ph := float64(i%40) / 20
+		if ph > 1 {
+			ph = 2 - ph
+		}
+		return person(0.70+0.08*ph, 0.4)
+	}
+	var id int
+	run(t, Config{}, 200, func(i int) []Box {
+		if i < visible || i%20 == 0 {
+			return []Box{pace(i)}
+		}
+		return nil
+	}, func(i int, ts []Track) {
+		if i == visible-1 {
+			id = ts[0].ID
+		}
+		if i >= visible && (len(ts) != 1 || ts[0].ID != id) {
+			t.Fatalf("frame %d: pacer's track lost (%d tracks)", i, len(ts))
+		}
+	})
+	// The same gaps after walking straight for as long: the track dies.
+	run(t, Config{}, 100, func(i int) []Box {
+		if i < visible || i%20 == 0 {
+			return []Box{person(0.02*float64(i), 0.4)}
+		}
+		return nil
+	}, func(i int, ts []Track) {
+		if i >= visible+6 && i < 80 && len(ts) != 0 {
+			t.Fatalf("frame %d: walker's track kept through a gap", i)
+		}
+	})
+}
