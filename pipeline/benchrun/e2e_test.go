@@ -86,7 +86,7 @@ func (p point) cpuPerStreamSecond() float64 {
 //
 // EDGEGUARD_BENCH_SECONDS sets the stream-seconds per point (default 30),
 // EDGEGUARD_BENCH_PLOT the PNG path (default docs/perf-e2e.png),
-// EDGEGUARD_BENCH_COUNTS the 1080p sweep (default 1,2,4,6,8,10,12,14,16;
+// EDGEGUARD_BENCH_COUNTS the 1080p sweep (default 1,2,4,...,16,18,...,28,32;
 // it stops at the first point that is not real time), EDGEGUARD_BENCH_360P
 // the 640x360 points (default 1,6,12; "0" for none), EDGEGUARD_BENCH_WIDTH
 // the analysis width (default 640, the service's default), and
@@ -108,7 +108,7 @@ func TestEndToEndBenchmark(t *testing.T) {
 	if plotPath == "" {
 		plotPath = filepath.Join("..", "..", "docs", "perf-e2e.png")
 	}
-	counts1080 := []int{1, 2, 4, 6, 8, 10, 12, 14, 16}
+	counts1080 := []int{1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 32}
 	if v := os.Getenv("EDGEGUARD_BENCH_COUNTS"); v != "" {
 		counts1080 = nil
 		for _, f := range strings.Split(v, ",") {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/edgeguard/edgeguard/pipeline/pattern"
 )
 
 // floor is the minimum precision and recall per pattern; CI fails below it.
@@ -15,13 +17,11 @@ type floor map[string]struct {
 	Recall    float64 `json:"recall"`
 }
 
-// TestEval runs the whole scenario suite and prints the table that
-// docs/patterns.md records.
-func TestEval(t *testing.T) {
-	scs := Suite()
-	if testing.Short() {
-		t.Skip("scenario suite takes minutes; run make eval")
-	}
+// runSuite runs every scenario with fresh rules, as many at once as there
+// are cores, and returns the outcomes and the misses and false alarms in
+// words.
+func runSuite(t *testing.T, scs []Scenario, rules func() []pattern.Rule) ([]Outcome, string) {
+	t.Helper()
 	outs := make([]Outcome, len(scs))
 	errs := make([]error, len(scs))
 	var wg sync.WaitGroup
@@ -32,7 +32,7 @@ func TestEval(t *testing.T) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			starts, err := Run(scs[i], Rules)
+			starts, err := Run(scs[i], rules)
 			errs[i] = err
 			outs[i] = Match(scs[i], starts)
 		}()
@@ -45,10 +45,21 @@ func TestEval(t *testing.T) {
 		}
 		details.WriteString(Describe(scs[i], outs[i]))
 	}
+	return outs, details.String()
+}
+
+// TestEval runs the whole scenario suite and prints the table that
+// docs/patterns.md records.
+func TestEval(t *testing.T) {
+	scs := Suite()
+	if testing.Short() {
+		t.Skip("scenario suite takes minutes; run make eval")
+	}
+	outs, details := runSuite(t, scs, Rules)
 	rows := Table(scs, outs)
 	var b strings.Builder
 	WriteTable(&b, rows)
-	t.Logf("scenarios: %d\n%s\nmisses and false alarms:\n%s", len(scs), b.String(), details.String())
+	t.Logf("scenarios: %d\n%s\nmisses and false alarms:\n%s", len(scs), b.String(), details)
 
 	data, err := os.ReadFile("testdata/floor.json")
 	if err != nil {

@@ -2,9 +2,7 @@ package eval
 
 import (
 	"os"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,35 +45,13 @@ func TestEvalPersonClass(t *testing.T) {
 	for _, hog := range []bool{false, true} {
 		PersonHOG = hog
 		scs := Suite()
-		outs := make([]Outcome, len(scs))
-		errs := make([]error, len(scs))
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-		for i := range scs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				starts, err := Run(scs[i], personRules)
-				errs[i] = err
-				outs[i] = Match(scs[i], starts)
-			}()
-		}
-		wg.Wait()
-		var details strings.Builder
-		for i := range scs {
-			if errs[i] != nil {
-				t.Fatalf("%s: %v", scs[i].Name, errs[i])
-			}
-			details.WriteString(Describe(scs[i], outs[i]))
-		}
+		outs, details := runSuite(t, scs, personRules)
 		var b strings.Builder
 		WriteTable(&b, Table(scs, outs))
 		mode := "shape"
 		if hog {
 			mode = "hog"
 		}
-		t.Logf("class: person, person_detector: %s, scenarios: %d\n%s\nmisses and false alarms:\n%s", mode, len(scs), b.String(), details.String())
+		t.Logf("class: person, person_detector: %s, scenarios: %d\n%s\nmisses and false alarms:\n%s", mode, len(scs), b.String(), details)
 	}
 }
