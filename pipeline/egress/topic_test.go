@@ -88,7 +88,9 @@ func FuzzRedactUserinfo(f *testing.F) {
 	f.Add("", "", "p", "h")
 	f.Fuzz(func(t *testing.T, prefix, user, pass, rest string) {
 		if len(pass) < 4 || strings.ContainsAny(user+pass, "/?# \t\n\r\v\f\u0085\u00a0") ||
-			strings.Contains(prefix, pass) || strings.Contains(rest, pass) || strings.Contains("rtsp://xxxxx@", pass) {
+			strings.Contains(prefix, pass) || strings.Contains("rtsp://xxxxx@"+rest, pass) {
+			// Also skipped: a password that the redacted text itself spells,
+			// e.g. "@abc" before a rest of "abc".
 			return
 		}
 		in := prefix + " rtsp://" + user + ":" + pass + "@" + rest
