@@ -71,19 +71,26 @@ func New(cfg Config) (*Analyser, error) {
 	if cfg.Person.Logger == nil {
 		cfg.Person.Logger = cfg.Logger
 	}
-	det, err := motion.NewDetector(cfg.Motion)
-	if err != nil {
+	a := &Analyser{}
+	var err error
+	if len(cfg.Rules) > 0 {
+		if a.pipe, err = pattern.NewPipeline(cfg.Track, cfg.Rules...); err != nil {
+			return nil, err
+		}
+		a.needs = a.pipe.Needs()
+	}
+	// The person detector picks its scale from the blob's height, which
+	// the background model at half width gets only to within 2 px: with
+	// it, the model runs at the frame's width (about 1 ms more per frame).
+	if (cfg.PersonHOG || a.needs.Persons) && cfg.Motion.ModelWidth == 0 {
+		cfg.Motion.ModelWidth = -1
+	}
+	if a.det, err = motion.NewDetector(cfg.Motion); err != nil {
 		return nil, err
 	}
-	a := &Analyser{det: det}
 	if len(cfg.Rules) == 0 {
 		return a, nil
 	}
-	if a.pipe, err = pattern.NewPipeline(cfg.Track, cfg.Rules...); err != nil {
-		a.Close()
-		return nil, err
-	}
-	a.needs = a.pipe.Needs()
 	if a.meter, err = framestat.New(framestat.Config{}); err != nil {
 		a.Close()
 		return nil, err

@@ -41,6 +41,8 @@ type profile struct {
 	fps, gop      int
 	analysisFPS   float64
 	analysisWidth int
+	preset        string // x264 preset of the clip
+	bframes       int    // non-reference B-frames between references (a camera's "SVC")
 }
 
 // clip is an encoded profile: the access units (for the RTSP servers) and
@@ -139,7 +141,23 @@ func TestEndToEndBenchmark(t *testing.T) {
 		}
 		width = n
 	}
+	// Cameras encode High profile with CABAC and deblocking; x264's
+	// ultrafast (the clips before 2026-12) has neither and costs less than
+	// half as much to decode, which made the floor unrealistically low.
+	preset := codec.PresetCamera
+	if v := os.Getenv("EDGEGUARD_BENCH_PRESET"); v != "" {
+		preset = v
+	}
+	bframes := 0
+	if v := os.Getenv("EDGEGUARD_BENCH_BFRAMES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 3 {
+			t.Fatalf("EDGEGUARD_BENCH_BFRAMES=%q", v)
+		}
+		bframes = n
+	}
 	for i := range profiles {
+		profiles[i].preset, profiles[i].bframes = preset, bframes
 		profiles[i].clipSeconds, profiles[i].fps, profiles[i].gop = 10, 25, 50
 		profiles[i].analysisFPS, profiles[i].analysisWidth = 5, width
 	}
@@ -201,6 +219,12 @@ func buildService(t *testing.T) string {
 func loadClip(t *testing.T, pr profile) clip {
 	t.Helper()
 	key := fmt.Sprintf("v2-%dx%d-%dfps-%dk-gop%d-%ds", pr.w, pr.h, pr.fps, pr.kbps, pr.gop, pr.clipSeconds)
+	if pr.preset != "ultrafast" {
+		key += "-scenecut0-" + pr.preset
+	}
+	if pr.bframes > 0 {
+		key += fmt.Sprintf("-b%d", pr.bframes)
+	}
 	sum := sha256.Sum256([]byte(key))
 	dir := filepath.Join(os.TempDir(), "edgeguard-bench-clips")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -218,7 +242,7 @@ func loadClip(t *testing.T, pr profile) clip {
 	start := time.Now()
 	cfg := scene.Walker(pr.w, pr.h, pr.fps)
 	sc := scene.New(cfg)
-	enc, err := codec.NewEncoder(codec.EncoderConfig{Codec: codec.H264, Width: pr.w, Height: pr.h, FPS: pr.fps, BitrateKbps: pr.kbps, GOP: pr.gop})
+	enc, err := codec.NewEncoder(codec.EncoderConfig{Codec: codec.H264, Width: pr.w, Height: pr.h, FPS: pr.fps, BitrateKbps: pr.kbps, GOP: pr.gop, Preset: pr.preset, BFrames: pr.bframes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +284,7 @@ func loadClip(t *testing.T, pr profile) clip {
 	if err := os.WriteFile(base+".gob", g.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: encoded %d AUs (%d kB, %.0f kbit/s) in %v", pr.name, len(c.aus), annexB.Len()/1024/floorLoops,
+	t.Logf("%s: encoded %d AUs with x264 preset %s, %d B-frames (%d kB, %.0f kbit/s) in %v", pr.name, len(c.aus), pr.preset, pr.bframes, annexB.Len()/1024/floorLoops,
 		float64(annexB.Len())*8/1000/float64(pr.clipSeconds*floorLoops), time.Since(start).Round(time.Millisecond))
 	return c
 }

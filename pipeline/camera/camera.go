@@ -103,6 +103,7 @@ type Stats struct {
 	StatusChanges     uint64 // states published on the status topic
 	LostPackets       uint64 // RTP packets the network lost (UDP)
 	SkippedAUs        uint64 // not decodable: waiting for a key frame after loss or damage
+	NotDecoded        uint64 // non-reference pictures neither analysis nor a snapshot wanted
 	LastAnalysisWidth int
 }
 
@@ -122,6 +123,7 @@ type Camera struct {
 	lastState     atomic.Value // event.CameraStatus: the last one published (without time)
 	statusChanges atomic.Uint64
 	lost, skipped atomic.Uint64
+	notDecoded    atomic.Uint64
 	// lastPicture is when the last picture was decoded (unix ns; 0 before
 	// the first), for the video-loss watch.
 	lastPicture atomic.Int64
@@ -185,6 +187,7 @@ func (c *Camera) Stats() Stats {
 		Analysed: c.analysed.Load(), DroppedFrames: c.droppedFrames.Load(),
 		Events: c.events.Load(), SessionsStarted: c.sessions.Load(),
 		StatusChanges: c.statusChanges.Load(), LostPackets: c.lost.Load(), SkippedAUs: c.skipped.Load(),
+		NotDecoded:        c.notDecoded.Load(),
 		LastAnalysisWidth: int(c.analysisWidth.Load()),
 	}
 }
@@ -321,6 +324,14 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 		}
 		if au.Discontinuity {
 			dec.ResetToKeyframe()
+		}
+		// A picture no other picture refers to is decoded only when analysis
+		// or a snapshot wants it: skipping it changes nothing else. Not
+		// before the stream's rate is known, which is counted in pictures.
+		if streaming && !au.Discontinuity && au.Received.Sub(lastAnalysed) < due &&
+			c.snapReq.Load() == nil && codec.Discardable(cdc, au.NALUs) {
+			c.notDecoded.Add(1)
+			continue
 		}
 		got, err := dec.Decode(au.NALUs)
 		if err != nil {

@@ -103,7 +103,9 @@ func TestBoxSameMotion(t *testing.T) {
 	var det [2]*motion.Detector
 	var frame [2]gocv.Mat
 	for i := range det {
-		if det[i], err = motion.NewDetector(motion.Config{WarmupFrames: 5}); err != nil {
+		// The model at the frame's full width, so that it sees every pixel
+		// the two filters produce.
+		if det[i], err = motion.NewDetector(motion.Config{WarmupFrames: 5, ModelWidth: -1}); err != nil {
 			t.Fatal(err)
 		}
 		defer det[i].Close()

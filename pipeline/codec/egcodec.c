@@ -178,8 +178,8 @@ int eg_sws_scale(struct SwsContext *sws, const AVFrame *src, uint8_t *dst, int d
 	                 dst_linesize);
 }
 
-int eg_encoder_open(eg_encoder **out, const char *name, int w, int h, int fps, int64_t bitrate, int gop,
-                    const char *params_key, const char *params) {
+int eg_encoder_open(eg_encoder **out, const char *name, const char *preset, int w, int h, int fps, int64_t bitrate,
+                    int gop, const char *params_key, const char *params) {
 	*out = NULL;
 	const AVCodec *codec = avcodec_find_encoder_by_name(name);
 	if (codec == NULL) {
@@ -215,7 +215,7 @@ int eg_encoder_open(eg_encoder **out, const char *name, int w, int h, int fps, i
 	// No AV_CODEC_FLAG_GLOBAL_HEADER: parameter sets go in-band before
 	// every IDR, which is what RTSP cameras do and what lets a receiver
 	// join mid-stream.
-	int ret = av_opt_set(c->priv_data, "preset", "ultrafast", 0);
+	int ret = av_opt_set(c->priv_data, "preset", preset, 0);
 	if (ret >= 0) {
 		ret = av_opt_set(c->priv_data, "tune", "zerolatency", 0);
 	}

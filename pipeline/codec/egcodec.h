@@ -42,8 +42,8 @@ typedef struct eg_encoder {
 	AVPacket *pkt;
 } eg_encoder;
 
-int eg_encoder_open(eg_encoder **out, const char *name, int w, int h, int fps, int64_t bitrate, int gop,
-                    const char *params_key, const char *params);
+int eg_encoder_open(eg_encoder **out, const char *name, const char *preset, int w, int h, int fps, int64_t bitrate,
+                    int gop, const char *params_key, const char *params);
 void eg_encoder_close(eg_encoder *e);
 int eg_encoder_send(eg_encoder *e, const uint8_t *y, const uint8_t *u, const uint8_t *v, int64_t pts);
 int eg_encoder_receive(eg_encoder *e);

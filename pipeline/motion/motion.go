@@ -46,6 +46,14 @@ type Config struct {
 	// OpenCV's default 0.5 a person in mid-grey clothes vanishes. 0.7 keeps
 	// soft shadows out and such people in.
 	ShadowThreshold float64
+	// ModelWidth is the width at which the background model runs: a wider
+	// frame is first averaged down (area filter) to it, and blobs are
+	// reported in the frame's own pixels. The model's cost grows with its
+	// pixels and was the largest item after decoding (docs/performance.md);
+	// a person far enough away to be 12 px wide in a 640-px frame is still
+	// 6 px wide at 320, well above the 3 px the clean-up removes. Negative:
+	// the model runs at the frame's width, however wide.
+	ModelWidth int
 }
 
 // DefaultConfig suits a 640x360 (or smaller) grey frame at about 5 frames/s.
@@ -57,6 +65,7 @@ func DefaultConfig() Config {
 		WarmupFrames:    15,
 		MaxGlobalChange: 0.4,
 		ShadowThreshold: 0.7,
+		ModelWidth:      320,
 	}
 }
 
@@ -80,6 +89,9 @@ func (c Config) withDefaults() Config {
 	if c.ShadowThreshold == 0 {
 		c.ShadowThreshold = d.ShadowThreshold
 	}
+	if c.ModelWidth == 0 {
+		c.ModelWidth = d.ModelWidth
+	}
 	return c
 }
 
@@ -97,6 +109,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("motion: max global change %v not in (0,1]", c.MaxGlobalChange)
 	case !(c.ShadowThreshold > 0 && c.ShadowThreshold < 1):
 		return fmt.Errorf("motion: shadow threshold %v not in (0,1)", c.ShadowThreshold)
+	case c.ModelWidth > 0 && c.ModelWidth < 32:
+		return fmt.Errorf("motion: model width %d < 32", c.ModelWidth)
 	case c.MinArea >= c.MaxGlobalChange:
 		return errors.New("motion: min area must be below max global change")
 	}
@@ -155,13 +169,20 @@ type Detector struct {
 	cfg Config
 	bs  *mog2
 
-	grey, blur, fg, bin, labels, stats, centroids gocv.Mat
-	open, close                                   gocv.Mat // structuring elements
-	closeSize                                     int
+	grey, small, blur, fg, bin, labels, stats, centroids gocv.Mat
+	open, close                                          gocv.Mat // structuring elements
+	closeSize                                            int
+	// binFull is bin at the input frame's size, made by Foreground when the
+	// model runs smaller (binFresh: for the current frame).
+	binFull  gocv.Mat
+	binFresh bool
+	blurSize int
+	openSize int
 
-	size   image.Point
-	frames int // frames seen at this size
-	adapt  int // frames left to report LightChange after re-initialising
+	in     image.Point // input frame size
+	size   image.Point // model size
+	frames int         // frames seen at this size
+	adapt  int         // frames left to report LightChange after re-initialising
 	boxes  []image.Rectangle
 	closed bool
 }
@@ -181,13 +202,15 @@ func NewDetector(cfg Config) (*Detector, error) {
 		cfg:       cfg,
 		bs:        bs,
 		grey:      gocv.NewMat(),
+		small:     gocv.NewMat(),
+		binFull:   gocv.NewMat(),
 		blur:      gocv.NewMat(),
 		fg:        gocv.NewMat(),
 		bin:       gocv.NewMat(),
 		labels:    gocv.NewMat(),
 		stats:     gocv.NewMat(),
 		centroids: gocv.NewMat(),
-		open:      gocv.GetStructuringElement(gocv.MorphEllipse, image.Pt(3, 3)),
+		open:      gocv.NewMat(),
 		close:     gocv.NewMat(),
 		boxes:     make([]image.Rectangle, 0, MaxBoxes),
 	}, nil
@@ -198,12 +221,36 @@ func (d *Detector) Config() Config { return d.cfg }
 
 // reset starts warm-up afresh for a new frame size. MOG2 itself
 // re-initialises when the size changes.
-func (d *Detector) reset(size image.Point) {
+func (d *Detector) reset(in image.Point) {
+	d.in = in
+	size := in
+	if d.cfg.ModelWidth > 0 && in.X > d.cfg.ModelWidth {
+		size = image.Pt(d.cfg.ModelWidth, max(1, int(math.Round(float64(in.Y)*float64(d.cfg.ModelWidth)/float64(in.X)))))
+	}
 	d.size = size
+	// The area filter of the downscale already averages noise; a 5x5 blur
+	// on top of it would smooth as much as 10x10 at full size.
+	openSize := 3
+	d.blurSize = 5
+	if 2*size.X <= in.X {
+		d.blurSize, openSize = 3, 2
+	}
+	if openSize != d.openSize {
+		d.open.Close()
+		// 3x3 "ellipse" is a cross; at 2x2 only a square exists.
+		shape := gocv.MorphEllipse
+		if openSize == 2 {
+			shape = gocv.MorphRect
+		}
+		d.open = gocv.GetStructuringElement(shape, image.Pt(openSize, openSize))
+		d.openSize = openSize
+	}
 	d.frames, d.adapt = 0, 0
 	// Closing joins the parts of one figure (head, torso, legs); its size
 	// follows the frame height: 7 px at 360 lines.
-	if k := max(3, size.Y/60|1); k != d.closeSize {
+	// At a model smaller than the frame it covers the same part of the
+	// figure, rounded up.
+	if k := max(3, int(math.Ceil(float64(in.Y/60|1)*float64(size.Y)/float64(in.Y)))|1); k != d.closeSize {
 		d.close.Close()
 		d.close = gocv.GetStructuringElement(gocv.MorphEllipse, image.Pt(k, k))
 		d.closeSize = k
@@ -227,14 +274,19 @@ func (d *Detector) Apply(frame gocv.Mat) Result {
 	default:
 		return Result{}
 	}
-	if size := image.Pt(src.Cols(), src.Rows()); size != d.size {
-		d.reset(size)
+	if in := image.Pt(src.Cols(), src.Rows()); in != d.in {
+		d.reset(in)
 	}
 	d.frames++
+	d.binFresh = false
+	if d.size != d.in {
+		gocv.Resize(src, &d.small, d.size, 0, 0, gocv.InterpolationArea)
+		src = d.small
+	}
 
 	// Sensor noise is mostly above the blur's cut-off; smoothing first
 	// lets MOG2 keep tight per-pixel variances without false alarms.
-	gocv.GaussianBlur(src, &d.blur, image.Pt(5, 5), 0, 0, gocv.BorderReplicate)
+	gocv.GaussianBlur(src, &d.blur, image.Pt(d.blurSize, d.blurSize), 0, 0, gocv.BorderReplicate)
 	if err := d.bs.apply(d.blur, &d.fg, -1); err != nil {
 		return Result{}
 	}
@@ -276,7 +328,7 @@ func (d *Detector) Apply(frame gocv.Mat) Result {
 			y := int(d.stats.GetIntAt(i, int(gocv.CC_STAT_TOP)))
 			w := int(d.stats.GetIntAt(i, int(gocv.CC_STAT_WIDTH)))
 			h := int(d.stats.GetIntAt(i, int(gocv.CC_STAT_HEIGHT)))
-			d.boxes = append(d.boxes, image.Rect(x, y, x+w, y+h))
+			d.boxes = append(d.boxes, d.toInput(image.Rect(x, y, x+w, y+h)))
 		}
 	}
 	if area == 0 {
@@ -297,7 +349,30 @@ func (d *Detector) Apply(frame gocv.Mat) Result {
 // object's pixels from the background around it. It is valid only after an
 // Apply that reported neither Warmup nor LightChange, is owned by the
 // detector and is overwritten by the next Apply: do not close or keep it.
-func (d *Detector) Foreground() gocv.Mat { return d.bin }
+func (d *Detector) Foreground() gocv.Mat {
+	if d.size == d.in || d.bin.Empty() {
+		return d.bin
+	}
+	if !d.binFresh {
+		gocv.Resize(d.bin, &d.binFull, d.in, 0, 0, gocv.InterpolationNearestNeighbor)
+		d.binFresh = true
+	}
+	return d.binFull
+}
+
+// toInput maps a rectangle of model pixels to the input frame's pixels,
+// covering every input pixel the model pixels stand for.
+func (d *Detector) toInput(r image.Rectangle) image.Rectangle {
+	if d.size == d.in {
+		return r
+	}
+	sx := float64(d.in.X) / float64(d.size.X)
+	sy := float64(d.in.Y) / float64(d.size.Y)
+	return image.Rect(
+		int(math.Floor(float64(r.Min.X)*sx)), int(math.Floor(float64(r.Min.Y)*sy)),
+		min(d.in.X, int(math.Ceil(float64(r.Max.X)*sx))), min(d.in.Y, int(math.Ceil(float64(r.Max.Y)*sy))),
+	).Intersect(image.Rectangle{Max: d.in})
+}
 
 // Close releases the model and the images. It is safe to call twice.
 func (d *Detector) Close() error {
@@ -306,7 +381,7 @@ func (d *Detector) Close() error {
 	}
 	d.closed = true
 	d.bs.close()
-	for _, m := range []*gocv.Mat{&d.grey, &d.blur, &d.fg, &d.bin, &d.labels, &d.stats, &d.centroids, &d.open, &d.close} {
+	for _, m := range []*gocv.Mat{&d.grey, &d.small, &d.binFull, &d.blur, &d.fg, &d.bin, &d.labels, &d.stats, &d.centroids, &d.open, &d.close} {
 		if err := m.Close(); err != nil {
 			return err
 		}

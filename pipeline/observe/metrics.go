@@ -21,6 +21,9 @@ var (
 	camDropped = desc("edgeguard_camera_frames_dropped_total",
 		"Frames dropped: reason decode_queue = the access unit queue was full (decoding fell behind); analysis_busy = a newer frame replaced one analysis had not taken yet.",
 		"camera", "reason")
+	camNotDecoded = desc("edgeguard_camera_frames_not_decoded_total",
+		"Access units not decoded: reason keyframe_wait = undecodable until the next key frame (after loss or damage); not_needed = a non-reference picture that neither analysis nor a snapshot wanted.",
+		"camera", "reason")
 	camDecodeErrors = desc("edgeguard_camera_decode_errors_total",
 		"Access units the decoder rejected; decoding resumes at the next key frame.", "camera")
 	camReconnects = desc("edgeguard_camera_reconnects_total",
@@ -86,7 +89,7 @@ type statsCollector struct{ s *Server }
 
 func (statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		camReceived, camDecoded, camAnalysed, camDropped, camDecodeErrors, camReconnects, camStreaming,
+		camReceived, camDecoded, camAnalysed, camDropped, camNotDecoded, camDecodeErrors, camReconnects, camStreaming,
 		egPublished, egSuppressed, egStripped, egDropped, egFailed, egPending, mqConnected, mqConnects,
 		obDepth, obAge, obQueued, obDelivered, obRetries, obDropped, obWriteErrors, obBytes,
 		snSubmitted, snSent, anonFailures, snDropped,
@@ -111,6 +114,8 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(camAnalysed, st.Analysed, id)
 		counter(camDropped, st.DroppedAUs, id, "decode_queue")
 		counter(camDropped, st.DroppedFrames, id, "analysis_busy")
+		counter(camNotDecoded, st.SkippedAUs, id, "keyframe_wait")
+		counter(camNotDecoded, st.NotDecoded, id, "not_needed")
 		counter(camDecodeErrors, st.DecodeErrors, id)
 		counter(camReconnects, max(st.SessionsStarted, 1)-1, id)
 		gauge(camStreaming, b2f(cam.state.State == event.StateStreaming), id)

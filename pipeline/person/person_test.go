@@ -42,7 +42,10 @@ func (t tally) rate() float64 {
 func runScene(t *testing.T, sc scene.Script, d time.Duration, cfg Config) tally {
 	t.Helper()
 	s := scene.NewScripted(sc)
-	det, err := motion.NewDetector(motion.DefaultConfig())
+	// As analysis.New configures it when the person detector runs.
+	mc := motion.DefaultConfig()
+	mc.ModelWidth = -1
+	det, err := motion.NewDetector(mc)
 	if err != nil {
 		t.Fatal(err)
 	}
