@@ -43,6 +43,7 @@ type profile struct {
 	analysisWidth int
 	preset        string // x264 preset of the clip
 	bframes       int    // non-reference B-frames between references (a camera's "SVC")
+	rules         bool   // every behaviour pattern on (benchRules), not only motion
 }
 
 // clip is an encoded profile: the access units (for the RTSP servers) and
@@ -156,8 +157,9 @@ func TestEndToEndBenchmark(t *testing.T) {
 		}
 		bframes = n
 	}
+	rules := os.Getenv("EDGEGUARD_BENCH_RULES") == "1"
 	for i := range profiles {
-		profiles[i].preset, profiles[i].bframes = preset, bframes
+		profiles[i].preset, profiles[i].bframes, profiles[i].rules = preset, bframes, rules
 		profiles[i].clipSeconds, profiles[i].fps, profiles[i].gop = 10, 25, 50
 		profiles[i].analysisFPS, profiles[i].analysisWidth = 5, width
 	}
@@ -396,8 +398,15 @@ outbox:
 defaults:
   analysis: {fps: %g, width: %d}
   motion: {warmup: 2s, quiet_time: 2s}
-cameras:
 `, device, broker, httpAddr, filepath.Join(dir, "outbox"), pr.analysisFPS, pr.analysisWidth)
+	if pr.rules {
+		policy := filepath.Join(dir, "policy.yaml")
+		if err := os.WriteFile(policy, []byte(benchPolicy), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&yaml, "policy: %s\n", policy)
+	}
+	yaml.WriteString("cameras:\n")
 	for i := range n {
 		off := (i % phases) * pr.gop
 		aus := append(append([][][]byte{}, c.aus[off:]...), c.aus[:off]...)
@@ -409,6 +418,9 @@ cameras:
 		}
 		cams = append(cams, s)
 		fmt.Fprintf(&yaml, "  - id: cam%02d\n    url: %s\n", i+1, s.URL())
+		if pr.rules {
+			yaml.WriteString(benchRules)
+		}
 	}
 	cfgPath := filepath.Join(dir, "edgeguard.yaml")
 	if err := os.WriteFile(cfgPath, []byte(yaml.String()), 0o600); err != nil {
@@ -421,6 +433,11 @@ cameras:
 	}
 	defer logf.Close()
 	cmd := exec.Command(bin, "run", "--config", cfgPath, "--log-format", "json")
+	// The service's own environment, e.g. EDGEGUARD_BENCH_SERVICE_ENV=GOMAXPROCS=1,
+	// without changing the harness's.
+	if v := os.Getenv("EDGEGUARD_BENCH_SERVICE_ENV"); v != "" {
+		cmd.Env = append(os.Environ(), strings.Split(v, ",")...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -654,3 +671,47 @@ func writePlot(path string, ps []point) error {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// benchRules turns every behaviour pattern on for a camera, with the zone
+// and line covering the walker's path, so that every pixel stage (frame
+// statistics, long-term background, optical flow around moving blobs) runs;
+// the person detector stays the default shape heuristic.
+const benchRules = `    zones:
+      square: [[0.02, 0.30], [0.98, 0.30], [0.98, 0.98], [0.02, 0.98]]
+    lines:
+      gate: {from: [0.50, 0.98], to: [0.50, 0.30]}
+    rules:
+      - {type: intrusion, zone: square}
+      - {type: zone_enter, zone: square}
+      - {type: zone_exit, zone: square}
+      - {type: line_crossing, line: gate}
+      - {type: loitering, zone: square}
+      - {type: crowd}
+      - {type: running}
+      - {type: person_down}
+      - {type: violent_motion}
+      - {type: tamper}
+      - {type: abandoned_object}
+      - {type: object_removed}
+`
+
+// benchPolicy allows every event type the rules produce.
+const benchPolicy = `apiVersion: edgeguard/v1
+kind: Policy
+metadata:
+  name: bench
+  version: "1"
+  controller: "edgeguard benchmark"
+  contact: "bench@example.org"
+  legal_basis: "none: benchmark"
+  dpia: "none"
+  approved: 2026-12-02
+retention:
+  outbox: 1h
+audio: discard
+egress:
+  events: [motion, intrusion, zone_enter, zone_exit, line_crossing, loitering, crowd, running, person_down, violent_motion, tamper, abandoned_object, object_removed]
+  fields: [score]
+  snapshots: false
+  max_events_per_minute: 600
+`
