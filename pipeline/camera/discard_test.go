@@ -1,0 +1,75 @@
+package camera
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/edgeguard/edgeguard/pipeline/codec"
+	"github.com/edgeguard/edgeguard/pipeline/scene"
+	"github.com/edgeguard/edgeguard/pipeline/simcam"
+)
+
+// TestNonReferencePicturesNotDecoded: from a camera whose stream has
+// non-reference pictures (a B-frame between references), the camera decodes
+// only the pictures analysis needs and every reference picture; analysis
+// still runs at its rate and the walker still makes a motion event.
+func TestNonReferencePicturesNotDecoded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams for 9 s")
+	}
+	const w, h, fps = 640, 360, 25
+	sc := scene.New(scene.Walker(w, h, fps))
+	enc, err := codec.NewEncoder(codec.EncoderConfig{Codec: codec.H264, Width: w, Height: h, FPS: fps, GOP: 50, BFrames: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, u, v := sc.NewFrame()
+	var clip [][][]byte
+	for f := range 10 * fps {
+		sc.Render(f, y, u, v)
+		au, err := enc.Encode(y, u, v, int64(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(au) > 0 {
+			clip = append(clip, au)
+		}
+	}
+	enc.Close()
+	discardable := 0
+	for _, au := range clip {
+		if codec.Discardable(codec.H264, au) {
+			discardable++
+		}
+	}
+	if discardable < len(clip)/3 {
+		t.Fatalf("clip has %d discardable AUs of %d", discardable, len(clip))
+	}
+	sim, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: codec.H264, Scene: scene.Walker(w, h, fps), Clip: clip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	rec := newRecorder()
+	c := testCamera(t, sim.URL(), nil, rec)
+	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Second)
+	defer cancel()
+	c.Run(ctx)
+	st := c.Stats()
+	t.Logf("%d AUs: %d decoded, %d not decoded (not needed), %d skipped, %d analysed; %d of %d AUs in the clip discardable",
+		st.AccessUnits, st.Decoded, st.NotDecoded, st.SkippedAUs, st.Analysed, discardable, len(clip))
+	if st.NotDecoded < st.AccessUnits/4 {
+		t.Errorf("only %d of %d AUs left undecoded", st.NotDecoded, st.AccessUnits)
+	}
+	if st.Decoded+st.NotDecoded+st.SkippedAUs+st.DecodeErrors+st.DroppedAUs < st.AccessUnits-2 {
+		t.Errorf("AUs unaccounted for: %+v", st)
+	}
+	// 8+ s at 5 frames/s after the stream's rate is known.
+	if st.Analysed < 30 {
+		t.Errorf("analysed %d frames", st.Analysed)
+	}
+	if evs, _ := rec.snapshot(); len(evs) == 0 {
+		t.Errorf("no motion event from the walker")
+	}
+}
