@@ -43,7 +43,7 @@ type profile struct {
 	analysisWidth int
 	preset        string // x264 preset of the clip
 	bframes       int    // non-reference B-frames between references (a camera's "SVC")
-	rules         bool   // every behaviour pattern on (benchRules), not only motion
+	rules         string // the camera's rules: benchRules ("1"), only these types (a comma list), or none
 }
 
 // clip is an encoded profile: the access units (for the RTSP servers) and
@@ -157,7 +157,7 @@ func TestEndToEndBenchmark(t *testing.T) {
 		}
 		bframes = n
 	}
-	rules := os.Getenv("EDGEGUARD_BENCH_RULES") == "1"
+	rules := os.Getenv("EDGEGUARD_BENCH_RULES")
 	for i := range profiles {
 		profiles[i].preset, profiles[i].bframes, profiles[i].rules = preset, bframes, rules
 		profiles[i].clipSeconds, profiles[i].fps, profiles[i].gop = 10, 25, 50
@@ -399,7 +399,7 @@ defaults:
   analysis: {fps: %g, width: %d}
   motion: {warmup: 2s, quiet_time: 2s}
 `, device, broker, httpAddr, filepath.Join(dir, "outbox"), pr.analysisFPS, pr.analysisWidth)
-	if pr.rules {
+	if pr.rules != "" {
 		policy := filepath.Join(dir, "policy.yaml")
 		if err := os.WriteFile(policy, []byte(benchPolicy), 0o600); err != nil {
 			t.Fatal(err)
@@ -418,8 +418,8 @@ defaults:
 		}
 		cams = append(cams, s)
 		fmt.Fprintf(&yaml, "  - id: cam%02d\n    url: %s\n", i+1, s.URL())
-		if pr.rules {
-			yaml.WriteString(benchRules)
+		if pr.rules != "" {
+			yaml.WriteString(rulesFor(pr.rules))
 		}
 	}
 	cfgPath := filepath.Join(dir, "edgeguard.yaml")
@@ -694,6 +694,26 @@ const benchRules = `    zones:
       - {type: abandoned_object}
       - {type: object_removed}
 `
+
+// rulesFor is benchRules, or only the rules of the listed types.
+func rulesFor(list string) string {
+	if list == "1" {
+		return benchRules
+	}
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(benchRules, "\n") {
+		if !strings.Contains(l, "type: ") {
+			b.WriteString(l)
+			continue
+		}
+		for _, typ := range strings.Split(list, ",") {
+			if strings.Contains(l, "type: "+strings.TrimSpace(typ)+",") {
+				b.WriteString(l)
+			}
+		}
+	}
+	return b.String()
+}
 
 // benchPolicy allows every event type the rules produce.
 const benchPolicy = `apiVersion: edgeguard/v1
