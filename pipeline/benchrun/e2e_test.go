@@ -242,26 +242,13 @@ func loadClip(t *testing.T, pr profile) clip {
 		}
 	}
 	start := time.Now()
-	cfg := scene.Walker(pr.w, pr.h, pr.fps)
-	sc := scene.New(cfg)
-	enc, err := codec.NewEncoder(codec.EncoderConfig{Codec: codec.H264, Width: pr.w, Height: pr.h, FPS: pr.fps, BitrateKbps: pr.kbps, GOP: pr.gop, Preset: pr.preset, BFrames: pr.bframes})
+	var err error
+	c.aus, err = simcam.Encode(scene.Walker(pr.w, pr.h, pr.fps), codec.EncoderConfig{Codec: codec.H264, FPS: pr.fps,
+		BitrateKbps: pr.kbps, GOP: pr.gop, Preset: pr.preset, BFrames: pr.bframes}, pr.clipSeconds*pr.fps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer enc.Close()
-	y, u, v := sc.NewFrame()
 	var annexB bytes.Buffer
-	for i := range pr.clipSeconds * pr.fps {
-		sc.Render(i, y, u, v)
-		au, err := enc.Encode(y, u, v, int64(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(au) == 0 {
-			continue
-		}
-		c.aus = append(c.aus, au)
-	}
 	// ffmpeg cannot -stream_loop a raw H.264 file (it cannot seek), so the
 	// floor's file holds the clip floorLoops times: every loop starts with an
 	// IDR carrying SPS/PPS, and the start-up cost is spread over a minute.

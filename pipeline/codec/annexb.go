@@ -6,6 +6,7 @@ package codec
 // and filler carry nothing the analysis needs and are the most common source
 // of non-conforming bytes in camera streams, so they are not passed on.
 const (
+	h264Slice  = 1 // coded slice of a non-IDR picture
 	h264SEI    = 6
 	h264SPS    = 7
 	h264PPS    = 8

@@ -20,7 +20,7 @@ func Discardable(c Codec, au [][]byte) bool {
 			continue
 		}
 		switch n[0] & 0x1f {
-		case 1: // coded slice of a non-IDR picture
+		case h264Slice:
 			if n[0]&0x60 != 0 { // nal_ref_idc
 				return false
 			}

@@ -40,9 +40,10 @@ var presets = map[string]bool{"ultrafast": true, "superfast": true, "veryfast": 
 	"fast": true, "medium": true, "slow": true}
 
 // Encoder produces a camera-like bitstream with libx264/libx265: ultrafast
-// unless EncoderConfig.Preset says otherwise, zero latency (one AU out per picture in), no B-frames, parameter sets
-// in-band before every IDR so a receiver can join at any key frame. Not safe
-// for concurrent use.
+// unless EncoderConfig.Preset says otherwise, zero latency (one AU out per
+// picture in) and no B-frames unless EncoderConfig.BFrames asks for them,
+// parameter sets in-band before every IDR so a receiver can join at any key
+// frame. Not safe for concurrent use.
 type Encoder struct {
 	cfg   EncoderConfig
 	enc   *C.eg_encoder
@@ -112,7 +113,7 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 // Encode compresses one I420 picture (plane strides w, w/2, w/2) and returns
 // the resulting access unit as NAL units without start codes. The NAL units
 // are fresh Go memory owned by the caller. An empty result means the encoder
-// buffered the picture (does not happen with the zero-latency settings).
+// buffered the picture (only with BFrames).
 func (e *Encoder) Encode(y, u, v []byte, pts int64) ([][]byte, error) {
 	if e.enc == nil {
 		return nil, ErrClosed

@@ -19,23 +19,9 @@ import (
 // would once for many cameras.
 func encodeClip(t *testing.T, n int) [][][]byte {
 	t.Helper()
-	sc := scene.New(scene.Walker(160, 120, 25))
-	enc, err := codec.NewEncoder(codec.EncoderConfig{Codec: codec.H264, Width: 160, Height: 120, FPS: 25, GOP: 25})
+	aus, err := simcam.Encode(scene.Walker(160, 120, 25), codec.EncoderConfig{Codec: codec.H264, FPS: 25, GOP: 25}, n)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer enc.Close()
-	y, u, v := sc.NewFrame()
-	var aus [][][]byte
-	for i := range n {
-		sc.Render(i, y, u, v)
-		au, err := enc.Encode(y, u, v, int64(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(au) > 0 {
-			aus = append(aus, au)
-		}
 	}
 	return aus
 }

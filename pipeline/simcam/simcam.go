@@ -231,37 +231,50 @@ type clip struct {
 // encodeClip renders and encodes ClipSeconds of sc at the server's frame
 // rate.
 func (s *Server) encodeClip(cfg scene.Config) (*clip, error) {
-	sc := scene.New(cfg)
-	w, h := sc.Size()
-	enc, err := codec.NewEncoder(codec.EncoderConfig{
-		Codec: s.cfg.Codec, Width: w, Height: h, FPS: s.fps,
+	aus, err := Encode(cfg, codec.EncoderConfig{
+		Codec: s.cfg.Codec, FPS: s.fps,
 		BitrateKbps: s.cfg.BitrateKbps, GOP: s.fps, // a key frame every second: quick start for late joiners
-	})
+	}, s.cfg.ClipSeconds*s.fps)
+	if err != nil {
+		return nil, err
+	}
+	if len(aus) == 0 {
+		return nil, errors.New("simcam: encoder produced no access units")
+	}
+	if !s.randomAccess(aus[0]) {
+		return nil, errors.New("simcam: encoder did not start with a key frame")
+	}
+	return &clip{aus: aus, w: cfg.Width, h: cfg.Height}, nil
+}
+
+// Encode renders the first frames pictures of the scene and encodes them
+// with enc, whose size is the scene's: the access units in decoding order,
+// as a camera sends them (pictures an encoder with B-frames still holds at
+// the end are left out). It makes clips for Config.Clip.
+func Encode(cfg scene.Config, enc codec.EncoderConfig, frames int) ([][][]byte, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("simcam: %w", err)
+	}
+	sc := scene.New(cfg)
+	enc.Width, enc.Height = sc.Size()
+	e, err := codec.NewEncoder(enc)
 	if err != nil {
 		return nil, fmt.Errorf("simcam: encoder: %w", err)
 	}
-	defer enc.Close()
+	defer e.Close()
 	y, u, v := sc.NewFrame()
-	n := s.cfg.ClipSeconds * s.fps
-	c := &clip{aus: make([][][]byte, 0, n), w: w, h: h}
-	for i := range n {
+	aus := make([][][]byte, 0, frames)
+	for i := range frames {
 		sc.Render(i, y, u, v)
-		au, err := enc.Encode(y, u, v, int64(i))
+		au, err := e.Encode(y, u, v, int64(i))
 		if err != nil {
 			return nil, fmt.Errorf("simcam: encode frame %d: %w", i, err)
 		}
-		if len(au) == 0 {
-			continue
+		if len(au) > 0 {
+			aus = append(aus, au)
 		}
-		if len(c.aus) == 0 && !s.randomAccess(au) {
-			return nil, errors.New("simcam: encoder did not start with a key frame")
-		}
-		c.aus = append(c.aus, au)
 	}
-	if len(c.aus) == 0 {
-		return nil, errors.New("simcam: encoder produced no access units")
-	}
-	return c, nil
+	return aus, nil
 }
 
 func (s *Server) randomAccess(au [][]byte) bool {
