@@ -301,14 +301,20 @@ func (r *rasteriser) span(row int, lo, hi float64) {
 	}
 }
 
+// clampRow is the part of heights [a, b] inside pixel row row. When [a, b]
+// only touches the row within eps it is the nearer end of [a, b]: an edge is
+// never evaluated outside its own heights, where a nearly horizontal one
+// would extrapolate far off (found by FuzzNew).
+func clampRow(row int, a, b float64) (float64, float64) {
+	ya, yb := min(max(a, float64(row)), b), max(min(b, float64(row+1)), a)
+	return min(ya, yb), max(ya, yb)
+}
+
 // trapezoid marks the region between edges l and rt for heights a..b.
 func (r *rasteriser) trapezoid(l, rt *edge, a, b float64) {
 	r0, r1 := r.rows(a, b)
 	for row := r0; row <= r1; row++ {
-		ya, yb := max(a, float64(row)), min(b, float64(row+1))
-		if ya > yb { // the band only touches this row within eps
-			ya, yb = yb, ya
-		}
+		ya, yb := clampRow(row, a, b)
 		lo := min(l.xAt(ya), l.xAt(yb))
 		hi := max(rt.xAt(ya), rt.xAt(yb))
 		r.span(row, lo, hi)
@@ -324,10 +330,7 @@ func (r *rasteriser) segment(e *edge) {
 			r.span(row, min(e.x0, e.x1), max(e.x0, e.x1))
 			continue
 		}
-		ya, yb := max(ylo, float64(row)), min(yhi, float64(row+1))
-		if ya > yb {
-			ya, yb = yb, ya
-		}
+		ya, yb := clampRow(row, ylo, yhi)
 		xa, xb := e.xAt(ya), e.xAt(yb)
 		r.span(row, min(xa, xb), max(xa, xb))
 	}
