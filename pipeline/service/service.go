@@ -17,6 +17,7 @@ import (
 	"github.com/edgeguard/edgeguard/pipeline/broker"
 	"github.com/edgeguard/edgeguard/pipeline/camera"
 	"github.com/edgeguard/edgeguard/pipeline/config"
+	"github.com/edgeguard/edgeguard/pipeline/cruntime"
 	"github.com/edgeguard/edgeguard/pipeline/egress"
 	"github.com/edgeguard/edgeguard/pipeline/event"
 	"github.com/edgeguard/edgeguard/pipeline/lifecycle"
@@ -116,6 +117,14 @@ func Run(ctx context.Context, opts Options) error {
 	cams, err := newCameraConfigs(cfg, pol)
 	if err != nil {
 		return err
+	}
+	// Many cameras on few cores: OpenCV's thread pool only adds hand-offs
+	// and spinning (see pipeline/cruntime). Not fatal: it costs CPU, not
+	// privacy.
+	if err := cruntime.Apply(cruntime.Defaults); err != nil {
+		log.Warn("C library settings not applied; analysis uses more CPU", "err", err)
+	} else {
+		log.Info("C libraries set for many cameras", "opencv_threads", cruntime.OpenCVThreads(), "keep_heap", cruntime.Defaults.KeepHeap)
 	}
 
 	brokerURL := cfg.MQTT.Broker
