@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -664,5 +665,49 @@ func TestDecoderThreads(t *testing.T) {
 				t.Errorf("Stats = %+v", st)
 			}
 		})
+	}
+}
+
+// TestDecoderThreadEnds: every decoder decodes on a thread of its own
+// (egworker.c), which Close ends: a box whose cameras reconnect for months
+// must not collect threads.
+func TestDecoderThreadEnds(t *testing.T) {
+	tasks := func() int {
+		es, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			t.Skipf("no /proc: %v", err)
+		}
+		return len(es)
+	}
+	s := newSynth(160, 120, 40, 2)
+	aus := encodeClip(t, H264, s, 3, 10, 0)
+	const n = 16
+	before := tasks()
+	var ds []*Decoder
+	for range n {
+		d, err := NewDecoder(DecoderConfig{Codec: H264, Logger: quietLog})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, d)
+		for _, au := range aus {
+			if _, err := d.Decode(au); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	peak := tasks()
+	if peak < before+n {
+		t.Fatalf("%d threads with %d decoders, %d before: decoders do not run their own", peak, n, before)
+	}
+	for _, d := range ds {
+		d.Close()
+		d.Close() // twice is fine
+	}
+	if after := tasks(); peak-after < n {
+		t.Errorf("%d threads after closing %d decoders, %d with them: threads left behind", after, n, peak)
+	}
+	if _, err := ds[0].Decode(aus[0]); !errors.Is(err, ErrClosed) {
+		t.Errorf("Decode after Close: %v, want ErrClosed", err)
 	}
 }

@@ -5,8 +5,12 @@ import "C"
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"unsafe"
 
@@ -19,9 +23,9 @@ type DecoderConfig struct {
 	Codec Codec
 	// Threads is libavcodec's decoding thread count; 0 means 1. One thread
 	// per camera is the right default on an edge box: cameras already run in
-	// parallel (one worker each), so more threads per decoder only add
-	// context switches, per-thread memory and (with frame threading) one
-	// frame of latency per extra thread. Raise it only for a box with few
+	// parallel (each decoder on a thread of its own), so more threads per
+	// decoder only add context switches, per-thread memory and (with frame
+	// threading) one frame of latency per extra thread. Raise it only for a box with few
 	// high-resolution cameras and idle cores.
 	Threads int
 	// ParamSets are out-of-band parameter sets (SPS/PPS, and VPS for H.265)
@@ -71,6 +75,14 @@ type Decoder struct {
 	noBox bool
 
 	decoded, errors, skipped atomic.Uint64
+
+	// worker decodes on a thread of its own (egworker.c); done is its
+	// eventfd, result the buffer a result is read into. lost: a wait for
+	// the worker failed, so it may still be decoding.
+	worker *C.eg_worker
+	done   *os.File
+	result [8]byte
+	lost   bool
 }
 
 // NewDecoder opens a libavcodec decoder for cfg.Codec.
@@ -109,6 +121,12 @@ func NewDecoder(cfg DecoderConfig) (*Decoder, error) {
 	if ret := C.eg_decoder_open(&d.dec, cfg.Codec.avID(), C.int(threads)); ret < 0 {
 		return nil, fmt.Errorf("codec: open %v decoder: %s", cfg.Codec, avError(ret))
 	}
+	if ret := C.eg_worker_start(&d.worker); ret < 0 {
+		C.eg_decoder_close(d.dec)
+		return nil, fmt.Errorf("codec: start %v decoder thread: %s", cfg.Codec, avError(ret))
+	}
+	// Non-blocking, so that os.File waits in the network poller.
+	d.done = os.NewFile(uintptr(d.worker.efd), "decoder-done")
 	return d, nil
 }
 
@@ -188,7 +206,10 @@ func (d *Decoder) Decode(au [][]byte) (bool, error) {
 	d.annexb = buf
 	clear(d.nalus) // do not keep the caller's buffers alive
 
-	got := C.eg_decoder_decode(d.dec, (*C.uint8_t)(unsafe.Pointer(&buf[0])), C.int(len(buf)))
+	got, err := d.decodeOnWorker(buf)
+	if err != nil {
+		return false, err
+	}
 	if got < 0 {
 		d.errors.Add(1)
 		d.enterWaiting("decode error")
@@ -208,6 +229,28 @@ func (d *Decoder) Decode(au [][]byte) (bool, error) {
 	d.notePicture()
 	return true, nil
 }
+
+// decodeOnWorker runs eg_decoder_decode on the decoder's thread and waits
+// for it without holding a scheduler slot.
+func (d *Decoder) decodeOnWorker(annexB []byte) (C.int, error) {
+	if d.lost {
+		return 0, errThreadLost
+	}
+	if ret := C.eg_worker_submit(d.worker, d.dec, (*C.uint8_t)(unsafe.Pointer(&annexB[0])), C.int(len(annexB))); ret < 0 {
+		return ret, nil
+	}
+	if _, err := io.ReadFull(d.done, d.result[:]); err != nil {
+		// Only if the eventfd broke: the thread may still be decoding with
+		// this decoder, which must not be touched again.
+		d.lost = true
+		return 0, fmt.Errorf("%w: %w", errThreadLost, err)
+	}
+	return C.int(int64(binary.NativeEndian.Uint64(d.result[:])) - int64(C.EG_WORKER_BIAS)), nil
+}
+
+// errThreadLost: waiting for the decoder's thread failed (the eventfd
+// broke); the decoder is unusable until Close.
+var errThreadLost = errors.New("codec: lost the decoder thread")
 
 func fnv1a(h uint64, b []byte) uint64 {
 	if h == 0 {
@@ -338,8 +381,11 @@ func (d *Decoder) Close() {
 		return
 	}
 	d.scaler.close()
+	// Waits for a decode in progress (only after a lost wait).
+	C.eg_worker_stop(d.worker)
+	d.done.Close()
 	C.eg_decoder_close(d.dec)
-	d.dec = nil
+	d.dec, d.worker = nil, nil
 }
 
 // The scaling filter is SWS_AREA: it averages all source pixels under a

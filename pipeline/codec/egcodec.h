@@ -4,6 +4,7 @@
 #ifndef EDGEGUARD_EGCODEC_H
 #define EDGEGUARD_EGCODEC_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/frame.h>
@@ -47,6 +48,28 @@ int eg_encoder_open(eg_encoder **out, const char *name, const char *preset, int 
 void eg_encoder_close(eg_encoder *e);
 int eg_encoder_send(eg_encoder *e, const uint8_t *y, const uint8_t *u, const uint8_t *v, int64_t pts);
 int eg_encoder_receive(eg_encoder *e);
+
+// eg_worker runs eg_decoder_decode on a thread of its own (egworker.c).
+// When a submitted AU is decoded, its result plus EG_WORKER_BIAS is added
+// to the eventfd efd, which the Go side reads.
+typedef struct eg_worker {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int state;
+	eg_decoder *dec;
+	uint8_t *buf;
+	int cap, len;
+	int efd;
+} eg_worker;
+
+#define EG_WORKER_BIAS (((int64_t)1) << 32)
+
+int eg_worker_start(eg_worker **out);
+int eg_worker_submit(eg_worker *w, eg_decoder *d, const uint8_t *data, int size);
+// eg_worker_stop ends the thread (after a decode in progress) and frees w,
+// but not the eventfd.
+void eg_worker_stop(eg_worker *w);
 
 void eg_strerror(int err, char *buf, int size);
 
