@@ -7,6 +7,7 @@ package analysis
 
 import (
 	"errors"
+	"image"
 	"log/slog"
 	"time"
 
@@ -137,7 +138,14 @@ func (a *Analyser) Apply(now time.Time, grey gocv.Mat) Frame {
 		f.Info.Static = a.static.Apply(now, grey, relearn)
 	}
 	if a.flow != nil {
-		f.Info.Flow = a.flow.Apply(now, grey, res, a.det.Foreground())
+		in := image.Pt(grey.Cols(), grey.Rows())
+		if small, fg, ok := a.det.Model(); ok && image.Pt(small.Cols(), small.Rows()) == a.flow.SizeFor(in) {
+			// The background model runs at the flow's width: its frame
+			// and mask are what the flow would make (TestFlowFromModel).
+			f.Info.Flow = a.flow.ApplyDownscaled(now, in, small, res, fg)
+		} else {
+			f.Info.Flow = a.flow.Apply(now, grey, res, a.det.Foreground())
+		}
 	}
 	if a.person != nil && !res.Warmup && !res.LightChange {
 		pr := a.person.Detect(grey, res.Boxes)

@@ -1,9 +1,12 @@
 package analysis
 
 import (
+	"image"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/pipeline/flow"
 	"github.com/edgeguard/edgeguard/pipeline/motion"
 	"github.com/edgeguard/edgeguard/pipeline/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/scene"
@@ -76,5 +79,61 @@ func TestFlowOnlyWhenNeeded(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestFlowFromModel: with the background model at the flow's width, the
+// analyser hands the flow the model's frame and mask; the regions must be
+// exactly those the flow finds from the analysis frame and the upscaled
+// mask.
+func TestFlowFromModel(t *testing.T) {
+	const w, h = 640, 360
+	base := scene.Static(w, h, 25)
+	keys := func(x float64) []scene.Key {
+		return []scene.Key{{At: 0, Pos: scene.Point{X: x - 0.3, Y: 0.9}, Pose: scene.Walk}, {At: 3 * time.Second, Pos: scene.Point{X: x, Y: 0.9}, Pose: scene.Fight}, {At: time.Minute, Pos: scene.Point{X: x, Y: 0.9}}}
+	}
+	sc := scene.NewScripted(scene.Script{Base: base, Actors: []scene.Actor{{Keys: keys(0.45), H: 0.35, Luma: 40}, {Keys: keys(0.56), H: 0.35, Luma: 200}}})
+	det, err := motion.NewDetector(motion.Config{WarmupFrames: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer det.Close()
+	full, err := flow.New(flow.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	model, err := flow.New(flow.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer model.Close()
+	mat := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC1)
+	defer mat.Close()
+	y, u, v := sc.NewFrame()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	regions := 0
+	for n := 0; n < 25*8; n += 5 {
+		sc.Render(n, y, u, v)
+		data, err := mat.DataPtrUint8()
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(data, y)
+		now := t0.Add(time.Duration(n) * 40 * time.Millisecond)
+		res := det.Apply(mat)
+		small, fg, ok := det.Model()
+		if !ok || image.Pt(small.Cols(), small.Rows()) != model.SizeFor(image.Pt(w, h)) {
+			t.Fatalf("model frame %v, flow size %v", image.Pt(small.Cols(), small.Rows()), model.SizeFor(image.Pt(w, h)))
+		}
+		got := slices.Clone(model.ApplyDownscaled(now, image.Pt(w, h), small, res, fg))
+		want := full.Apply(now, mat, res, det.Foreground())
+		if !slices.Equal(got, want) {
+			t.Fatalf("frame %d: from the model %+v, from the frame %+v", n, got, want)
+		}
+		regions += len(got)
+	}
+	if regions < 20 {
+		t.Errorf("only %d flow regions compared", regions)
 	}
 }

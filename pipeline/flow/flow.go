@@ -174,8 +174,8 @@ func New(cfg Config) (*Stage, error) {
 
 // resize starts afresh for a new analysis frame size.
 func (s *Stage) resize(src image.Point) {
-	w := min(s.cfg.Width, src.X)
-	h := max(1, int(math.Round(float64(src.Y)*float64(w)/float64(src.X))))
+	size := s.SizeFor(src)
+	w, h := size.X, size.Y
 	if s.src != (image.Point{}) {
 		s.cfg.Logger.Info("flow: frame size changed", "from", s.src, "to", src, "flow_size", image.Pt(w, h))
 	}
@@ -217,6 +217,45 @@ func (s *Stage) Apply(now time.Time, grey gocv.Mat, res motion.Result, fg gocv.M
 		gocv.Resize(fg, &s.curFG, s.size, 0, 0, gocv.InterpolationArea)
 		gocv.Threshold(s.curFG, &s.curFG, 0, 255, gocv.ThresholdBinary)
 	}
+	return s.step(now, res, valid, fg.Empty())
+}
+
+// SizeFor is the size of the image the flow is computed on for analysis
+// frames of size src.
+func (s *Stage) SizeFor(src image.Point) image.Point {
+	w := min(s.cfg.Width, src.X)
+	return image.Pt(w, max(1, int(math.Round(float64(src.Y)*float64(w)/float64(src.X)))))
+}
+
+// ApplyDownscaled is Apply for a caller that already has the analysis frame
+// (of size src) downscaled to SizeFor(src) by area averaging, and its
+// binary foreground mask (0 or 255) at that size: the motion detector's
+// model frame and mask (motion.Detector.Model) when the model runs at the
+// flow's width. The result is the same as Apply's with the full-size frame
+// and mask, without downscaling the one and upscaling the other again.
+func (s *Stage) ApplyDownscaled(now time.Time, src image.Point, small gocv.Mat, res motion.Result, fg gocv.Mat) []pattern.FlowRegion {
+	s.out = s.out[:0]
+	if s.closed || small.Empty() || small.Type() != gocv.MatTypeCV8UC1 || src.X <= 0 || src.Y <= 0 {
+		return s.out
+	}
+	if src != s.src {
+		s.resize(src)
+	}
+	if small.Cols() != s.size.X || small.Rows() != s.size.Y {
+		return s.out
+	}
+	small.CopyTo(&s.cur)
+	valid := !res.Warmup && !res.LightChange
+	s.curHasFG = valid && !fg.Empty() && fg.Type() == gocv.MatTypeCV8UC1 && fg.Cols() == s.size.X && fg.Rows() == s.size.Y
+	if s.curHasFG {
+		fg.CopyTo(&s.curFG)
+	}
+	return s.step(now, res, valid, fg.Empty())
+}
+
+// step measures the flow between the previous frame and s.cur (with
+// s.curFG), then makes s.cur the previous one.
+func (s *Stage) step(now time.Time, res motion.Result, valid, noFG bool) []pattern.FlowRegion {
 	s.head = (s.head + 1) % s.cfg.Pool
 	s.flows[s.head].SetTo(gocv.Scalar{})
 	dt := now.Sub(s.prevAt)
@@ -226,7 +265,7 @@ func (s *Stage) Apply(now time.Time, grey gocv.Mat, res motion.Result, fg gocv.M
 		for i := range s.flows[:s.cfg.Pool] {
 			s.flows[i].SetTo(gocv.Scalar{})
 		}
-	case len(res.Boxes) > 0 && (s.prevHasFG || fg.Empty()):
+	case len(res.Boxes) > 0 && (s.prevHasFG || noFG):
 		s.measure(dt, res.Boxes)
 	}
 	s.prev, s.cur = s.cur, s.prev

@@ -75,9 +75,13 @@ func (m *Meter) Measure(grey gocv.Mat) pattern.FrameStats {
 	gocv.MeanStdDev(grey, &m.mean, &m.std)
 	st.Mean, st.StdDev = m.mean.GetDoubleAt(0, 0), m.std.GetDoubleAt(0, 0)
 	gocv.Laplacian(grey, &m.lap, gocv.MatTypeCV16S, 3, 1, 0, gocv.BorderReplicate)
-	gocv.MeanStdDev(m.lap, &m.mean, &m.std)
-	sd := m.std.GetDoubleAt(0, 0)
-	st.Sharpness = sd * sd
+	// The variance of the Laplacian from its sum and sum of squares, as
+	// meanStdDev computes it, but OpenCV 4.6 has no vector code for
+	// meanStdDev of 16-bit images (0.28 ms against 0.1 ms for these two).
+	n := float64(m.lap.Rows() * m.lap.Cols())
+	lapMean := m.lap.Sum().Val1 / n
+	l2 := gocv.Norm(m.lap, gocv.NormL2)
+	st.Sharpness = max(0, l2*l2/n-lapMean*lapMean)
 
 	size := image.Pt(grey.Cols(), grey.Rows())
 	if size != m.size {

@@ -1,6 +1,8 @@
 package framestat
 
 import (
+	"image"
+	"math"
 	"testing"
 
 	"github.com/edgeguard/edgeguard/pipeline/pattern"
@@ -96,5 +98,35 @@ func BenchmarkMeasure640(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		m.Measure(mat)
+	}
+}
+
+// TestSharpnessIsLaplacianVariance: Measure computes the Laplacian's
+// variance from its sum and sum of squares (faster than meanStdDev on a
+// 16-bit image); it must be what meanStdDev says, to rounding.
+func TestSharpnessIsLaplacianVariance(t *testing.T) {
+	m, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	g := gocv.NewMatWithSize(360, 640, gocv.MatTypeCV8UC1)
+	defer g.Close()
+	lap, mean, std := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
+	defer lap.Close()
+	defer mean.Close()
+	defer std.Close()
+	for i, blur := range []int{1, 3, 9, 31} {
+		gocv.RandU(&g, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(256, 0, 0, 0))
+		if blur > 1 {
+			gocv.GaussianBlur(g, &g, image.Pt(blur, blur), 0, 0, gocv.BorderReplicate)
+		}
+		gocv.Laplacian(g, &lap, gocv.MatTypeCV16S, 3, 1, 0, gocv.BorderReplicate)
+		gocv.MeanStdDev(lap, &mean, &std)
+		want := std.GetDoubleAt(0, 0) * std.GetDoubleAt(0, 0)
+		got := m.Measure(g).Sharpness
+		if math.Abs(got-want) > 1e-9*want {
+			t.Errorf("image %d (blur %d): sharpness %v, meanStdDev gives %v", i, blur, got, want)
+		}
 	}
 }

@@ -360,6 +360,20 @@ func (d *Detector) Foreground() gocv.Mat {
 	return d.binFull
 }
 
+// Model is the last Apply's frame at the model's size, before the blur, and
+// its cleaned foreground mask at that size; ok is false when the model runs
+// at the frame's own size. A pixel stage working at the model's size (the
+// optical flow at 320 px) takes them instead of downscaling the frame and
+// upscaling the mask again. The mask is valid only after an Apply that
+// reported neither Warmup nor LightChange. Owned by the detector and
+// overwritten by the next Apply: do not close or keep them.
+func (d *Detector) Model() (frame, fg gocv.Mat, ok bool) {
+	if d.closed || d.size == d.in || d.small.Empty() {
+		return frame, fg, false
+	}
+	return d.small, d.bin, true
+}
+
 // toInput maps a rectangle of model pixels to the input frame's pixels,
 // covering every input pixel the model pixels stand for.
 func (d *Detector) toInput(r image.Rectangle) image.Rectangle {
