@@ -25,11 +25,7 @@ func TestFlowOnlyWhenNeeded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := scene.Static(320, 180, 25)
-	keys := func(x float64) []scene.Key {
-		return []scene.Key{{At: 0, Pos: scene.Point{X: x, Y: 0.9}, Pose: scene.Walk}, {At: 3 * time.Second, Pos: scene.Point{X: x, Y: 0.9}, Pose: scene.Fight}, {At: time.Minute, Pos: scene.Point{X: x, Y: 0.9}}}
-	}
-	sc := scene.NewScripted(scene.Script{Base: base, Actors: []scene.Actor{{Keys: keys(0.45), H: 0.35, Luma: 40}, {Keys: keys(0.56), H: 0.35, Luma: 200}}})
+	sc := fightScene(320, 180, 0)
 	for _, tc := range []struct {
 		name string
 		rule pattern.Rule
@@ -53,12 +49,7 @@ func TestFlowOnlyWhenNeeded(t *testing.T) {
 			t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			regions := 0
 			for n := 0; n < 25*8; n += 5 {
-				sc.Render(n, y, u, v)
-				data, err := mat.DataPtrUint8()
-				if err != nil {
-					t.Fatal(err)
-				}
-				copy(data, y)
+				renderGrey(t, sc, n, y, u, v, mat)
 				f := a.Apply(t0.Add(time.Duration(n)*40*time.Millisecond), mat)
 				for _, fr := range f.Info.Flow {
 					if fr.Speed > 0 {
@@ -88,11 +79,7 @@ func TestFlowOnlyWhenNeeded(t *testing.T) {
 // mask.
 func TestFlowFromModel(t *testing.T) {
 	const w, h = 640, 360
-	base := scene.Static(w, h, 25)
-	keys := func(x float64) []scene.Key {
-		return []scene.Key{{At: 0, Pos: scene.Point{X: x - 0.3, Y: 0.9}, Pose: scene.Walk}, {At: 3 * time.Second, Pos: scene.Point{X: x, Y: 0.9}, Pose: scene.Fight}, {At: time.Minute, Pos: scene.Point{X: x, Y: 0.9}}}
-	}
-	sc := scene.NewScripted(scene.Script{Base: base, Actors: []scene.Actor{{Keys: keys(0.45), H: 0.35, Luma: 40}, {Keys: keys(0.56), H: 0.35, Luma: 200}}})
+	sc := fightScene(w, h, 0.3)
 	det, err := motion.NewDetector(motion.Config{WarmupFrames: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -114,12 +101,7 @@ func TestFlowFromModel(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	regions := 0
 	for n := 0; n < 25*8; n += 5 {
-		sc.Render(n, y, u, v)
-		data, err := mat.DataPtrUint8()
-		if err != nil {
-			t.Fatal(err)
-		}
-		copy(data, y)
+		renderGrey(t, sc, n, y, u, v, mat)
 		now := t0.Add(time.Duration(n) * 40 * time.Millisecond)
 		res := det.Apply(mat)
 		small, fg, ok := det.Model()
@@ -136,4 +118,24 @@ func TestFlowFromModel(t *testing.T) {
 	if regions < 20 {
 		t.Errorf("only %d flow regions compared", regions)
 	}
+}
+
+// fightScene: two people at 25 frames/s who walk (from walk frame widths
+// to the left of where they stop) and fight from 3 s on.
+func fightScene(w, h int, walk float64) *scene.Scripted {
+	keys := func(x float64) []scene.Key {
+		return []scene.Key{{At: 0, Pos: scene.Point{X: x - walk, Y: 0.9}, Pose: scene.Walk}, {At: 3 * time.Second, Pos: scene.Point{X: x, Y: 0.9}, Pose: scene.Fight}, {At: time.Minute, Pos: scene.Point{X: x, Y: 0.9}}}
+	}
+	return scene.NewScripted(scene.Script{Base: scene.Static(w, h, 25), Actors: []scene.Actor{{Keys: keys(0.45), H: 0.35, Luma: 40}, {Keys: keys(0.56), H: 0.35, Luma: 200}}})
+}
+
+// renderGrey renders frame n of sc into mat, a CV_8UC1 Mat of its size.
+func renderGrey(t *testing.T, sc *scene.Scripted, n int, y, u, v []byte, mat gocv.Mat) {
+	t.Helper()
+	sc.Render(n, y, u, v)
+	data, err := mat.DataPtrUint8()
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(data, y)
 }

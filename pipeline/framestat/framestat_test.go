@@ -63,11 +63,7 @@ func TestMeasure(t *testing.T) {
 }
 
 func TestInvalidInput(t *testing.T) {
-	m, err := New(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := newMeter(t)
 	bgr := gocv.NewMatWithSize(10, 10, gocv.MatTypeCV8UC3)
 	defer bgr.Close()
 	if st := m.Measure(bgr); st.Valid {
@@ -105,11 +101,7 @@ func BenchmarkMeasure640(b *testing.B) {
 // variance from its sum and sum of squares (faster than meanStdDev on a
 // 16-bit image); it must be what meanStdDev says, to rounding.
 func TestSharpnessIsLaplacianVariance(t *testing.T) {
-	m, err := New(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := newMeter(t)
 	g := gocv.NewMatWithSize(360, 640, gocv.MatTypeCV8UC1)
 	defer g.Close()
 	lap, mean, std := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
@@ -129,4 +121,15 @@ func TestSharpnessIsLaplacianVariance(t *testing.T) {
 			t.Errorf("image %d (blur %d): sharpness %v, meanStdDev gives %v", i, blur, got, want)
 		}
 	}
+}
+
+// newMeter is a meter with the defaults, closed when the test ends.
+func newMeter(t *testing.T) *Meter {
+	t.Helper()
+	m, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
 }
