@@ -25,7 +25,6 @@ func TestFlowOnlyWhenNeeded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := fightScene(320, 180, 0)
 	for _, tc := range []struct {
 		name string
 		rule pattern.Rule
@@ -43,20 +42,14 @@ func TestFlowOnlyWhenNeeded(t *testing.T) {
 			if (a.flow != nil) != tc.flow {
 				t.Fatalf("flow stage built: %v, want %v", a.flow != nil, tc.flow)
 			}
-			mat := gocv.NewMatWithSize(180, 320, gocv.MatTypeCV8UC1)
-			defer mat.Close()
-			y, u, v := sc.NewFrame()
-			t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			regions := 0
-			for n := 0; n < 25*8; n += 5 {
-				renderGrey(t, sc, n, y, u, v, mat)
-				f := a.Apply(t0.Add(time.Duration(n)*40*time.Millisecond), mat)
-				for _, fr := range f.Info.Flow {
+			fightFrames(t, 320, 180, 0, func(_ int, now time.Time, mat gocv.Mat) {
+				for _, fr := range a.Apply(now, mat).Info.Flow {
 					if fr.Speed > 0 {
 						regions++
 					}
 				}
-			}
+			})
 			if tc.flow && regions < 10 {
 				t.Errorf("%d moving flow regions in 8 s of a fight", regions)
 			}
@@ -79,7 +72,6 @@ func TestFlowOnlyWhenNeeded(t *testing.T) {
 // mask.
 func TestFlowFromModel(t *testing.T) {
 	const w, h = 640, 360
-	sc := fightScene(w, h, 0.3)
 	det, err := motion.NewDetector(motion.Config{WarmupFrames: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -95,14 +87,8 @@ func TestFlowFromModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer model.Close()
-	mat := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC1)
-	defer mat.Close()
-	y, u, v := sc.NewFrame()
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	regions := 0
-	for n := 0; n < 25*8; n += 5 {
-		renderGrey(t, sc, n, y, u, v, mat)
-		now := t0.Add(time.Duration(n) * 40 * time.Millisecond)
+	fightFrames(t, w, h, 0.3, func(n int, now time.Time, mat gocv.Mat) {
 		res := det.Apply(mat)
 		small, fg, ok := det.Model()
 		if !ok || image.Pt(small.Cols(), small.Rows()) != model.SizeFor(image.Pt(w, h)) {
@@ -114,28 +100,32 @@ func TestFlowFromModel(t *testing.T) {
 			t.Fatalf("frame %d: from the model %+v, from the frame %+v", n, got, want)
 		}
 		regions += len(got)
-	}
+	})
 	if regions < 20 {
 		t.Errorf("only %d flow regions compared", regions)
 	}
 }
 
-// fightScene: two people at 25 frames/s who walk (from walk frame widths
-// to the left of where they stop) and fight from 3 s on.
-func fightScene(w, h int, walk float64) *scene.Scripted {
+// fightFrames renders 8 s of two people at 25 frames/s who walk (from
+// walk frame widths to the left of where they stop) and fight from 3 s on,
+// and calls fn with every fifth frame (5 analysis frames/s) as a grey Mat.
+func fightFrames(t *testing.T, w, h int, walk float64, fn func(n int, now time.Time, mat gocv.Mat)) {
+	t.Helper()
 	keys := func(x float64) []scene.Key {
 		return []scene.Key{{At: 0, Pos: scene.Point{X: x - walk, Y: 0.9}, Pose: scene.Walk}, {At: 3 * time.Second, Pos: scene.Point{X: x, Y: 0.9}, Pose: scene.Fight}, {At: time.Minute, Pos: scene.Point{X: x, Y: 0.9}}}
 	}
-	return scene.NewScripted(scene.Script{Base: scene.Static(w, h, 25), Actors: []scene.Actor{{Keys: keys(0.45), H: 0.35, Luma: 40}, {Keys: keys(0.56), H: 0.35, Luma: 200}}})
-}
-
-// renderGrey renders frame n of sc into mat, a CV_8UC1 Mat of its size.
-func renderGrey(t *testing.T, sc *scene.Scripted, n int, y, u, v []byte, mat gocv.Mat) {
-	t.Helper()
-	sc.Render(n, y, u, v)
-	data, err := mat.DataPtrUint8()
-	if err != nil {
-		t.Fatal(err)
+	sc := scene.NewScripted(scene.Script{Base: scene.Static(w, h, 25), Actors: []scene.Actor{{Keys: keys(0.45), H: 0.35, Luma: 40}, {Keys: keys(0.56), H: 0.35, Luma: 200}}})
+	mat := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC1)
+	defer mat.Close()
+	y, u, v := sc.NewFrame()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for n := 0; n < 25*8; n += 5 {
+		sc.Render(n, y, u, v)
+		data, err := mat.DataPtrUint8()
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(data, y)
+		fn(n, t0.Add(time.Duration(n)*40*time.Millisecond), mat)
 	}
-	copy(data, y)
 }

@@ -25,8 +25,8 @@ type DecoderConfig struct {
 	// per camera is the right default on an edge box: cameras already run in
 	// parallel (each decoder on a thread of its own), so more threads per
 	// decoder only add context switches, per-thread memory and (with frame
-	// threading) one frame of latency per extra thread. Raise it only for a box with few
-	// high-resolution cameras and idle cores.
+	// threading) one frame of latency per extra thread. Raise it only for a
+	// box with few high-resolution cameras and idle cores.
 	Threads int
 	// ParamSets are out-of-band parameter sets (SPS/PPS, and VPS for H.265)
 	// from the SDP, without start codes. They are used when a random-access

@@ -1,6 +1,6 @@
 // Package cruntime holds the process-wide settings of the C libraries under
-// the pipeline (OpenCV, libavcodec, glibc's allocator), chosen for a box that
-// runs many cameras on few cores.
+// the pipeline (OpenCV's thread pool, glibc's allocator), chosen for a box
+// that runs many cameras on few cores.
 //
 // OpenCV's own thread pool (TBB on Debian) splits one image operation over
 // all cores. With many cameras the cores are busy anyway, each camera's

@@ -175,14 +175,13 @@ func New(cfg Config) (*Stage, error) {
 // resize starts afresh for a new analysis frame size.
 func (s *Stage) resize(src image.Point) {
 	size := s.SizeFor(src)
-	w, h := size.X, size.Y
 	if s.src != (image.Point{}) {
-		s.cfg.Logger.Info("flow: frame size changed", "from", s.src, "to", src, "flow_size", image.Pt(w, h))
+		s.cfg.Logger.Info("flow: frame size changed", "from", s.src, "to", src, "flow_size", size)
 	}
-	s.src, s.size, s.have, s.prevHasFG = src, image.Pt(w, h), false, false
+	s.src, s.size, s.have, s.prevHasFG = src, size, false, false
 	for i := range s.flows[:s.cfg.Pool] {
 		s.flows[i].Close()
-		s.flows[i] = gocv.NewMatWithSizeFromScalar(gocv.Scalar{}, h, w, gocv.MatTypeCV32FC2)
+		s.flows[i] = gocv.NewMatWithSizeFromScalar(gocv.Scalar{}, size.Y, size.X, gocv.MatTypeCV32FC2)
 	}
 }
 
