@@ -48,6 +48,12 @@ type Frame struct {
 	Events []pattern.Event
 }
 
+// changedArea is the share of the frame in motion blobs from which the frame
+// statistics measure sharpness and shift on every frame, not once a second:
+// a knocked camera moves every edge in the view at once. A person a quarter
+// of the frame tall covers about 0.8 %.
+const changedArea = 0.05
+
 // Analyser holds one camera's models. Not safe for concurrent use.
 type Analyser struct {
 	det   *motion.Detector
@@ -129,7 +135,7 @@ func (a *Analyser) Apply(now time.Time, grey gocv.Mat) Frame {
 	f.Info = pattern.FrameInfo{
 		Width: grey.Cols(), Height: grey.Rows(),
 		Warmup: res.Warmup, LightChange: res.LightChange,
-		Stats: a.meter.Measure(grey),
+		Stats: a.meter.Measure(now, grey, res.LightChange || res.Area >= changedArea),
 	}
 	if a.static != nil {
 		// The long-term background is re-learnt whenever the frame stops

@@ -3,6 +3,12 @@
 // the tamper rule can tell a covered, defocused or moved camera from an
 // ordinary scene without ever looking at objects.
 //
+// Brightness and contrast are measured on every frame: a covered lens is
+// seen at once. Sharpness and displacement cost nine tenths of the meter
+// (a Laplacian and a phase correlation) and describe conditions that last
+// seconds; while the view is quiet they are measured once per FullEvery and
+// carried over in between, and on every frame while something changes.
+//
 // Every Mat is allocated once; Measure makes no Go allocations in steady
 // state.
 package framestat
@@ -11,6 +17,7 @@ import (
 	"errors"
 	"image"
 	"math"
+	"time"
 
 	"github.com/edgeguard/edgeguard/pipeline/pattern"
 	"gocv.io/x/gocv"
@@ -28,6 +35,9 @@ type Config struct {
 	// reference (the camera was deliberately re-aimed); 0 → 600
 	// (2 minutes at 5 analysis frames/s).
 	Rebase int
+	// FullEvery is how often sharpness and shift are measured while the
+	// view is quiet (see Measure); 0 → 1s, negative → on every frame.
+	FullEvery time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -39,6 +49,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Rebase == 0 {
 		c.Rebase = 600
+	}
+	if c.FullEvery == 0 {
+		c.FullEvery = time.Second
 	}
 	return c
 }
@@ -52,6 +65,11 @@ type Meter struct {
 	size                          image.Point
 	shifted                       int
 	closed                        bool
+	// last is the last full measurement; sinceFull counts the frames
+	// measured after it without one.
+	last      pattern.FrameStats
+	lastAt    time.Time
+	sinceFull int
 }
 
 // New returns a meter; Close releases it.
@@ -66,14 +84,34 @@ func New(cfg Config) (*Meter, error) {
 	}, nil
 }
 
-// Measure computes the statistics of a grey (CV_8UC1) frame.
-func (m *Meter) Measure(grey gocv.Mat) pattern.FrameStats {
+// Measure computes the statistics of a grey (CV_8UC1) frame taken at now.
+// Sharpness and shift are measured afresh when changed is true (the caller
+// saw much of the frame change: a light change, large motion), while the
+// last measurement found the view shifted, and otherwise once per
+// FullEvery; in between they are the last measurement's.
+func (m *Meter) Measure(now time.Time, grey gocv.Mat, changed bool) pattern.FrameStats {
 	if m.closed || grey.Empty() || grey.Type() != gocv.MatTypeCV8UC1 {
 		return pattern.FrameStats{}
 	}
-	var st pattern.FrameStats
 	gocv.MeanStdDev(grey, &m.mean, &m.std)
-	st.Mean, st.StdDev = m.mean.GetDoubleAt(0, 0), m.std.GetDoubleAt(0, 0)
+	mean, std := m.mean.GetDoubleAt(0, 0), m.std.GetDoubleAt(0, 0)
+	size := image.Pt(grey.Cols(), grey.Rows())
+	due := changed || m.cfg.FullEvery < 0 || size != m.size || !m.hasRef ||
+		m.last.Shift*float64(m.cfg.RefWidth) >= 1 ||
+		now.Sub(m.lastAt) >= m.cfg.FullEvery || now.Before(m.lastAt)
+	m.sinceFull++
+	if due {
+		m.last = m.measureFull(grey, size)
+		m.lastAt, m.sinceFull = now, 0
+	}
+	st := m.last
+	st.Mean, st.StdDev = mean, std
+	return st
+}
+
+// measureFull measures sharpness and shift, and follows the reference view.
+func (m *Meter) measureFull(grey gocv.Mat, size image.Point) pattern.FrameStats {
+	var st pattern.FrameStats
 	gocv.Laplacian(grey, &m.lap, gocv.MatTypeCV16S, 3, 1, 0, gocv.BorderReplicate)
 	// The variance of the Laplacian from its sum and sum of squares, as
 	// meanStdDev computes it, but OpenCV 4.6 has no vector code for
@@ -83,7 +121,6 @@ func (m *Meter) Measure(grey gocv.Mat) pattern.FrameStats {
 	l2 := gocv.Norm(m.lap, gocv.NormL2)
 	st.Sharpness = max(0, l2*l2/n-lapMean*lapMean)
 
-	size := image.Pt(grey.Cols(), grey.Rows())
 	if size != m.size {
 		m.size, m.hasRef, m.shifted = size, false, 0
 	}
@@ -105,10 +142,12 @@ func (m *Meter) Measure(grey gocv.Mat) pattern.FrameStats {
 		st.Shift = 0
 	}
 	// Follow slow changes only while the view is where it was; after a
-	// long shift, take the new view as the reference.
+	// long shift, take the new view as the reference. The reference
+	// follows at RefRate per frame, also over the frames not measured.
 	if st.Shift*float64(rw) < 1 {
 		m.shifted = 0
-		gocv.AddWeighted(m.ref, 1-m.cfg.RefRate, m.smallF, m.cfg.RefRate, 0, &m.ref)
+		rate := 1 - math.Pow(1-m.cfg.RefRate, float64(m.sinceFull))
+		gocv.AddWeighted(m.ref, 1-rate, m.smallF, rate, 0, &m.ref)
 	} else if m.shifted++; m.shifted >= m.cfg.Rebase {
 		m.smallF.CopyTo(&m.ref)
 		m.shifted = 0

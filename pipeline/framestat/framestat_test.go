@@ -2,8 +2,10 @@ package framestat
 
 import (
 	"image"
+	"image/color"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/edgeguard/edgeguard/pipeline/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/scene"
@@ -24,6 +26,7 @@ func measure(t testing.TB, sc scene.Script, n int) pattern.FrameStats {
 	mat := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC1)
 	defer mat.Close()
 	var st pattern.FrameStats
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	for i := 0; i <= n; i += 5 {
 		s.Render(i, y, u, v)
 		data, err := mat.DataPtrUint8()
@@ -31,7 +34,7 @@ func measure(t testing.TB, sc scene.Script, n int) pattern.FrameStats {
 			t.Fatal(err)
 		}
 		copy(data, y)
-		st = m.Measure(mat)
+		st = m.Measure(t0.Add(time.Duration(i)*time.Second/25), mat, false)
 	}
 	return st
 }
@@ -66,7 +69,7 @@ func TestInvalidInput(t *testing.T) {
 	m := newMeter(t)
 	bgr := gocv.NewMatWithSize(10, 10, gocv.MatTypeCV8UC3)
 	defer bgr.Close()
-	if st := m.Measure(bgr); st.Valid {
+	if st := m.Measure(time.Time{}, bgr, true); st.Valid {
 		t.Fatal("BGR frame measured")
 	}
 	if _, err := New(Config{RefWidth: 5}); err == nil {
@@ -87,13 +90,21 @@ func BenchmarkMeasure640(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer mat.Close()
-	m, _ := New(Config{})
-	defer m.Close()
-	m.Measure(mat)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		m.Measure(mat)
+	for _, bc := range []struct {
+		name    string
+		changed bool
+	}{{"full", true}, {"quiet", false}} {
+		b.Run(bc.name, func(b *testing.B) {
+			m, _ := New(Config{})
+			defer m.Close()
+			t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+			m.Measure(t0, mat, true)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				// 5 frames/s: a quiet view is fully measured every fifth.
+				m.Measure(t0.Add(time.Duration(i+1)*200*time.Millisecond), mat, bc.changed)
+			}
+		})
 	}
 }
 
@@ -116,10 +127,70 @@ func TestSharpnessIsLaplacianVariance(t *testing.T) {
 		gocv.Laplacian(g, &lap, gocv.MatTypeCV16S, 3, 1, 0, gocv.BorderReplicate)
 		gocv.MeanStdDev(lap, &mean, &std)
 		want := std.GetDoubleAt(0, 0) * std.GetDoubleAt(0, 0)
-		got := m.Measure(g).Sharpness
+		got := m.Measure(time.Time{}, g, true).Sharpness
 		if math.Abs(got-want) > 1e-9*want {
 			t.Errorf("image %d (blur %d): sharpness %v, meanStdDev gives %v", i, blur, got, want)
 		}
+	}
+}
+
+// TestFullMeasureWhenDue: sharpness and shift of a quiet view are measured
+// once per FullEvery and carried over in between, brightness on every
+// frame; a changed frame or a shifted view is measured at once.
+func TestFullMeasureWhenDue(t *testing.T) {
+	sc := scene.NewScripted(scene.Script{Base: scene.Static(320, 180, 25)})
+	w, h := sc.Size()
+	y, u, v := sc.NewFrame()
+	sc.Render(0, y, u, v)
+	sharp, err := gocv.NewMatFromBytes(h, w, gocv.MatTypeCV8UC1, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sharp.Close()
+	blurred, dark, moved := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
+	defer blurred.Close()
+	defer dark.Close()
+	defer moved.Close()
+	gocv.GaussianBlur(sharp, &blurred, image.Pt(9, 9), 0, 0, gocv.BorderReplicate)
+	sharp.ConvertToWithParams(&dark, gocv.MatTypeCV8U, 0.2, 0)
+	shift := gocv.NewMatWithSize(2, 3, gocv.MatTypeCV64F)
+	defer shift.Close()
+	for i, v := range []float64{1, 0, 0.05 * float64(w), 0, 1, 0} {
+		shift.SetDoubleAt(i/3, i%3, v)
+	}
+	gocv.WarpAffineWithParams(sharp, &moved, shift, image.Pt(w, h), gocv.InterpolationLinear, gocv.BorderReplicate, color.RGBA{})
+
+	m := newMeter(t)
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	normal := m.Measure(at(0), sharp, false)
+	normal = m.Measure(at(200), sharp, false)
+	if !normal.Valid || normal.Shift > 0.005 {
+		t.Fatalf("normal: %+v", normal)
+	}
+	// Within FullEvery: the sharpness is carried over, the brightness not.
+	st := m.Measure(at(400), blurred, false)
+	if st.Sharpness != normal.Sharpness {
+		t.Errorf("blurred frame 400 ms after a full measurement: sharpness %v, want the carried %v", st.Sharpness, normal.Sharpness)
+	}
+	if st = m.Measure(at(600), dark, false); st.Mean > 0.3*normal.Mean || st.Sharpness != normal.Sharpness {
+		t.Errorf("dark frame: %+v, want its own mean and the carried sharpness (normal %+v)", st, normal)
+	}
+	// Changed: measured at once.
+	if st = m.Measure(at(800), blurred, true); st.Sharpness > 0.5*normal.Sharpness {
+		t.Errorf("changed blurred frame: sharpness %v, normal %v", st.Sharpness, normal.Sharpness)
+	}
+	// Due: a second after the last full measurement.
+	m.Measure(at(1000), sharp, false)
+	if st = m.Measure(at(1800), blurred, false); st.Sharpness > 0.5*normal.Sharpness {
+		t.Errorf("blurred frame a second after the last full measurement: sharpness %v, normal %v", st.Sharpness, normal.Sharpness)
+	}
+	// A shifted view is measured on every frame until it is back.
+	if st = m.Measure(at(2800), moved, false); st.Shift < 0.03 {
+		t.Fatalf("moved view: shift %v", st.Shift)
+	}
+	if st = m.Measure(at(3000), sharp, false); st.Shift > 0.005 {
+		t.Errorf("view back 200 ms after a shifted measurement: shift %v, want about 0", st.Shift)
 	}
 }
 

@@ -72,10 +72,16 @@ type Config struct {
 	// MaxWidth is the width the frame is reduced to (at most) before the
 	// analysis; static objects are large enough for it.
 	MaxWidth int
-	Logger   *slog.Logger
+	// Every is the least time between the frames the stage looks at (with
+	// a tenth of slack for timestamp jitter); Apply returns the last
+	// regions for the frames in between. Things that stay for seconds do
+	// not need the camera's analysis rate. Negative: every frame.
+	Every  time.Duration
+	Logger *slog.Logger
 }
 
-// DefaultConfig suits a 640x360 analysis frame at 0.5 to 5 frames/s.
+// DefaultConfig suits a 640x360 analysis frame at 0.5 to 5 frames/s; it
+// looks at one frame a second.
 func DefaultConfig() Config {
 	return Config{
 		Threshold:     22,
@@ -87,6 +93,7 @@ func DefaultConfig() Config {
 		AbsorbAfter:   15 * time.Minute,
 		ConfirmTime:   30 * time.Second,
 		MaxWidth:      320,
+		Every:         time.Second,
 	}
 }
 
@@ -118,6 +125,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxWidth == 0 {
 		c.MaxWidth = d.MaxWidth
+	}
+	if c.Every == 0 {
+		c.Every = d.Every
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -193,7 +203,10 @@ type Stage struct {
 	regions [MaxRegions]region
 	n       int
 	out     []pattern.StaticObject
-	closed  bool
+	result  []pattern.StaticObject // what the last frame looked at returned
+	// relearnDue: a frame skipped (see Config.Every) asked for re-learning.
+	relearnDue bool
+	closed     bool
 }
 
 // New validates cfg and allocates the stage. Close releases it.
@@ -249,10 +262,27 @@ func (s *Stage) relearn() {
 // light change): the background is re-learnt from it and nothing is
 // reported. An empty frame, another type or a closed stage yields nil.
 func (s *Stage) Apply(now time.Time, grey gocv.Mat, relearn bool) []pattern.StaticObject {
-	s.out = s.out[:0]
 	if s.closed || grey.Empty() || grey.Type() != gocv.MatTypeCV8UC1 {
 		return nil
 	}
+	// Frames asking for re-learning are thinned out like the others (so
+	// the rate the stage counts its times in stays the same): the next
+	// frame looked at re-learns, and nothing is reported until then.
+	relearn = relearn || s.relearnDue
+	if d := now.Sub(s.last); !s.last.IsZero() && d >= 0 && d < s.cfg.Every*9/10 &&
+		image.Pt(grey.Cols(), grey.Rows()) == s.size {
+		if relearn {
+			s.relearnDue, s.result = true, nil
+		}
+		return s.result
+	}
+	s.relearnDue = false
+	s.result = s.apply(now, grey, relearn)
+	return s.result
+}
+
+func (s *Stage) apply(now time.Time, grey gocv.Mat, relearn bool) []pattern.StaticObject {
+	s.out = s.out[:0]
 	if size := image.Pt(grey.Cols(), grey.Rows()); size != s.size {
 		s.reset(size)
 	}

@@ -1,6 +1,7 @@
 package staticobj
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -275,5 +276,57 @@ func BenchmarkApply640(b *testing.B) {
 	b.ResetTimer()
 	for n := range b.N {
 		st.Apply(t0.Add(time.Duration(i+1+n)*200*time.Millisecond), frames[n%4], false)
+	}
+}
+
+// TestEveryLooksAtOneFrameASecond: at 5 frames/s the stage looks at every
+// fifth frame and returns its regions for the four after it; a skipped
+// frame that asks for re-learning clears them at once, and the next frame
+// looked at re-learns.
+func TestEveryLooksAtOneFrameASecond(t *testing.T) {
+	bag := scene.Prop{Appear: sec(10), Disappear: time.Hour, Pos: scene.Point{X: 0.42, Y: 0.81}, W: 0.035, H: 0.05, Luma: 35}
+	obs := run(t, newStage(t, Config{}), scene.Script{Base: base(640, 360), Props: []scene.Prop{bag}}, 5, sec(20), nil)
+	seen := 0
+	for i, o := range obs {
+		if o.at < sec(15) {
+			continue
+		}
+		seen += len(o.objs)
+		if first := i - i%5; !reflect.DeepEqual(o.objs, obs[first].objs) {
+			t.Fatalf("%v: %+v, the frame looked at (%v) gave %+v", o.at, o.objs, obs[first].at, obs[first].objs)
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no region for the bag")
+	}
+
+	st := newStage(t, Config{})
+	f := newFeeder(t, scene.Script{Base: base(640, 360), Props: []scene.Prop{bag}})
+	n := 0
+	apply := func(relearn bool) []pattern.StaticObject {
+		at := time.Duration(n) * time.Second / 25
+		objs := st.Apply(t0.Add(at), f.frame(t, n), relearn || at < 3*time.Second)
+		n += 5
+		return objs
+	}
+	for n < 25*16 {
+		apply(false)
+	}
+	if n%25 != 0 {
+		t.Fatalf("frame %d", n)
+	}
+	if objs := apply(false); len(objs) != 1 {
+		t.Fatalf("16 s: %+v, want the bag", objs)
+	}
+	if objs := apply(true); objs != nil {
+		t.Fatalf("skipped frame asking to re-learn: %+v", objs)
+	}
+	for range 3 {
+		if objs := apply(false); objs != nil {
+			t.Fatalf("after a re-learn request: %+v", objs)
+		}
+	}
+	if objs := apply(false); objs != nil || st.frames != 1 {
+		t.Fatalf("next frame looked at: %+v, %d frames learnt (want a fresh background)", objs, st.frames)
 	}
 }
