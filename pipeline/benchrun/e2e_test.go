@@ -366,6 +366,9 @@ func selfCPU() time.Duration {
 // runPoint streams n cameras into a fresh service process and measures a
 // window of `seconds` after every camera analyses frames and the motion
 // warm-up is over.
+// slowEvent is the latency target; runPoint logs every start event beyond it.
+const slowEvent = 200 * time.Millisecond
+
 func runPoint(t *testing.T, bin, broker string, sub *mosquittotest.Subscription, pr profile, c clip, n int, seconds float64) point {
 	t.Helper()
 	device := fmt.Sprintf("bench-%s-n%d-%d", pr.name, n, time.Now().Unix()%100000)
@@ -532,7 +535,13 @@ defaults:
 		if ev.At.Before(t0) || ev.At.After(t1) {
 			continue
 		}
-		lat = append(lat, msg.Received.Sub(ev.At.Time))
+		l := msg.Received.Sub(ev.At.Time)
+		lat = append(lat, l)
+		if l > slowEvent {
+			// A single late event is the whole p99 of a point; when it
+			// happened tells a stall of the box from a backlog.
+			t.Logf("%s n=%d: start event %s of %s at +%.1fs of the window took %v", pr.name, n, ev.Type, ev.Camera, ev.At.Sub(t0).Seconds(), l.Round(time.Millisecond))
+		}
 	}
 	p.starts = len(lat)
 	p.p50 = benchrun.Percentile(lat, 50)
