@@ -363,12 +363,12 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// runPoint streams n cameras into a fresh service process and measures a
-// window of `seconds` after every camera analyses frames and the motion
-// warm-up is over.
 // slowEvent is the latency target; runPoint logs every start event beyond it.
 const slowEvent = 200 * time.Millisecond
 
+// runPoint streams n cameras into a fresh service process and measures a
+// window of `seconds` after every camera analyses frames and the motion
+// warm-up is over.
 func runPoint(t *testing.T, bin, broker string, sub *mosquittotest.Subscription, pr profile, c clip, n int, seconds float64) point {
 	t.Helper()
 	device := fmt.Sprintf("bench-%s-n%d-%d", pr.name, n, time.Now().Unix()%100000)

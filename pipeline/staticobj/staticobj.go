@@ -281,6 +281,7 @@ func (s *Stage) Apply(now time.Time, grey gocv.Mat, relearn bool) []pattern.Stat
 	return s.result
 }
 
+// apply looks at one frame: Apply without the thinning out.
 func (s *Stage) apply(now time.Time, grey gocv.Mat, relearn bool) []pattern.StaticObject {
 	s.out = s.out[:0]
 	if size := image.Pt(grey.Cols(), grey.Rows()); size != s.size {
