@@ -1,5 +1,6 @@
 // Package flow measures how the moving regions of the grey analysis frame
-// move inside: dense optical flow (Farnebäck) between consecutive analysis
+// move inside: dense optical flow (OpenCV's DIS, dense inverse search,
+// through dis.cpp) between consecutive analysis
 // frames, computed only around the motion detector's blobs, summarised per
 // region as speed, direction spread and moving fraction.
 //
@@ -12,9 +13,11 @@
 // package only measures them.
 //
 // Flow runs at a reduced width (320 px by default): a person far away is
-// still 25 px tall there, the flow's window smooths over a walker's swinging
+// still 25 px tall there, the flow's patches smooth over a walker's swinging
 // arms and legs (at full resolution they look erratic too), and the cost
-// stays a few milliseconds per frame. Every Mat is allocated once per frame
+// stays well under a millisecond per frame. DIS replaced Farnebäck in
+// 2026-12: the same measurements at about a tenth of the cost (see
+// docs/performance.md). Every Mat is allocated once per frame
 // size; in steady state Apply makes no Go allocations.
 package flow
 
@@ -104,21 +107,12 @@ func (c Config) validate() error {
 	return nil
 }
 
-// Farnebäck parameters: a three-level pyramid follows the 5–30 px a walker
-// or runner moves between analysis frames at 320 px wide and 5 frames/s; a
-// 13 px window (half a near person's width) smooths over single limbs
-// without blurring two people into one motion.
 const (
-	pyrScale   = 0.5
-	pyrLevels  = 3
-	winSize    = 13
-	iterations = 3
-	polyN      = 5
-	polySigma  = 1.1
 	// minROI is the smallest side of the image the flow is computed on:
-	// OpenCV builds a pyramid level only while both sides stay at least 32
-	// px, and without the coarse levels a figure that moves more than a
-	// few pixels between frames is lost.
+	// DIS builds its pyramid only while a level still holds several of its
+	// 8 px patches, and without the coarse levels a figure that moves more
+	// than a few pixels between frames (5–30 px at 320 px wide and 5
+	// frames/s) is lost.
 	minROI = 32 << 2
 	// maxPool bounds Config.Pool.
 	maxPool = 8
@@ -149,7 +143,12 @@ type Stage struct {
 	whole  [1]image.Rectangle               // or, in a busy scene, this
 	stats  [motion.MaxBoxes]image.Rectangle // summarised over
 	out    []pattern.FlowRegion
-	closed bool
+	dis    *dis
+	// failures counts failed flow computations; lastFailLog rate-limits
+	// their log line.
+	failures    uint64
+	lastFailLog time.Time
+	closed      bool
 }
 
 // New validates cfg (zero fields take defaults); Close releases the Mats.
@@ -158,8 +157,13 @@ func New(cfg Config) (*Stage, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	d, err := newDIS()
+	if err != nil {
+		return nil, err
+	}
 	s := &Stage{
 		cfg:    cfg,
+		dis:    d,
 		prev:   gocv.NewMat(),
 		cur:    gocv.NewMat(),
 		prevFG: gocv.NewMat(),
@@ -375,15 +379,17 @@ func (s *Stage) measure(dt time.Duration, boxes []image.Rectangle) {
 	}
 }
 
-// flowOn computes the flow of r into the newest flow image.
+// flowOn computes the flow of r into the newest flow image. A failure
+// leaves r's flow zero (nothing measured there) and is logged at most once a
+// minute.
 func (s *Stage) flowOn(r image.Rectangle) {
-	pr, cr, fr := s.prev.Region(r), s.cur.Region(r), s.flows[s.head].Region(r)
-	// fr has r's size and the flow's type, so OpenCV writes into the
-	// shared flow image instead of allocating.
-	gocv.CalcOpticalFlowFarneback(pr, cr, &fr, pyrScale, pyrLevels, winSize, iterations, polyN, polySigma, 0)
-	pr.Close()
-	cr.Close()
-	fr.Close()
+	if err := s.dis.calc(s.prev, s.cur, s.flows[s.head], r); err != nil {
+		s.failures++
+		if now := time.Now(); now.Sub(s.lastFailLog) >= time.Minute {
+			s.lastFailLog = now
+			s.cfg.Logger.Warn("flow: optical flow failed; the region counts as still", "err", err, "failures", s.failures)
+		}
+	}
 }
 
 // atLeast grows r symmetrically to at least side×side, shifted and clipped
@@ -463,6 +469,7 @@ func (s *Stage) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.dis.close()
 	var err error
 	for _, m := range []*gocv.Mat{&s.prev, &s.cur, &s.prevFG, &s.curFG} {
 		err = errors.Join(err, m.Close())

@@ -12,7 +12,7 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// texture is a deterministic blotchy grey pattern: Farnebäck needs
+// texture is a deterministic blotchy grey pattern: optical flow needs
 // structure to see motion, as on real paving and clothes.
 func texture(w, h int, seed uint64) []byte {
 	r := rand.New(rand.NewPCG(seed, 7))
