@@ -68,6 +68,7 @@ type point struct {
 	droppedQueue   float64
 	droppedBusy    float64
 	decodeErrors   float64
+	decodeCPU      float64 // CPU-s the decoder threads spent (the service's own account)
 	starts         int
 	p50, p99, pmax time.Duration
 	rssPeak        int64
@@ -520,6 +521,7 @@ defaults:
 	p.decoded = d("edgeguard_camera_frames_decoded_total")
 	p.analysed = d("edgeguard_camera_frames_analysed_total")
 	p.decodeErrors = d("edgeguard_camera_decode_errors_total")
+	p.decodeCPU = d("edgeguard_camera_decode_cpu_seconds_total")
 	p.droppedQueue = m1.Reason("edgeguard_camera_frames_dropped_total", "decode_queue") - m0.Reason("edgeguard_camera_frames_dropped_total", "decode_queue")
 	p.droppedBusy = m1.Reason("edgeguard_camera_frames_dropped_total", "analysis_busy") - m0.Reason("edgeguard_camera_frames_dropped_total", "analysis_busy")
 
@@ -591,9 +593,10 @@ func rowWith(p point, marginal string) string {
 		rt = "NO: " + p.why
 	}
 	stream := float64(p.n) * p.seconds
-	return fmt.Sprintf("| %s | %d | %.4f | %.4f | %.2f | %.2f | %d | %d | %d | %d | %.1f | %s | %.0f | %.0f | %.1f | %.2f | %.2f | %.2f | %.2f | %s | %s |",
+	decode := p.decodeCPU / stream
+	return fmt.Sprintf("| %s | %d | %.4f | %.4f | %.2f | %.4f | %.2f | %.2f | %d | %d | %d | %d | %.1f | %s | %.0f | %.0f | %.1f | %.2f | %.2f | %.2f | %.2f | %s | %s |",
 		p.profile, p.n, p.cpuPerStreamSecond(), p.floor, p.cpuPerStreamSecond()/p.floor,
-		p.cpuPerStreamSecond()*float64(p.n), p.starts,
+		decode, p.cpuPerStreamSecond()/decode, p.cpuPerStreamSecond()*float64(p.n), p.starts,
 		p.p50.Milliseconds(), p.p99.Milliseconds(), p.pmax.Milliseconds(),
 		float64(p.rssPeak)/float64(p.n)/(1<<20), marginal, float64(p.rssPeak)/(1<<20),
 		p.droppedQueue+p.droppedBusy, p.received/stream, p.analysed/stream, p.busyCores, p.harnessCPU.Seconds()/p.seconds, p.others, p.load, rt)
@@ -606,8 +609,8 @@ func table(ps []point, seconds float64) string {
 		width = ps[0].width
 	}
 	fmt.Fprintf(&b, "\nEnd to end, %g stream-seconds per camera per point, analysis 5 fps at %d px\n\n", seconds, width)
-	b.WriteString("| stream | cameras | service CPU-s/stream-s | floor (ffmpeg) | ratio | service cores | start events | p50 ms | p99 ms | max ms | RSS/camera MiB | RSS per added camera MiB | RSS total MiB | dropped frames | received fps/camera | analysed fps/camera | machine busy cores | harness cores | others' cores | load avg | real time |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
+	b.WriteString("| stream | cameras | service CPU-s/stream-s | floor (ffmpeg) | ratio | its decoding CPU-s/stream-s | service ÷ its decoding | service cores | start events | p50 ms | p99 ms | max ms | RSS/camera MiB | RSS per added camera MiB | RSS total MiB | dropped frames | received fps/camera | analysed fps/camera | machine busy cores | harness cores | others' cores | load avg | real time |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 	// RSS per added camera: the slope from the profile's smallest point,
 	// without the fixed cost of the process (Go runtime, OpenCV, libav).
 	first := map[string]point{}

@@ -92,18 +92,21 @@ type snapRequest struct {
 
 // Stats are a camera's counters since it was created.
 type Stats struct {
-	AccessUnits       uint64 // received from the camera
-	DroppedAUs        uint64 // dropped because decoding fell behind
-	Decoded           uint64
-	DecodeErrors      uint64
-	Analysed          uint64
-	DroppedFrames     uint64 // analysis frames replaced before analysis took them
-	Events            uint64
-	SessionsStarted   uint64
-	StatusChanges     uint64 // states published on the status topic
-	LostPackets       uint64 // RTP packets the network lost (UDP)
-	SkippedAUs        uint64 // not decodable: waiting for a key frame after loss or damage
-	NotDecoded        uint64 // non-reference pictures neither analysis nor a snapshot wanted
+	AccessUnits     uint64 // received from the camera
+	DroppedAUs      uint64 // dropped because decoding fell behind
+	Decoded         uint64
+	DecodeErrors    uint64
+	Analysed        uint64
+	DroppedFrames   uint64 // analysis frames replaced before analysis took them
+	Events          uint64
+	SessionsStarted uint64
+	StatusChanges   uint64 // states published on the status topic
+	LostPackets     uint64 // RTP packets the network lost (UDP)
+	SkippedAUs      uint64 // not decodable: waiting for a key frame after loss or damage
+	NotDecoded      uint64 // non-reference pictures neither analysis nor a snapshot wanted
+	// DecodeCPU is the CPU time spent decoding (the decoder threads' exact
+	// account), up to the AU before the latest.
+	DecodeCPU         time.Duration
 	LastAnalysisWidth int
 }
 
@@ -124,6 +127,7 @@ type Camera struct {
 	statusChanges atomic.Uint64
 	lost, skipped atomic.Uint64
 	notDecoded    atomic.Uint64
+	decodeCPU     atomic.Int64 // ns, over all sessions
 	// lastPicture is when the last picture was decoded (unix ns; 0 before
 	// the first), for the video-loss watch.
 	lastPicture atomic.Int64
@@ -188,6 +192,7 @@ func (c *Camera) Stats() Stats {
 		Events: c.events.Load(), SessionsStarted: c.sessions.Load(),
 		StatusChanges: c.statusChanges.Load(), LostPackets: c.lost.Load(), SkippedAUs: c.skipped.Load(),
 		NotDecoded:        c.notDecoded.Load(),
+		DecodeCPU:         time.Duration(c.decodeCPU.Load()),
 		LastAnalysisWidth: int(c.analysisWidth.Load()),
 	}
 }
@@ -279,6 +284,7 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 		lastDropped  uint64
 		lastLost     uint64
 		lastSkipped  uint64
+		lastCPU      time.Duration
 		shownW       int
 		shownH       int
 		shownFPS     float64
@@ -318,9 +324,14 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 			c.lost.Add(l - lastLost)
 			lastLost = l
 		}
-		if sk := dec.Stats().Skipped; sk != lastSkipped {
-			c.skipped.Add(sk - lastSkipped)
-			lastSkipped = sk
+		ds := dec.Stats()
+		if ds.Skipped != lastSkipped {
+			c.skipped.Add(ds.Skipped - lastSkipped)
+			lastSkipped = ds.Skipped
+		}
+		if ds.CPU != lastCPU {
+			c.decodeCPU.Add(int64(ds.CPU - lastCPU))
+			lastCPU = ds.CPU
 		}
 		if au.Discontinuity {
 			dec.ResetToKeyframe()

@@ -113,8 +113,14 @@ func TestRoundTrip(t *testing.T) {
 						}
 					}
 				}
-				if st := d.Stats(); st.Decoded != frames || st.Errors != 0 || st.Skipped != 0 {
+				st := d.Stats()
+				if st.Decoded != frames || st.Errors != 0 || st.Skipped != 0 {
 					t.Errorf("Stats = %+v", st)
+				}
+				// The decoder's thread is part of this process: its CPU
+				// time is some, and less than the process's.
+				if proc := processCPU(); st.CPU <= 0 || st.CPU > proc {
+					t.Errorf("decoder CPU %v, process CPU %v", st.CPU, proc)
 				}
 			})
 		}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
@@ -40,6 +41,9 @@ type DecoderStats struct {
 	Decoded uint64 // pictures produced
 	Errors  uint64 // AUs libavcodec rejected or decoded with damage
 	Skipped uint64 // AUs not decoded while waiting for a random-access AU (and empty AUs)
+	// CPU is the CPU time the decoder's thread spent decoding (the kernel's
+	// exact account, not a sample).
+	CPU time.Duration
 }
 
 // Decoder decodes one camera's stream. Methods other than Stats must be
@@ -75,6 +79,7 @@ type Decoder struct {
 	noBox bool
 
 	decoded, errors, skipped atomic.Uint64
+	cpuNS                    atomic.Int64
 
 	// worker decodes on a thread of its own (egworker.c); done is its
 	// eventfd, result the buffer a result is read into. lost: a wait for
@@ -245,6 +250,8 @@ func (d *Decoder) decodeOnWorker(annexB []byte) (C.int, error) {
 		d.lost = true
 		return 0, fmt.Errorf("%w: %w", errThreadLost, err)
 	}
+	// The worker set cpu_ns before writing the eventfd just read.
+	d.cpuNS.Store(int64(d.worker.cpu_ns))
 	return C.int(int64(binary.NativeEndian.Uint64(d.result[:])) - int64(C.EG_WORKER_BIAS)), nil
 }
 
@@ -316,7 +323,8 @@ func (d *Decoder) Size() (w, h int) { return d.w, d.h }
 
 // Stats returns counters since NewDecoder. Safe for concurrent use.
 func (d *Decoder) Stats() DecoderStats {
-	return DecoderStats{Decoded: d.decoded.Load(), Errors: d.errors.Load(), Skipped: d.skipped.Load()}
+	return DecoderStats{Decoded: d.decoded.Load(), Errors: d.errors.Load(), Skipped: d.skipped.Load(),
+		CPU: time.Duration(d.cpuNS.Load())}
 }
 
 // ScaleGray converts the last picture to 8-bit grey (full range) of size

@@ -61,6 +61,9 @@ typedef struct eg_worker {
 	uint8_t *buf;
 	int cap, len;
 	int efd;
+	// cpu_ns is the thread's CPU time (CLOCK_THREAD_CPUTIME_ID) after its
+	// latest decode: the decoder's own cost, set before efd is written.
+	int64_t cpu_ns;
 } eg_worker;
 
 #define EG_WORKER_BIAS (((int64_t)1) << 32)

@@ -16,9 +16,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { EG_IDLE, EG_JOB, EG_QUIT };
+
+// thread_cpu_ns is the calling thread's CPU time: the scheduler's exact
+// account, not a sample, so the Go side can report what decoding costs.
+static int64_t thread_cpu_ns(void) {
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) {
+		return 0;
+	}
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static void *eg_worker_main(void *arg) {
 	eg_worker *w = arg;
@@ -32,7 +43,9 @@ static void *eg_worker_main(void *arg) {
 		}
 		pthread_mutex_unlock(&w->mu);
 		int ret = eg_decoder_decode(w->dec, w->buf, w->len);
+		int64_t cpu = thread_cpu_ns();
 		pthread_mutex_lock(&w->mu);
+		w->cpu_ns = cpu;
 		if (w->state == EG_QUIT) {
 			break;
 		}

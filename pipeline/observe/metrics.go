@@ -26,6 +26,8 @@ var (
 		"camera", "reason")
 	camDecodeErrors = desc("edgeguard_camera_decode_errors_total",
 		"Access units the decoder rejected; decoding resumes at the next key frame.", "camera")
+	camDecodeCPU = desc("edgeguard_camera_decode_cpu_seconds_total",
+		"CPU time spent decoding the camera's stream (the decoder thread's exact account); next to process_cpu_seconds_total it tells decoding from everything else.", "camera")
 	camReconnects = desc("edgeguard_camera_reconnects_total",
 		"RTSP sessions started after the first one (camera or network failures).", "camera")
 	camStreaming = desc("edgeguard_camera_streaming",
@@ -89,7 +91,7 @@ type statsCollector struct{ s *Server }
 
 func (statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		camReceived, camDecoded, camAnalysed, camDropped, camNotDecoded, camDecodeErrors, camReconnects, camStreaming,
+		camReceived, camDecoded, camAnalysed, camDropped, camNotDecoded, camDecodeErrors, camDecodeCPU, camReconnects, camStreaming,
 		egPublished, egSuppressed, egStripped, egDropped, egFailed, egPending, mqConnected, mqConnects,
 		obDepth, obAge, obQueued, obDelivered, obRetries, obDropped, obWriteErrors, obBytes,
 		snSubmitted, snSent, anonFailures, snDropped,
@@ -117,6 +119,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(camNotDecoded, st.SkippedAUs, id, "keyframe_wait")
 		counter(camNotDecoded, st.NotDecoded, id, "not_needed")
 		counter(camDecodeErrors, st.DecodeErrors, id)
+		ch <- prometheus.MustNewConstMetric(camDecodeCPU, prometheus.CounterValue, st.DecodeCPU.Seconds(), id)
 		counter(camReconnects, max(st.SessionsStarted, 1)-1, id)
 		gauge(camStreaming, b2f(cam.state.State == event.StateStreaming), id)
 	}

@@ -152,7 +152,8 @@ func value(mfs map[string]*dto.MetricFamily, name string, labels ...string) (flo
 
 func readySources() (*fakeEgress, *fakeOutbox, []*fakeCam) {
 	cams := []*fakeCam{
-		{id: "cam1", st: camera.Stats{AccessUnits: 1000, DroppedAUs: 3, Decoded: 990, DecodeErrors: 7, Analysed: 200, DroppedFrames: 4, SessionsStarted: 3}},
+		{id: "cam1", st: camera.Stats{AccessUnits: 1000, DroppedAUs: 3, Decoded: 990, DecodeErrors: 7, Analysed: 200, DroppedFrames: 4, SessionsStarted: 3,
+			DecodeCPU: 2500 * time.Millisecond}},
 		{id: "cam2", st: camera.Stats{AccessUnits: 10, Decoded: 10, Analysed: 2, SessionsStarted: 1}},
 	}
 	eg := &fakeEgress{st: egress.Stats{Published: 42, Suppressed: 5, Stripped: 9, Dropped: 1, Failed: 2, Pending: 3, Connects: 2, Connected: true}}
@@ -188,6 +189,7 @@ func TestMetricsReadTheCountersOnScrape(t *testing.T) {
 		{"edgeguard_camera_frames_dropped_total", []string{"camera=cam1", "reason=decode_queue"}, 3},
 		{"edgeguard_camera_frames_dropped_total", []string{"camera=cam1", "reason=analysis_busy"}, 4},
 		{"edgeguard_camera_decode_errors_total", []string{"camera=cam1"}, 7},
+		{"edgeguard_camera_decode_cpu_seconds_total", []string{"camera=cam1"}, 2.5},
 		{"edgeguard_camera_reconnects_total", []string{"camera=cam1"}, 2},
 		{"edgeguard_camera_reconnects_total", []string{"camera=cam2"}, 0},
 		{"edgeguard_camera_streaming", []string{"camera=cam1"}, 1},
