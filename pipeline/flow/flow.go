@@ -15,9 +15,9 @@
 // Flow runs at a reduced width (320 px by default): a person far away is
 // still 25 px tall there, the flow's patches smooth over a walker's swinging
 // arms and legs (at full resolution they look erratic too), and the cost
-// stays well under a millisecond per frame. DIS replaced Farnebäck in
-// 2026-12: the same measurements at about a tenth of the cost (see
-// docs/performance.md). Every Mat is allocated once per frame
+// stays around a millisecond per frame. DIS replaced Farnebäck in 2026-12:
+// the same judgements at a fifth of the stage's cost (see
+// docs/performance.md, "Sixth pass"). Every Mat is allocated once per frame
 // size; in steady state Apply makes no Go allocations.
 package flow
 
@@ -380,8 +380,8 @@ func (s *Stage) measure(dt time.Duration, boxes []image.Rectangle) {
 }
 
 // flowOn computes the flow of r into the newest flow image. A failure
-// leaves r's flow zero (nothing measured there) and is logged at most once a
-// minute.
+// leaves r's flow as it was (zero, or what an overlapping rectangle
+// measured) and is logged at most once a minute.
 func (s *Stage) flowOn(r image.Rectangle) {
 	if err := s.dis.calc(s.prev, s.cur, s.flows[s.head], r); err != nil {
 		s.failures++
