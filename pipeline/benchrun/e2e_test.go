@@ -615,10 +615,16 @@ func rowWith(p point, marginal string) string {
 		rt = "NO: " + p.why
 	}
 	stream := float64(p.n) * p.seconds
-	decode := p.decodeCPU / stream
-	return fmt.Sprintf("| %s | %d | %.4f | %.4f | %.2f | %.4f | %.2f | %.2f | %d | %d | %d | %d | %.1f | %s | %.0f | %.0f | %.1f | %.2f | %.2f | %.2f | %.2f | %s | %s |",
+	// A service built before edgeguard_camera_decode_cpu_seconds_total
+	// (EDGEGUARD_BENCH_BIN) reports no decoding time.
+	decode, overDecode := "–", "–"
+	if p.decodeCPU > 0 {
+		decode = fmt.Sprintf("%.4f", p.decodeCPU/stream)
+		overDecode = fmt.Sprintf("%.2f", p.cpuPerStreamSecond()/(p.decodeCPU/stream))
+	}
+	return fmt.Sprintf("| %s | %d | %.4f | %.4f | %.2f | %s | %s | %.2f | %d | %d | %d | %d | %.1f | %s | %.0f | %.0f | %.1f | %.2f | %.2f | %.2f | %.2f | %s | %s |",
 		p.profile, p.n, p.cpuPerStreamSecond(), p.floor, p.cpuPerStreamSecond()/p.floor,
-		decode, p.cpuPerStreamSecond()/decode, p.cpuPerStreamSecond()*float64(p.n), p.starts,
+		decode, overDecode, p.cpuPerStreamSecond()*float64(p.n), p.starts,
 		p.p50.Milliseconds(), p.p99.Milliseconds(), p.pmax.Milliseconds(),
 		float64(p.rssPeak)/float64(p.n)/(1<<20), marginal, float64(p.rssPeak)/(1<<20),
 		p.droppedQueue+p.droppedBusy, p.received/stream, p.analysed/stream, p.busyCores, p.harnessCPU.Seconds()/p.seconds, p.others, p.load, rt)

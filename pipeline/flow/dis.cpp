@@ -34,8 +34,9 @@ int eg_dis_calc(EgDIS dp, void* prevp, void* curp, void* flowp, int x, int y, in
         return -1;
     }
     try {
-        // Continuous copies: DIS pads and resizes its inputs itself; the
-        // copies cost little next to it and keep it off the shared frames.
+        // Continuous copies of the rectangle (at most 320x180 bytes, little
+        // next to DIS), so nothing depends on how OpenCV 4.6's DIS treats
+        // views into a larger image.
         prev(r).copyTo(d->a);
         cur(r).copyTo(d->b);
         // calc treats a flow argument of the right size and type as its

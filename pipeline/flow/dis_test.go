@@ -61,15 +61,19 @@ func TestDISHardInputs(t *testing.T) {
 	wg.Wait()
 }
 
+// checkDIS runs on TestDISHardInputs's goroutines, so it reports with
+// t.Error and returns rather than calling t.Fatal.
 func checkDIS(t *testing.T, d *dis, sz image.Point, a, b []byte, r *rand.Rand, kind int) {
 	prev, err := gocv.NewMatFromBytes(sz.Y, sz.X, gocv.MatTypeCV8UC1, a)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return
 	}
 	defer prev.Close()
 	cur, err := gocv.NewMatFromBytes(sz.Y, sz.X, gocv.MatTypeCV8UC1, b)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return
 	}
 	defer cur.Close()
 	flow := gocv.NewMatWithSizeFromScalar(gocv.Scalar{}, sz.Y, sz.X, gocv.MatTypeCV32FC2)
@@ -82,16 +86,19 @@ func checkDIS(t *testing.T, d *dis, sz image.Point, a, b []byte, r *rand.Rand, k
 		rects = append(rects, image.Rect(x, y, x+1+r.IntN(sz.X-x), y+1+r.IntN(sz.Y-y)))
 	}
 	for _, rc := range rects {
+		// Exactly the rectangles under the minimum side are refused.
 		err := d.calc(prev, cur, flow, rc)
-		if small := rc.Dx() < minDISSide || rc.Dy() < minDISSide; small || err != nil {
-			if !small || err == nil {
-				t.Errorf("size %v kind %d rect %v: got error %v", sz, kind, rc, err)
-			}
+		small := rc.Dx() < minDISSide || rc.Dy() < minDISSide
+		if small != (err != nil) {
+			t.Errorf("size %v kind %d rect %v: got error %v", sz, kind, rc, err)
+		}
+		if err != nil {
 			continue
 		}
 		f, err := flow.DataPtrFloat32()
 		if err != nil {
-			t.Fatal(err)
+			t.Error(err)
+			return
 		}
 		for _, v := range f {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
