@@ -121,6 +121,8 @@ func Diff(old, new *Policy) []Change {
 	add("anonymisation.margin", fmtFloat(oa.Margin), fmtFloat(na.Margin), direction(na.Margin < oa.Margin))
 	add("anonymisation.persons", fmt.Sprint(oa.Persons), fmt.Sprint(na.Persons), direction(!na.Persons))
 
+	add("unlisted_cameras", old.UnlistedCameras, new.UnlistedCameras, direction(new.UnlistedCameras == UnlistedAllow))
+
 	ids := append(old.CameraIDs(), new.CameraIDs()...)
 	slices.Sort(ids)
 	for _, id := range slices.Compact(ids) {

@@ -82,8 +82,10 @@ func ExampleDiff() {
 
 func ExamplePolicy_CheckAgainst() {
 	p, _ := policy.Parse("policy.yaml", []byte(example))
-	warnings, err := p.CheckAgainst([]string{"cam1", "cam2"}, []string{"motion"})
-	fmt.Println(warnings, err)
+	// cam2 is configured, but the policy lists only cam1: purpose
+	// limitation refuses it.
+	_, err := p.CheckAgainst([]string{"cam1", "cam2"}, []string{"motion"})
+	fmt.Println(err)
 	// Output:
-	// [camera "cam2" is not in policy "hansaplatz": it runs without a recorded purpose and without privacy zones] <nil>
+	// policy "hansaplatz" (policy.yaml) does not list camera "cam2" and refuses cameras it does not list (purpose limitation: unlisted_cameras: refuse); the privacy officer can add it under cameras: with a purpose, or set unlisted_cameras: allow; otherwise remove it from the configuration (or set enabled: false)
 }

@@ -24,6 +24,7 @@ type texts struct {
 	persons                                               string
 	whenAlways, whenOnly                                  string
 	cameras, purpose, zones, noZones, noPurpose, unlisted string
+	unlistedRefused                                       string
 	noCameras                                             string
 	events, fields                                        map[string]string
 	days                                                  map[string]string
@@ -64,16 +65,17 @@ var english = texts{
 		"pixelate": "faces are pixelated to at most %d blocks across",
 		"blur":     "faces are strongly blurred",
 	},
-	persons:    "whole persons are covered as well",
-	whenAlways: "When: at any time.",
-	whenOnly:   "When: only %s (time zone %s). Events outside these times are discarded.",
-	cameras:    "Cameras",
-	purpose:    "Purpose",
-	zones:      "Privacy zones",
-	noZones:    "none",
-	noPurpose:  "not recorded",
-	unlisted:   "Cameras not listed here: the rules above apply, without privacy zones and without a recorded purpose.",
-	noCameras:  "No camera is listed: the rules above apply to every camera, without privacy zones and without a recorded purpose.",
+	persons:         "whole persons are covered as well",
+	whenAlways:      "When: at any time.",
+	whenOnly:        "When: only %s (time zone %s). Events outside these times are discarded.",
+	cameras:         "Cameras",
+	purpose:         "Purpose",
+	zones:           "Privacy zones",
+	noZones:         "none",
+	noPurpose:       "not recorded",
+	unlisted:        "Cameras not listed here: the rules above apply, without privacy zones and without a recorded purpose (unlisted_cameras: allow).",
+	unlistedRefused: "Cameras not listed here do not run: the device refuses to start with a camera that has no purpose recorded in this policy.",
+	noCameras:       "No camera is listed: the rules above apply to every camera, without privacy zones and without a recorded purpose.",
 	events: map[string]string{
 		"motion":           "movement in the picture",
 		"intrusion":        "someone or something entering an area that should stay empty",
@@ -136,16 +138,17 @@ var german = texts{
 		"pixelate": "Gesichter auf höchstens %d Blöcke in der Breite verpixelt werden",
 		"blur":     "Gesichter stark weichgezeichnet werden",
 	},
-	persons:    "ganze Personen ebenfalls abgedeckt werden",
-	whenAlways: "Wann: jederzeit.",
-	whenOnly:   "Wann: nur %s (Zeitzone %s). Ereignisse außerhalb dieser Zeiten werden verworfen.",
-	cameras:    "Kameras",
-	purpose:    "Zweck",
-	zones:      "Schutzbereiche",
-	noZones:    "keine",
-	noPurpose:  "nicht festgelegt",
-	unlisted:   "Nicht aufgeführte Kameras: Es gelten die Regeln oben, ohne Schutzbereiche und ohne festgelegten Zweck.",
-	noCameras:  "Keine Kamera ist aufgeführt: Für jede Kamera gelten die Regeln oben, ohne Schutzbereiche und ohne festgelegten Zweck.",
+	persons:         "ganze Personen ebenfalls abgedeckt werden",
+	whenAlways:      "Wann: jederzeit.",
+	whenOnly:        "Wann: nur %s (Zeitzone %s). Ereignisse außerhalb dieser Zeiten werden verworfen.",
+	cameras:         "Kameras",
+	purpose:         "Zweck",
+	zones:           "Schutzbereiche",
+	noZones:         "keine",
+	noPurpose:       "nicht festgelegt",
+	unlisted:        "Nicht aufgeführte Kameras: Es gelten die Regeln oben, ohne Schutzbereiche und ohne festgelegten Zweck (unlisted_cameras: allow).",
+	unlistedRefused: "Nicht aufgeführte Kameras laufen nicht: Das Gerät startet nicht mit einer Kamera, für die diese Richtlinie keinen Zweck festlegt.",
+	noCameras:       "Keine Kamera ist aufgeführt: Für jede Kamera gelten die Regeln oben, ohne Schutzbereiche und ohne festgelegten Zweck.",
 	events: map[string]string{
 		"motion":           "Bewegung im Bild",
 		"intrusion":        "Betreten eines Bereichs, der leer bleiben soll",
@@ -312,9 +315,12 @@ func (p *Policy) Explain(lang string) (string, error) {
 		}
 		line(2, "%s: %s", t.zones, zones)
 	}
-	if len(p.Cameras) == 0 {
+	switch {
+	case len(p.Cameras) == 0:
 		line(1, "%s", t.noCameras)
-	} else {
+	case p.RefusesUnlisted():
+		line(1, "%s", t.unlistedRefused)
+	default:
 		line(1, "%s", t.unlisted)
 	}
 	return b.String(), nil

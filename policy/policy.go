@@ -75,15 +75,31 @@ type Policy struct {
 	// Now is the clock for the schedule; nil means time.Now.
 	Now func() time.Time
 
-	APIVersion    string            `yaml:"apiVersion"`
-	Kind          string            `yaml:"kind"`
-	Metadata      Metadata          `yaml:"metadata"`
-	Retention     Retention         `yaml:"retention"`
-	Audio         string            `yaml:"audio"`
-	Egress        Egress            `yaml:"egress"`
-	Anonymisation Anonymisation     `yaml:"anonymisation"`
-	Cameras       map[string]Camera `yaml:"-"` // decoded via document
+	APIVersion    string        `yaml:"apiVersion"`
+	Kind          string        `yaml:"kind"`
+	Metadata      Metadata      `yaml:"metadata"`
+	Retention     Retention     `yaml:"retention"`
+	Audio         string        `yaml:"audio"`
+	Egress        Egress        `yaml:"egress"`
+	Anonymisation Anonymisation `yaml:"anonymisation"`
+	// UnlistedCameras is what happens to a configured camera the policy
+	// does not list: UnlistedRefuse (the service does not start) or
+	// UnlistedAllow (it runs without a recorded purpose and without privacy
+	// zones). When the file leaves it out it is UnlistedRefuse if any camera
+	// is listed, UnlistedAllow if none is: purpose limitation (GDPR Art.
+	// 5(1)(b)) is the privacy officer's decision, not the operator's, so a
+	// policy that names its cameras names all of them unless it says
+	// otherwise, while a policy that lists none (like the built-in one)
+	// keeps its rules for every camera.
+	UnlistedCameras string            `yaml:"unlisted_cameras"`
+	Cameras         map[string]Camera `yaml:"-"` // decoded via document
 }
+
+// Values of unlisted_cameras.
+const (
+	UnlistedRefuse = "refuse"
+	UnlistedAllow  = "allow"
+)
 
 // Metadata makes the policy accountable (GDPR Art. 5(2), 25, 35; BDSG § 4):
 // who is responsible, on which legal basis, after which impact assessment.
@@ -237,6 +253,12 @@ func Parse(filename string, data []byte) (*Policy, error) {
 	if err := d.Err(); err != nil {
 		return nil, err
 	}
+	if p.UnlistedCameras == "" {
+		p.UnlistedCameras = UnlistedAllow
+		if len(p.Cameras) > 0 {
+			p.UnlistedCameras = UnlistedRefuse
+		}
+	}
 	sum := sha256.Sum256(data)
 	p.Name = p.Metadata.Name
 	p.Version = p.Metadata.Version
@@ -283,6 +305,10 @@ func (p *Policy) Zones(camera string) [][]Point {
 	return out
 }
 
+// RefusesUnlisted reports whether a camera the policy does not list must
+// not run (see UnlistedCameras).
+func (p *Policy) RefusesUnlisted() bool { return p.UnlistedCameras == UnlistedRefuse }
+
 // CameraIDs returns the cameras the policy names, sorted.
 func (p *Policy) CameraIDs() []string {
 	ids := make([]string, 0, len(p.Cameras))
@@ -305,6 +331,8 @@ type Summary struct {
 	Schedule  bool           `json:"schedule"`  // events only at scheduled times
 	Retention string         `json:"retention"` // outbox, e.g. "24h"
 	Zones     map[string]int `json:"zones"`     // privacy zones per camera
+	// UnlistedCameras is "refuse" or "allow" (see Policy.UnlistedCameras).
+	UnlistedCameras string `json:"unlisted_cameras"`
 }
 
 // Summary returns the policy in brief.
@@ -319,6 +347,8 @@ func (p *Policy) Summary() Summary {
 		Schedule:  p.Egress.Schedule != nil,
 		Retention: fmtDuration(p.Retention.Outbox),
 		Zones:     map[string]int{},
+
+		UnlistedCameras: p.UnlistedCameras,
 	}
 	for id, c := range p.Cameras {
 		s.Zones[id] = len(c.Zones)

@@ -106,10 +106,16 @@ func TestParseErrors(t *testing.T) {
 			`p.yaml:1:1: apiVersion: unsupported version "edgeguard/v2"; allowed: edgeguard/v1`},
 		{"wrong kind", []string{"kind: Policy", "kind: Config"}, `p.yaml:2:1: kind: "Config" is not a policy; allowed: Policy`},
 		{"unknown top-level key", []string{"audio: discard\n", "audio: discard\nvideo: keep\n"},
-			"p.yaml:14:1: video: unknown field; allowed: apiVersion, kind, metadata, retention, audio, egress, anonymisation, cameras"},
+			"p.yaml:14:1: video: unknown field; allowed: apiVersion, kind, metadata, retention, audio, egress, anonymisation, unlisted_cameras, cameras"},
 		{"misspelt key", []string{"privacy_zones:", "privacy_zone:"},
 			`p.yaml:20:5: cameras.cam1.privacy_zone: unknown field; did you mean "privacy_zones"? allowed: purpose, privacy_zones`},
 		{"duplicate key", []string{"audio: discard\n", "audio: discard\naudio: discard\n"}, "p.yaml:14:1: audio: duplicate key (first at line 13)"},
+
+		// Purpose limitation.
+		{"unlisted cameras unknown value", []string{"cameras:\n", "unlisted_cameras: warn\ncameras:\n"},
+			`p.yaml:17:1: unlisted_cameras: unknown value "warn"; allowed: refuse (a camera this policy does not list does not run) or allow (it runs without a recorded purpose and without privacy zones)`},
+		{"refuse without cameras", []string{"cameras:\n  cam1:\n    purpose: \"Erkennen von am Boden liegenden Personen zur schnellen Hilfe\"\n    privacy_zones:\n      - name: windows\n        polygon: [[0, 0], [0.3, 0], [0.3, 0.4], [0, 0.4]]\n", "unlisted_cameras: refuse\n"},
+			"p.yaml:17:1: unlisted_cameras: refuse with no camera listed would refuse every camera; list the cameras under cameras: with their purpose, or remove unlisted_cameras"},
 
 		// Accountability.
 		{"metadata missing", []string{"metadata:\n  name: test\n  version: \"1\"\n  controller: \"Stadt Musterstadt\"\n  contact: \"datenschutz@example.org\"\n  legal_basis: \"§ 8 Abs. 3 HmbPolDVG\"\n  dpia: \"DPIA-1\"\n  approved: 2026-10-28\n", ""},
@@ -196,7 +202,7 @@ func TestParseErrors(t *testing.T) {
 		{"biometrics", []string{"audio: discard\n", "audio: discard\nbiometric_identification: on\n"},
 			"p.yaml:14:1: biometric_identification: edgeguard processes no biometric data; this cannot be enabled (GDPR Art. 9: biometric data to identify a person is a special category)"},
 		{"demographics under an unknown key", []string{"audio: discard\n", "audio: discard\nanalytics:\n  demographics: [age, gender]\n"},
-			"p.yaml:14:1: analytics: unknown field; allowed: apiVersion, kind, metadata, retention, audio, egress, anonymisation, cameras\n" +
+			"p.yaml:14:1: analytics: unknown field; allowed: apiVersion, kind, metadata, retention, audio, egress, anonymisation, unlisted_cameras, cameras\n" +
 				"p.yaml:15:3: analytics.demographics: edgeguard does not estimate age, gender, ethnicity or other personal attributes; this cannot be enabled (GDPR Art. 5(1)(c) data minimisation; Art. 9 for attributes that reveal special categories)"},
 		{"gender and age in a camera", []string{"    privacy_zones:\n", "    gender: false\n    age: false\n    privacy_zones:\n"},
 			"p.yaml:20:5: cameras.cam1.gender: edgeguard does not estimate age, gender, ethnicity or other personal attributes; this cannot be enabled (GDPR Art. 5(1)(c) data minimisation; Art. 9 for attributes that reveal special categories)\n" +
@@ -404,7 +410,7 @@ func TestSummary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"name":"test","version":"1","sha256":"` + p.SHA256 + `","events":["motion"],"fields":["score"],"snapshots":false,"schedule":false,"retention":"24h","zones":{"cam1":1}}`
+	want := `{"name":"test","version":"1","sha256":"` + p.SHA256 + `","events":["motion"],"fields":["score"],"snapshots":false,"schedule":false,"retention":"24h","zones":{"cam1":1},"unlisted_cameras":"refuse"}`
 	if string(b) != want {
 		t.Errorf("summary\n%s\nwant\n%s", b, want)
 	}
@@ -415,12 +421,12 @@ func TestSummary(t *testing.T) {
 }
 
 func TestCheckAgainst(t *testing.T) {
-	p := mustParse(t, edit(t, "[motion]", "[motion, tamper]"))
+	p := mustParse(t, edit(t, "[motion]", "[motion, tamper]", "cameras:\n", "unlisted_cameras: allow\ncameras:\n"))
 	warnings, err := p.CheckAgainst([]string{"cam1", "cam3"}, []string{"motion", "tamper"})
 	if err != nil {
 		t.Errorf("allowed types: %v", err)
 	}
-	wantW := []string{`camera "cam3" is not in policy "test": it runs without a recorded purpose and without privacy zones`}
+	wantW := []string{`camera "cam3" is not in policy "test", which allows unlisted cameras: it runs without a recorded purpose and without privacy zones`}
 	if !slices.Equal(warnings, wantW) {
 		t.Errorf("warnings %q, want %q", warnings, wantW)
 	}
@@ -431,11 +437,47 @@ func TestCheckAgainst(t *testing.T) {
 		t.Errorf("error\n%v\nwant\n%s", err, wantErr)
 	}
 	wantW = []string{
-		`camera "cam2" is not in policy "test": it runs without a recorded purpose and without privacy zones`,
+		`camera "cam2" is not in policy "test", which allows unlisted cameras: it runs without a recorded purpose and without privacy zones`,
 		`policy "test" has rules for camera "cam1", which is not configured (a typo in a camera id would leave a camera without its privacy zones)`,
 	}
 	if !slices.Equal(warnings, wantW) {
 		t.Errorf("warnings %q, want %q", warnings, wantW)
+	}
+}
+
+// TestUnlistedCamerasRefused: a policy that lists cameras refuses the
+// others (purpose limitation) unless it says unlisted_cameras: allow; the
+// built-in policy lists none and keeps its rules for every camera.
+func TestUnlistedCamerasRefused(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		policy  *Policy
+		cameras []string
+		want    string // error; "" for none
+	}{
+		{"listed only", mustParse(t, base), []string{"cam1"}, ""},
+		{"one more", mustParse(t, base), []string{"cam1", "cam3"},
+			`policy "test" (p.yaml) does not list camera "cam3" and refuses cameras it does not list (purpose limitation: unlisted_cameras: refuse); the privacy officer can add it under cameras: with a purpose, or set unlisted_cameras: allow; otherwise remove it from the configuration (or set enabled: false)`},
+		{"two more", mustParse(t, base), []string{"cam4", "cam1", "cam3"},
+			`policy "test" (p.yaml) does not list cameras "cam4" and "cam3" and refuses cameras it does not list (purpose limitation: unlisted_cameras: refuse); the privacy officer can add them under cameras: with a purpose, or set unlisted_cameras: allow; otherwise remove them from the configuration (or set enabled: false)`},
+		{"explicit refuse", mustParse(t, edit(t, "cameras:\n", "unlisted_cameras: refuse\ncameras:\n")), []string{"cam3"},
+			`policy "test" (p.yaml) does not list camera "cam3" and refuses cameras it does not list (purpose limitation: unlisted_cameras: refuse); the privacy officer can add it under cameras: with a purpose, or set unlisted_cameras: allow; otherwise remove it from the configuration (or set enabled: false)`},
+		{"allowed", mustParse(t, edit(t, "cameras:\n", "unlisted_cameras: allow\ncameras:\n")), []string{"cam1", "cam3"}, ""},
+		{"builtin lists none", Default(), []string{"cam1", "cam3"}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.policy.CheckAgainst(tt.cameras, []string{"motion"})
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("error\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+	if d := Default(); d.UnlistedCameras != UnlistedAllow || d.RefusesUnlisted() {
+		t.Errorf("built-in policy: unlisted_cameras %q, want allow", d.UnlistedCameras)
 	}
 }
 
@@ -593,4 +635,24 @@ func FuzzParse(f *testing.F) {
 		}
 		p.AllowsEventAt("motion", time.Unix(int64(len(data))*7919, 0))
 	})
+}
+
+func TestDiffUnlistedCameras(t *testing.T) {
+	refuse := mustParse(t, base)
+	allow := mustParse(t, edit(t, "cameras:\n", "unlisted_cameras: allow\ncameras:\n"))
+	for _, tt := range []struct {
+		old, new *Policy
+		want     string
+	}{
+		{refuse, allow, "unlisted_cameras: refuse → allow (MORE is seen, kept or sent)"},
+		{allow, refuse, "unlisted_cameras: allow → refuse (less is seen, kept or sent)"},
+	} {
+		var got []string
+		for _, c := range Diff(tt.old, tt.new) {
+			got = append(got, c.String())
+		}
+		if !slices.Contains(got, tt.want) {
+			t.Errorf("diff %q, want it to contain %q", got, tt.want)
+		}
+	}
 }

@@ -58,6 +58,13 @@ func validate(d *yamlstrict.Decoder, p *Policy, doc *document) {
 	for _, id := range sortedKeys(doc.Cameras) {
 		validateCamera(d, id, doc.Cameras[id])
 	}
+	switch {
+	case !d.Has("unlisted_cameras"):
+	case p.UnlistedCameras != UnlistedRefuse && p.UnlistedCameras != UnlistedAllow:
+		d.Errorf("unlisted_cameras", "unknown value %s; allowed: refuse (a camera this policy does not list does not run) or allow (it runs without a recorded purpose and without privacy zones)", yamlstrict.Quote(p.UnlistedCameras))
+	case p.UnlistedCameras == UnlistedRefuse && len(doc.Cameras) == 0:
+		d.Errorf("unlisted_cameras", "refuse with no camera listed would refuse every camera; list the cameras under cameras: with their purpose, or remove unlisted_cameras")
+	}
 }
 
 func validateMetadata(d *yamlstrict.Decoder, m *Metadata) {

@@ -131,6 +131,14 @@ func last(msgs []mosquittotest.Message, topic, want string) bool {
 func TestUsageAndErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := writeFile(t, dir, "bad.yaml", "device: x\ncameras:\n  - id: a\n    url: http://example.org/\n")
+	// configs/policy.yaml lists cam1 and cam2; a third camera has no
+	// recorded purpose, and the policy refuses cameras it does not list.
+	policyPath, err := filepath.Abs("../../configs/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlisted := writeFile(t, dir, "unlisted.yaml", "device: x\npolicy: "+policyPath+"\noutbox:\n  dir: "+filepath.Join(dir, "outbox")+
+		"\ncameras:\n  - id: cam1\n    url: rtsp://127.0.0.1:1/a\n  - id: cam2\n    url: rtsp://127.0.0.1:1/b\n  - id: cam3\n    url: rtsp://127.0.0.1:1/c\n")
 	tests := []struct {
 		args     []string
 		code     int
@@ -143,6 +151,7 @@ func TestUsageAndErrors(t *testing.T) {
 		{[]string{"run", "--bogus"}, 2, "flag provided but not defined: -bogus"},
 		{[]string{"run", "--config", filepath.Join(dir, "missing.yaml")}, 1, "missing.yaml"},
 		{[]string{"run", "--config", bad}, 1, "bad.yaml:4:5: cameras[0].url: unsupported scheme \"http\""},
+		{[]string{"run", "--config", unlisted}, 1, `edgeguard: policy "hansaplatz" (` + policyPath + `) does not list camera "cam3" and refuses cameras it does not list (purpose limitation: unlisted_cameras: refuse); the privacy officer can add it under cameras: with a purpose, or set unlisted_cameras: allow; otherwise remove it from the configuration (or set enabled: false)`},
 		{[]string{"policy"}, 2, "policy needs a subcommand"},
 		{[]string{"policy", "preview"}, 2, "policy preview needs --config, --camera and --out"},
 		{[]string{"demo", "--codec", "mjpeg"}, 2, "mjpeg"},
