@@ -45,25 +45,65 @@ type Change struct {
 }
 
 // String is one line for a person: what changes and which way.
-func (c Change) String() string {
+func (c Change) String() string { s, _ := c.Text("en"); return s }
+
+// diffWords are the words of a change line in one language.
+type diffWords struct {
+	adds, removes, more, less, review string
+}
+
+var diffTexts = map[string]diffWords{
+	"en": {"adds", "removes", " (MORE is seen, kept or sent)", " (less is seen, kept or sent)", " (review: may widen or narrow)"},
+	"de": {"fügt hinzu:", "entfernt:", " (MEHR wird gesehen, gespeichert oder gesendet)", " (weniger wird gesehen, gespeichert oder gesendet)", " (prüfen: kann erweitern oder einschränken)"},
+}
+
+// Text is String in one of Languages. Paths and values stay in the file's
+// terms, since they are what the officer edits.
+func (c Change) Text(lang string) (string, error) {
+	w, ok := diffTexts[lang]
+	if !ok {
+		return "", fmt.Errorf("unsupported language %q; allowed: %s", lang, strings.Join(Languages, ", "))
+	}
 	var s string
 	switch {
 	case c.Old == "":
-		s = fmt.Sprintf("%s: adds %s", c.Path, c.New)
+		s = fmt.Sprintf("%s: %s %s", c.Path, w.adds, c.New)
 	case c.New == "":
-		s = fmt.Sprintf("%s: removes %s", c.Path, c.Old)
+		s = fmt.Sprintf("%s: %s %s", c.Path, w.removes, c.Old)
 	default:
 		s = fmt.Sprintf("%s: %s → %s", c.Path, c.Old, c.New)
 	}
 	switch c.Effect {
 	case More:
-		s += " (MORE is seen, kept or sent)"
+		s += w.more
 	case Less:
-		s += " (less is seen, kept or sent)"
+		s += w.less
 	case Review:
-		s += " (review: may widen or narrow)"
+		s += w.review
 	}
-	return s
+	return s, nil
+}
+
+// NoChangeText is what `policy diff` says when Diff finds nothing. When the
+// files' bytes differ all the same (line endings, comments, key order),
+// it says so: every event names the policy's SHA-256, which changes with
+// any byte, and an auditor comparing checksums must not be surprised.
+func NoChangeText(old, new *Policy, lang string) (string, error) {
+	if _, ok := diffTexts[lang]; !ok {
+		return "", fmt.Errorf("unsupported language %q; allowed: %s", lang, strings.Join(Languages, ", "))
+	}
+	same := old.SHA256 == new.SHA256
+	switch {
+	case lang == "de" && same:
+		return "keine Änderung: die Dateien sind Byte für Byte gleich (sha256 " + new.SHA256 + ")", nil
+	case lang == "de":
+		return "keine Änderung an dem, was dieses Gerät sehen, speichern oder senden darf; aber die Dateien unterscheiden sich " +
+			"(Zeilenenden, Kommentare, Reihenfolge): Ereignisse nennen künftig sha256 " + new.SHA256 + " statt " + old.SHA256, nil
+	case same:
+		return "no change: the files are identical byte for byte (sha256 " + new.SHA256 + ")", nil
+	}
+	return "no change in what this device may see, keep or send; but the files' bytes differ (line endings, comments, order): " +
+		"events will name sha256 " + new.SHA256 + " instead of " + old.SHA256, nil
 }
 
 // Diff lists what a new policy version changes, in file order, with the
@@ -152,7 +192,7 @@ func Diff(old, new *Policy) []Change {
 			if i < 0 {
 				cs = append(cs, Change{Path: path + ".privacy_zones", Old: z.Name, Effect: More})
 			} else {
-				add(zp, polygonString(z.Polygon), polygonString(nc.Zones[i].Polygon), Review)
+				add(zp, polygonString(z.Polygon), polygonString(nc.Zones[i].Polygon), zoneEffect(z.Polygon, nc.Zones[i].Polygon))
 			}
 		}
 		for _, z := range nc.Zones {
@@ -162,6 +202,20 @@ func Diff(old, new *Policy) []Change {
 		}
 	}
 	return cs
+}
+
+// zoneEffect is which way a reshaped privacy zone moves the device's
+// reach: a zone that now lies within the old one hides less (More is
+// seen), one that contains the old one hides more (Less), anything else is
+// for a person to judge.
+func zoneEffect(old, new []Point) Effect {
+	switch {
+	case polygonWithin(new, old):
+		return More
+	case polygonWithin(old, new):
+		return Less
+	}
+	return Review
 }
 
 // direction is More if wider, else Less.

@@ -59,7 +59,7 @@ func ExampleParse_identityFeatures() {
 	_, err := policy.Parse("policy.yaml", []byte(example+"face_recognition: true\n"))
 	fmt.Println(err)
 	// Output:
-	// policy.yaml:26:1: face_recognition: edgeguard has no face recognition; this cannot be enabled (GDPR Art. 9: biometric data to identify a person is a special category; EU AI Act Art. 5(1)(h) on real-time remote biometric identification in public spaces). Faces are only ever covered, see anonymisation.faces
+	// policy.yaml:26:1: face_recognition: edgeguard has no face recognition: it is always off and cannot be switched on; remove it (GDPR Art. 9: biometric data to identify a person is a special category; EU AI Act Art. 5(1)(h) on real-time remote biometric identification in public spaces). Faces are only ever covered, see anonymisation.faces
 }
 
 func ExampleDiff() {

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // polygonProblem describes why pts is not a simple polygon (corners in
@@ -96,4 +97,92 @@ func segmentsTouch(a, b, c, d Point) bool {
 	}
 	return (d1 == 0 && onSegment(c, d, a)) || (d2 == 0 && onSegment(c, d, b)) ||
 		(d3 == 0 && onSegment(a, b, c)) || (d4 == 0 && onSegment(a, b, d))
+}
+
+// polygonWithin reports whether polygon a lies entirely inside polygon b
+// (boundaries may touch). policy diff uses it to say which way a reshaped
+// privacy zone goes: a zone that only shrinks hides strictly less, one that
+// only grows strictly more; anything else needs a person's look.
+//
+// Every edge of a is cut where it meets an edge of b; a is within b when
+// every corner of a and the midpoint of every piece is inside or on b.
+// That also holds for concave zones, where corners alone would not tell.
+func polygonWithin(a, b []Point) bool {
+	for _, p := range a {
+		if !insideOrOn(p, b) {
+			return false
+		}
+	}
+	var ts []float64
+	for i := range a {
+		p, q := a[i], a[(i+1)%len(a)]
+		ts = append(ts[:0], 0, 1)
+		for j := range b {
+			if t, ok := cutAt(p, q, b[j], b[(j+1)%len(b)]); ok {
+				ts = append(ts, t)
+			}
+			// Corners of b on the edge cut it too.
+			if t, ok := paramOn(p, q, b[j]); ok {
+				ts = append(ts, t)
+			}
+		}
+		slices.Sort(ts)
+		for k := 1; k < len(ts); k++ {
+			if ts[k]-ts[k-1] < 1e-12 {
+				continue
+			}
+			m := (ts[k] + ts[k-1]) / 2
+			if !insideOrOn(Point{p.X + m*(q.X-p.X), p.Y + m*(q.Y-p.Y)}, b) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// geomEps is the tolerance for "on the boundary", far below any distance
+// that matters in an image (1e-9 of its width).
+const geomEps = 1e-9
+
+// insideOrOn reports whether p is inside polygon poly or on its boundary.
+func insideOrOn(p Point, poly []Point) bool {
+	in := false
+	for i := range poly {
+		a, b := poly[i], poly[(i+1)%len(poly)]
+		if math.Abs(cross(a, b, p)) <= geomEps*math.Hypot(b.X-a.X, b.Y-a.Y) &&
+			p.X >= math.Min(a.X, b.X)-geomEps && p.X <= math.Max(a.X, b.X)+geomEps &&
+			p.Y >= math.Min(a.Y, b.Y)-geomEps && p.Y <= math.Max(a.Y, b.Y)+geomEps {
+			return true
+		}
+		if (a.Y > p.Y) != (b.Y > p.Y) && p.X < a.X+(p.Y-a.Y)*(b.X-a.X)/(b.Y-a.Y) {
+			in = !in
+		}
+	}
+	return in
+}
+
+// cutAt returns where along pq (0..1) the segment cd properly crosses it.
+func cutAt(p, q, c, d Point) (float64, bool) {
+	r := Point{q.X - p.X, q.Y - p.Y}
+	s := Point{d.X - c.X, d.Y - c.Y}
+	den := r.X*s.Y - r.Y*s.X
+	if math.Abs(den) < 1e-15 {
+		return 0, false // parallel: overlaps are found through the corners
+	}
+	t := ((c.X-p.X)*s.Y - (c.Y-p.Y)*s.X) / den
+	u := ((c.X-p.X)*r.Y - (c.Y-p.Y)*r.X) / den
+	if t < 0 || t > 1 || u < 0 || u > 1 {
+		return 0, false
+	}
+	return t, true
+}
+
+// paramOn returns where along pq the point c lies, if it lies on pq.
+func paramOn(p, q, c Point) (float64, bool) {
+	l := math.Hypot(q.X-p.X, q.Y-p.Y)
+	if l == 0 || math.Abs(cross(p, q, c)) > geomEps*l {
+		return 0, false
+	}
+	t := ((c.X-p.X)*(q.X-p.X) + (c.Y-p.Y)*(q.Y-p.Y)) / (l * l)
+	return t, t >= 0 && t <= 1
 }

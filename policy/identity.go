@@ -7,19 +7,19 @@ import "strings"
 // the officer should learn that from the error, with the legal reason,
 // rather than from "unknown field".
 const (
-	msgFace = "edgeguard has no face recognition; this cannot be enabled " +
+	msgFace = "edgeguard has no face recognition: it is always off and cannot be switched on; remove it " +
 		"(GDPR Art. 9: biometric data to identify a person is a special category; " +
 		"EU AI Act Art. 5(1)(h) on real-time remote biometric identification in public spaces). " +
 		"Faces are only ever covered, see anonymisation.faces"
-	msgBiometric = "edgeguard processes no biometric data; this cannot be enabled " +
+	msgBiometric = "edgeguard processes no biometric data: it is always off and cannot be switched on; remove it " +
 		"(GDPR Art. 9: biometric data to identify a person is a special category)"
-	msgAttributes = "edgeguard does not estimate age, gender, ethnicity or other personal attributes; this cannot be enabled " +
+	msgAttributes = "edgeguard does not estimate age, gender, ethnicity or other personal attributes: it is always off and cannot be switched on; remove it " +
 		"(GDPR Art. 5(1)(c) data minimisation; Art. 9 for attributes that reveal special categories)"
-	msgEmotion = "edgeguard does not recognise emotions; this cannot be enabled " +
+	msgEmotion = "edgeguard does not recognise emotions: it is always off and cannot be switched on; remove it " +
 		"(GDPR Art. 9; emotion recognition is a high-risk or prohibited practice under the EU AI Act)"
 	msgReident = "edgeguard does not re-identify people: track ids exist only in memory for a few seconds, " +
-		"are never stored and never leave the device; this cannot be enabled (GDPR Art. 5(1)(c), Art. 25)"
-	msgPlates = "edgeguard does not read licence plates; this cannot be enabled (GDPR Art. 5(1)(c) data minimisation)"
+		"are never stored and never leave the device: it is always off and cannot be switched on; remove it (GDPR Art. 5(1)(c), Art. 25)"
+	msgPlates = "edgeguard does not read licence plates: it is always off and cannot be switched on; remove it (GDPR Art. 5(1)(c) data minimisation)"
 )
 
 // identityFeatures maps normalised names (lower case, no '_', '-' or

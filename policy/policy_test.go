@@ -91,7 +91,7 @@ func TestExampleFile(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	const (
-		identityFace = "edgeguard has no face recognition; this cannot be enabled (GDPR Art. 9: biometric data to identify a person is a special category; EU AI Act Art. 5(1)(h) on real-time remote biometric identification in public spaces). Faces are only ever covered, see anonymisation.faces"
+		identityFace = "edgeguard has no face recognition: it is always off and cannot be switched on; remove it (GDPR Art. 9: biometric data to identify a person is a special category; EU AI Act Art. 5(1)(h) on real-time remote biometric identification in public spaces). Faces are only ever covered, see anonymisation.faces"
 		events       = "motion, intrusion, zone_enter, zone_exit, line_crossing, loitering, crowd, running, person_down, abandoned_object, object_removed, violent_motion, tamper"
 	)
 	tests := []struct {
@@ -166,7 +166,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown field", []string{"[score]", "[score, position]"},
 			`p.yaml:16:19: egress.fields[1]: unknown field "position"; allowed: score, zone, count, boxes, detail`},
 		{"track ids as field", []string{"[score]", "[score, track_id]"},
-			"p.yaml:16:19: egress.fields[1]: edgeguard does not re-identify people: track ids exist only in memory for a few seconds, are never stored and never leave the device; this cannot be enabled (GDPR Art. 5(1)(c), Art. 25)"},
+			"p.yaml:16:19: egress.fields[1]: edgeguard does not re-identify people: track ids exist only in memory for a few seconds, are never stored and never leave the device: it is always off and cannot be switched on; remove it (GDPR Art. 5(1)(c), Art. 25)"},
 		{"rate out of range", []string{"  fields: [score]\n", "  fields: [score]\n  max_events_per_minute: 0\n"},
 			"p.yaml:17:3: egress.max_events_per_minute: 0 is out of range; allowed: 1 to 1000"},
 		{"empty schedule", []string{"  fields: [score]\n", "  fields: [score]\n  schedule:\n"},
@@ -197,21 +197,24 @@ func TestParseErrors(t *testing.T) {
 
 		// Identity features, wherever they are asked for.
 		{"face recognition at top level", []string{"audio: discard\n", "audio: discard\nface_recognition: true\n"}, "p.yaml:14:1: face_recognition: " + identityFace},
+		// Switching it "off" is refused too, with the same words: it is
+		// always off, and a key that suggests it could be on misleads.
+		{"face recognition switched off", []string{"audio: discard\n", "audio: discard\nface_recognition: false\n"}, "p.yaml:14:1: face_recognition: " + identityFace},
 		{"face recognition, other spelling, nested", []string{"  fields: [score]\n", "  fields: [score]\n  FaceRecognition: {enabled: false}\n"},
 			"p.yaml:17:3: egress.FaceRecognition: " + identityFace},
 		{"biometrics", []string{"audio: discard\n", "audio: discard\nbiometric_identification: on\n"},
-			"p.yaml:14:1: biometric_identification: edgeguard processes no biometric data; this cannot be enabled (GDPR Art. 9: biometric data to identify a person is a special category)"},
+			"p.yaml:14:1: biometric_identification: edgeguard processes no biometric data: it is always off and cannot be switched on; remove it (GDPR Art. 9: biometric data to identify a person is a special category)"},
 		{"demographics under an unknown key", []string{"audio: discard\n", "audio: discard\nanalytics:\n  demographics: [age, gender]\n"},
 			"p.yaml:14:1: analytics: unknown field; allowed: apiVersion, kind, metadata, retention, audio, egress, anonymisation, unlisted_cameras, cameras\n" +
-				"p.yaml:15:3: analytics.demographics: edgeguard does not estimate age, gender, ethnicity or other personal attributes; this cannot be enabled (GDPR Art. 5(1)(c) data minimisation; Art. 9 for attributes that reveal special categories)"},
+				"p.yaml:15:3: analytics.demographics: edgeguard does not estimate age, gender, ethnicity or other personal attributes: it is always off and cannot be switched on; remove it (GDPR Art. 5(1)(c) data minimisation; Art. 9 for attributes that reveal special categories)"},
 		{"gender and age in a camera", []string{"    privacy_zones:\n", "    gender: false\n    age: false\n    privacy_zones:\n"},
-			"p.yaml:20:5: cameras.cam1.gender: edgeguard does not estimate age, gender, ethnicity or other personal attributes; this cannot be enabled (GDPR Art. 5(1)(c) data minimisation; Art. 9 for attributes that reveal special categories)\n" +
-				"p.yaml:21:5: cameras.cam1.age: edgeguard does not estimate age, gender, ethnicity or other personal attributes; this cannot be enabled (GDPR Art. 5(1)(c) data minimisation; Art. 9 for attributes that reveal special categories)"},
+			"p.yaml:20:5: cameras.cam1.gender: edgeguard does not estimate age, gender, ethnicity or other personal attributes: it is always off and cannot be switched on; remove it (GDPR Art. 5(1)(c) data minimisation; Art. 9 for attributes that reveal special categories)\n" +
+				"p.yaml:21:5: cameras.cam1.age: edgeguard does not estimate age, gender, ethnicity or other personal attributes: it is always off and cannot be switched on; remove it (GDPR Art. 5(1)(c) data minimisation; Art. 9 for attributes that reveal special categories)"},
 		{"emotion", []string{"audio: discard\n", "audio: discard\nanonymisation: {emotion: false}\n"},
-			"p.yaml:14:17: anonymisation.emotion: edgeguard does not recognise emotions; this cannot be enabled (GDPR Art. 9; emotion recognition is a high-risk or prohibited practice under the EU AI Act)"},
+			"p.yaml:14:17: anonymisation.emotion: edgeguard does not recognise emotions: it is always off and cannot be switched on; remove it (GDPR Art. 9; emotion recognition is a high-risk or prohibited practice under the EU AI Act)"},
 		{"re-identification and persistent ids", []string{"audio: discard\n", "audio: discard\nre_identification: true\npersistent_ids: true\n"},
-			"p.yaml:14:1: re_identification: edgeguard does not re-identify people: track ids exist only in memory for a few seconds, are never stored and never leave the device; this cannot be enabled (GDPR Art. 5(1)(c), Art. 25)\n" +
-				"p.yaml:15:1: persistent_ids: edgeguard does not re-identify people: track ids exist only in memory for a few seconds, are never stored and never leave the device; this cannot be enabled (GDPR Art. 5(1)(c), Art. 25)"},
+			"p.yaml:14:1: re_identification: edgeguard does not re-identify people: track ids exist only in memory for a few seconds, are never stored and never leave the device: it is always off and cannot be switched on; remove it (GDPR Art. 5(1)(c), Art. 25)\n" +
+				"p.yaml:15:1: persistent_ids: edgeguard does not re-identify people: track ids exist only in memory for a few seconds, are never stored and never leave the device: it is always off and cannot be switched on; remove it (GDPR Art. 5(1)(c), Art. 25)"},
 
 		// Cameras: purpose and zones.
 		{"purpose missing", []string{"    purpose: \"Erkennen von am Boden liegenden Personen zur schnellen Hilfe\"\n", ""},
@@ -533,7 +536,7 @@ func TestDiff(t *testing.T) {
 		"anonymisation.faces: fill → pixelate (MORE is seen, kept or sent)",
 		"anonymisation.pixelate_blocks: 6 → 8 (MORE is seen, kept or sent)",
 		"anonymisation.margin: 0.25 → 0.2 (MORE is seen, kept or sent)",
-		"cameras.cam1.privacy_zones.windows: [[0, 0], [0.3, 0], [0.3, 0.4], [0, 0.4]] → [[0, 0], [0.3, 0], [0.3, 0.5], [0, 0.5]] (review: may widen or narrow)",
+		"cameras.cam1.privacy_zones.windows: [[0, 0], [0.3, 0], [0.3, 0.4], [0, 0.4]] → [[0, 0], [0.3, 0], [0.3, 0.5], [0, 0.5]] (less is seen, kept or sent)",
 		"cameras.cam1.privacy_zones: adds door (less is seen, kept or sent)",
 		`cameras.cam2: adds camera with 0 privacy zone(s), purpose "Erkennen von Manipulationen an der Kamera selbst"`,
 	}
@@ -547,7 +550,7 @@ func TestDiff(t *testing.T) {
 	}
 	wantBack := []string{"info metadata.version", "more retention.outbox", "less egress.events", "less egress.fields", "less egress.snapshots",
 		"more egress.schedule", "less anonymisation.faces", "less anonymisation.pixelate_blocks", "less anonymisation.margin",
-		"review cameras.cam1.privacy_zones.windows", "more cameras.cam1.privacy_zones", "info cameras.cam2"}
+		"more cameras.cam1.privacy_zones.windows", "more cameras.cam1.privacy_zones", "info cameras.cam2"}
 	if !slices.Equal(back, wantBack) {
 		t.Errorf("reverse Diff:\n%s\nwant:\n%s", strings.Join(back, "\n"), strings.Join(wantBack, "\n"))
 	}
@@ -654,5 +657,52 @@ func TestDiffUnlistedCameras(t *testing.T) {
 		if !slices.Contains(got, tt.want) {
 			t.Errorf("diff %q, want it to contain %q", got, tt.want)
 		}
+	}
+}
+
+// TestDiffZoneShape: a zone that only shrinks shows strictly more, one that
+// only grows strictly less; a moved zone is for a person to judge.
+func TestDiffZoneShape(t *testing.T) {
+	old := mustParse(t, base) // windows: x 0..0.3, y 0..0.4
+	for _, tt := range []struct {
+		polygon string
+		want    Effect
+	}{
+		{"[[0, 0], [0.2, 0], [0.2, 0.4], [0, 0.4]]", More},
+		{"[[0, 0], [0.4, 0], [0.4, 0.4], [0, 0.4]]", Less},
+		{"[[0.1, 0], [0.4, 0], [0.4, 0.4], [0.1, 0.4]]", Review},
+	} {
+		changed := mustParse(t, edit(t, "[[0, 0], [0.3, 0], [0.3, 0.4], [0, 0.4]]", tt.polygon))
+		cs := Diff(old, changed)
+		if len(cs) != 1 || cs[0].Effect != tt.want {
+			t.Errorf("%s: %v, want one change with effect %v", tt.polygon, cs, tt.want)
+		}
+	}
+}
+
+// TestNoChangeText: a copy with other line endings has no change in
+// meaning but another SHA-256, and the diff says so.
+func TestNoChangeText(t *testing.T) {
+	old := mustParse(t, base)
+	crlf := mustParse(t, strings.ReplaceAll(base, "\n", "\r\n"))
+	if d := Diff(old, crlf); len(d) != 0 {
+		t.Fatalf("CRLF copy: %v", d)
+	}
+	for _, tt := range []struct {
+		new  *Policy
+		lang string
+		want string
+	}{
+		{crlf, "en", "no change in what this device may see, keep or send; but the files' bytes differ (line endings, comments, order): events will name sha256 " + crlf.SHA256 + " instead of " + old.SHA256},
+		{crlf, "de", "keine Änderung an dem, was dieses Gerät sehen, speichern oder senden darf; aber die Dateien unterscheiden sich (Zeilenenden, Kommentare, Reihenfolge): Ereignisse nennen künftig sha256 " + crlf.SHA256 + " statt " + old.SHA256},
+		{mustParse(t, base), "en", "no change: the files are identical byte for byte (sha256 " + old.SHA256 + ")"},
+	} {
+		got, err := NoChangeText(old, tt.new, tt.lang)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %q, %v\nwant %q", tt.lang, got, err, tt.want)
+		}
+	}
+	if _, err := NoChangeText(old, crlf, "fr"); err == nil {
+		t.Error("fr: no error")
 	}
 }

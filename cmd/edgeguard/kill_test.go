@@ -46,9 +46,56 @@ func TestKill9LosesNoEvent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	dir := t.TempDir()
+	box := filepath.Join(dir, "outbox")
+	kill9(t, dir, "kill-box", "outbox:\n  dir: "+box+"\n", box, nil)
+}
+
+// TestKill9LosesNoEventWithDefaultConfig is the same outage and SIGKILL
+// with a configuration that never mentions the outbox, run as systemd runs
+// it ($STATE_DIRECTORY set by StateDirectory=): the outbox is durable by
+// default, under $STATE_DIRECTORY/<device>/, and every event arrives.
+func TestKill9LosesNoEventWithDefaultConfig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir, state := t.TempDir(), t.TempDir()
+	const device = "default-box"
+	want := filepath.Join(state, device, "outbox")
+	run1, _ := kill9(t, dir, device, "", want, []string{"STATE_DIRECTORY=" + state})
+
+	type locationLine struct {
+		Msg, Dir, Why string
+		Default       bool
+	}
+	var place locationLine
+	for _, l := range logLines(t, run1) {
+		var x locationLine
+		if json.Unmarshal([]byte(l), &x) == nil && x.Msg == "outbox location" {
+			place = x
+			break
+		}
+	}
+	if place.Msg == "" || place.Dir != want || !place.Default || !strings.Contains(place.Why, "$STATE_DIRECTORY") {
+		t.Errorf("first run's outbox location line: %+v; want dir %s, default, from $STATE_DIRECTORY", place, want)
+	}
+	if rel, err := filepath.Rel(state, place.Dir); err != nil || strings.HasPrefix(rel, "..") {
+		t.Errorf("outbox %s is not under STATE_DIRECTORY %s", place.Dir, state)
+	}
+}
+
+// kill9 runs the scenario: the broker (Mosquitto, persistent) is stopped;
+// the service, its own process with a config for device plus outboxYAML
+// and extra environment env, creates event messages only its outbox can
+// hold, which must then be on disk in boxDir; it is killed with SIGKILL; the broker and then the service (same
+// config, same environment) come back, and a persistent subscriber started
+// before the outage must receive every event id the first process logged.
+// It returns the two processes' log files.
+func kill9(t *testing.T, dir, device, outboxYAML, boxDir string, env []string) (run1, run2 string) {
+	t.Helper()
 	bin := buildBinary(t)
 	mq := mosquittotest.StartWith(t, mosquittotest.Options{Persistence: true})
-	sub := mosquittotest.SubscribeWith(t, mq.URL(), "edgeguard/kill-box/+/events", mosquittotest.ClientOptions{ClientID: "kill-control-room"})
+	sub := mosquittotest.SubscribeWith(t, mq.URL(), "edgeguard/"+device+"/+/events", mosquittotest.ClientOptions{ClientID: device + "-control-room"})
 	sc := scene.Walker(320, 180, 25)
 	sc.Objects[0].Appear, sc.Objects[0].Disappear = 500*time.Millisecond, 3500*time.Millisecond
 	cam, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: codec.H264, Scene: sc, ClipSeconds: 5})
@@ -57,34 +104,39 @@ func TestKill9LosesNoEvent(t *testing.T) {
 	}
 	defer cam.Close()
 	u, _ := url.Parse(mq.URL())
-	dir := t.TempDir()
-	cfg := writeFile(t, dir, "edgeguard.yaml", fmt.Sprintf(`device: kill-box
+	cfg := writeFile(t, dir, "edgeguard.yaml", fmt.Sprintf(`device: %s
 mqtt:
   broker: tcp://%s
 http:
   addr: 127.0.0.1:0
-outbox:
-  dir: %s
-defaults:
+%sdefaults:
   motion: {warmup: 1s, quiet_time: 1s, update_interval: 1s}
 cameras:
   - id: gate
     url: %s
-`, u.Host, filepath.Join(dir, "outbox"), cam.URL()))
+`, device, u.Host, outboxYAML, cam.URL()))
+	start := func(logPath string) (*exec.Cmd, *os.File) {
+		out, err := os.Create(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := exec.Command(bin, "run", "--config", cfg, "--log-format", "json")
+		c.Env = append(os.Environ(), env...)
+		c.Stdout, c.Stderr = out, out
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return c, out
+	}
 
 	mq.Stop() // the uplink is down: events can only go to the outbox
-	log1 := filepath.Join(dir, "run1.log")
-	out1, _ := os.Create(log1)
-	first := exec.Command(bin, "run", "--config", cfg, "--log-format", "json")
-	first.Stdout, first.Stderr = out1, out1
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
+	run1 = filepath.Join(dir, "run1.log")
+	first, out1 := start(run1)
 	deadline := time.Now().Add(60 * time.Second) // hang guard
-	for len(loggedEventIDs(t, log1)) < 4 {
+	for len(loggedEventIDs(t, run1)) < 4 {
 		if time.Now().After(deadline) {
 			first.Process.Kill()
-			b, _ := os.ReadFile(log1)
+			b, _ := os.ReadFile(run1)
 			t.Fatalf("no events in the first run:\n%s", b)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -94,23 +146,21 @@ cameras:
 	}
 	first.Wait()
 	out1.Close()
-	want := loggedEventIDs(t, log1)
+	want := loggedEventIDs(t, run1)
 	t.Logf("first run created %d event messages before kill -9", len(want))
+	if segs, _ := filepath.Glob(filepath.Join(boxDir, "*.seg")); len(segs) == 0 {
+		t.Fatalf("after kill -9, no outbox segment in %s", boxDir)
+	}
 
 	mq.Restart()
-	log2 := filepath.Join(dir, "run2.log")
-	out2, _ := os.Create(log2)
+	run2 = filepath.Join(dir, "run2.log")
+	second, out2 := start(run2)
 	defer out2.Close()
-	second := exec.Command(bin, "run", "--config", cfg, "--log-format", "json")
-	second.Stdout, second.Stderr = out2, out2
-	if err := second.Start(); err != nil {
-		t.Fatal(err)
-	}
 	defer func() {
 		second.Process.Signal(syscall.SIGTERM)
 		second.Wait()
 	}()
-	sub.WaitFor(t, func(m []mosquittotest.Message) bool {
+	msgs := sub.WaitFor(t, func(m []mosquittotest.Message) bool {
 		got := map[string]bool{}
 		for _, x := range m {
 			var ev event.Event
@@ -125,4 +175,16 @@ cameras:
 		}
 		return true
 	}, 60*time.Second)
+	t.Logf("%d of %d event messages of the killed process delivered after the restart (%d messages received in all)", len(want), len(want), len(msgs))
+	return run1, run2
+}
+
+// logLines is the log file at path, one string per line.
+func logLines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(string(b), "\n")
 }

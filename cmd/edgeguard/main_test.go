@@ -64,10 +64,12 @@ mqtt:
   password_file: mqtt.pass
 http:
   addr: 127.0.0.1:0
+outbox:
+  dir: %s
 cameras:
   - id: gate
     url: %s
-`, mq.URL(), mqttUser, cam.URL()))
+`, mq.URL(), mqttUser, filepath.Join(dir, "outbox"), cam.URL()))
 	if !strings.Contains(cam.URL(), pass) {
 		t.Fatalf("camera URL %q carries no credentials", cam.URL())
 	}
@@ -165,5 +167,50 @@ func TestUsageAndErrors(t *testing.T) {
 				t.Errorf("exit %d, output:\n%s\nwant exit %d containing %q", code, out, tt.code, tt.contains)
 			}
 		})
+	}
+}
+
+// TestCommandLine: help goes to stdout, each error is printed once with
+// the prefix on every line, mistakes get a suggestion, and arguments a
+// command does not take are refused.
+func TestCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	twoErrors := writeFile(t, dir, "two.yaml", "device: x\ncameras:\n  - id: a\n    url: http://example.org/\n  - id: b\n    url: ftp://example.org/\n")
+	tests := []struct {
+		args           []string
+		code           int
+		stdout, stderr string // each must be contained; "" for empty
+	}{
+		{[]string{"run", "--help"}, 0, "Usage: edgeguard run --config FILE", ""},
+		{[]string{"help", "run"}, 0, "Usage: edgeguard run --config FILE", ""},
+		{[]string{"help", "policy"}, 0, "edgeguard policy check FILE...", ""},
+		{[]string{"help", "policy", "diff"}, 0, "Usage: edgeguard policy diff [--lang en|de] OLD NEW", ""},
+		{[]string{"demo", "-h"}, 0, "Usage: edgeguard demo", ""},
+		{[]string{"help", "rnu"}, 2, "", `edgeguard: help: unknown command "rnu"; did you mean "run"?`},
+		{[]string{"rnu"}, 2, "", `edgeguard: unknown command "rnu"; did you mean "run"?`},
+		{[]string{"polcy"}, 2, "", `did you mean "policy"?`},
+		{[]string{"version", "extra"}, 2, "", "edgeguard: version takes no arguments"},
+		{[]string{"demo", "extra", "args"}, 2, "", `edgeguard: demo takes no arguments, got ["extra" "args"]`},
+		{[]string{"demo", "--duration", "-5s"}, 2, "", "edgeguard: --duration -5s is negative"},
+		{[]string{"health", "--timeout", "0s"}, 2, "", "edgeguard: --timeout 0s: give a positive duration"},
+		{[]string{"run", "--config", twoErrors}, 1, "", "edgeguard: " + twoErrors + ":4:5: cameras[0].url: unsupported scheme \"http\""},
+		{[]string{"run", "--config", twoErrors}, 1, "", "\nedgeguard: " + twoErrors + ":6:5: cameras[1].url: unsupported scheme \"ftp\""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tt.args, &stdout, &stderr)
+			if code != tt.code || !strings.Contains(stdout.String(), tt.stdout) || !strings.Contains(stderr.String(), tt.stderr) ||
+				(tt.stdout == "" && stdout.Len() > 0 && code != 0) {
+				t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s\nwant exit %d, stdout containing %q, stderr containing %q",
+					code, stdout.String(), stderr.String(), tt.code, tt.stdout, tt.stderr)
+			}
+		})
+	}
+	// A flag error is printed once, not by the flag package and again by us.
+	var stdout, stderr bytes.Buffer
+	run([]string{"run", "--bogus"}, &stdout, &stderr)
+	if n := strings.Count(stderr.String(), "flag provided but not defined"); n != 1 {
+		t.Errorf("flag error printed %d times:\n%s", n, stderr.String())
 	}
 }

@@ -15,7 +15,8 @@ import (
 const policyUsage = `Usage:
   edgeguard policy check FILE...            validate; exit 1 with precise messages
   edgeguard policy explain [--lang en|de] FILE
-  edgeguard policy diff OLD NEW             what the new version changes in what leaves the device
+  edgeguard policy diff [--lang en|de] OLD NEW
+                                            what the new version changes in what leaves the device
   edgeguard policy preview --config FILE --camera ID --out PNG
                                             one frame from the camera, as a snapshot would show it
 `
@@ -39,17 +40,20 @@ func cmdPolicy(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprint(stderr, policyUsage)
-	return usageError{fmt.Sprintf("unknown policy subcommand %q", args[0])}
+	msg := fmt.Sprintf("unknown policy subcommand %q", args[0])
+	if s := suggest(args[0], []string{"check", "explain", "diff", "preview"}); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	return usageError{msg}
 }
 
 func policyCheck(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("policy check", "policy check FILE...", stderr)
+	fs := newFlags("policy check", "policy check FILE...", stdout, stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return usageError{"policy check needs at least one FILE"}
+		return usageErrorf(fs, "policy check needs at least one FILE")
 	}
 	failed := 0
 	for _, f := range fs.Args() {
@@ -68,14 +72,13 @@ func policyCheck(args []string, stdout, stderr io.Writer) error {
 }
 
 func policyExplain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("policy explain", "policy explain [--lang en|de] FILE", stderr)
+	fs := newFlags("policy explain", "policy explain [--lang en|de] FILE", stdout, stderr)
 	lang := fs.String("lang", "en", "language: en or de")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return usageError{"policy explain needs exactly one FILE"}
+		return usageErrorf(fs, "policy explain needs exactly one FILE")
 	}
 	p, err := policy.Load(fs.Arg(0))
 	if err != nil {
@@ -90,13 +93,13 @@ func policyExplain(args []string, stdout, stderr io.Writer) error {
 }
 
 func policyDiff(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("policy diff", "policy diff OLD NEW", stderr)
+	fs := newFlags("policy diff", "policy diff [--lang en|de] OLD NEW", stdout, stderr)
+	lang := fs.String("lang", "en", "language: en or de")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
-		fs.Usage()
-		return usageError{"policy diff needs OLD and NEW"}
+		return usageErrorf(fs, "policy diff needs OLD and NEW")
 	}
 	oldP, err := policy.Load(fs.Arg(0))
 	if err != nil {
@@ -108,17 +111,25 @@ func policyDiff(args []string, stdout, stderr io.Writer) error {
 	}
 	changes := policy.Diff(oldP, newP)
 	if len(changes) == 0 {
-		fmt.Fprintln(stdout, "no change in what this device may see, keep or send")
+		text, err := policy.NoChangeText(oldP, newP, *lang)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		fmt.Fprintln(stdout, text)
 		return nil
 	}
 	for _, c := range changes {
-		fmt.Fprintln(stdout, c)
+		text, err := c.Text(*lang)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		fmt.Fprintln(stdout, text)
 	}
 	return nil
 }
 
 func policyPreview(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("policy preview", "policy preview --config FILE --camera ID --out PNG [--policy FILE]", stderr)
+	fs := newFlags("policy preview", "policy preview --config FILE --camera ID --out PNG [--policy FILE]", stdout, stderr)
 	cfgPath := fs.String("config", "", "operator configuration (YAML) naming the camera and the policy")
 	camID := fs.String("camera", "", "camera id from the configuration")
 	out := fs.String("out", "", "PNG file to write")
@@ -127,8 +138,7 @@ func policyPreview(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *cfgPath == "" || *camID == "" || *out == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return usageError{"policy preview needs --config, --camera and --out"}
+		return usageErrorf(fs, "policy preview needs --config, --camera and --out")
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {

@@ -19,6 +19,8 @@ func TestPolicyTools(t *testing.T) {
 	dir := t.TempDir()
 	wider := filepath.Join(dir, "wider.yaml")
 	os.WriteFile(wider, bytes.Replace(b, []byte("fields: [score]"), []byte("fields: [score, boxes]"), 1), 0o644)
+	crlf := filepath.Join(dir, "crlf.yaml")
+	os.WriteFile(crlf, bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")), 0o644)
 	broken := filepath.Join(dir, "broken.yaml")
 	os.WriteFile(broken, append(append([]byte{}, b...), "demographics: [age]\n"...), 0o644)
 
@@ -35,6 +37,12 @@ func TestPolicyTools(t *testing.T) {
 		{[]string{"policy", "diff", example, wider}, 0, []string{"egress.fields: adds boxes (MORE"}},
 		{[]string{"policy", "diff", example, example}, 0, []string{"no change"}},
 		{[]string{"policy", "diff", example}, 2, []string{"policy diff needs OLD and NEW"}},
+		// Flags after the file, as people type them.
+		{[]string{"policy", "explain", example, "--lang", "de"}, 0, []string{"Was das Gerät verlässt"}},
+		{[]string{"policy", "diff", "--lang", "de", example, wider}, 0, []string{"egress.fields: fügt hinzu: boxes (MEHR"}},
+		{[]string{"policy", "diff", example, wider, "--lang", "de"}, 0, []string{"egress.fields: fügt hinzu: boxes (MEHR"}},
+		{[]string{"policy", "diff", example, crlf}, 0, []string{"no change in what this device may see, keep or send; but the files' bytes differ", "events will name sha256"}},
+		{[]string{"policy", "expalin", example}, 2, []string{`unknown policy subcommand "expalin"; did you mean "explain"?`}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args[1:], " "), func(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 	"github.com/edgeguard/edgeguard/pipeline/service"
 )
 
-func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := newFlags("run", "run --config FILE [--log-format text|json] [--log-level LEVEL]", stderr)
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", "run --config FILE [--log-format text|json] [--log-level LEVEL]", stdout, stderr)
 	cfgPath := fs.String("config", "", "configuration file (YAML), e.g. configs/edgeguard.yaml")
 	logFormat := fs.String("log-format", "", "override log.format: text or json")
 	logLevel := fs.String("log-level", "", "override log.level: debug, info, warn or error")
@@ -20,8 +20,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	if *cfgPath == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return usageError{"run needs --config FILE and no other arguments"}
+		return usageErrorf(fs, "run needs --config FILE and no other arguments")
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
