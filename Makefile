@@ -2,14 +2,23 @@
 export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 FUZZTIME ?= 10s
+PREFIX ?= /usr/local
 
-.PHONY: setup build demo test vet fuzz leakcheck bench bench-e2e eval clean
+.PHONY: setup build install demo test vet fuzz leakcheck bench bench-e2e eval clean
 
 setup:
 	@bash .ci/setup
 
 build: setup
 	$(GO) build -o bin/edgeguard ./cmd/edgeguard
+
+# The binary to $(DESTDIR)$(PREFIX)/bin and the verified face model to
+# $(DESTDIR)$(PREFIX)/share/edgeguard/models, which the installed binary
+# searches (<exe dir>/../share/edgeguard/models, see models.DefaultDirs).
+# models/fetch copies the file .ci/setup fetched, checking its SHA-256.
+install: build
+	install -D -m 0755 bin/edgeguard $(DESTDIR)$(PREFIX)/bin/edgeguard
+	bash models/fetch $(DESTDIR)$(PREFIX)/share/edgeguard/models
 
 demo: setup
 	$(GO) run ./cmd/edgeguard demo

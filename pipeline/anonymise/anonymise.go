@@ -146,7 +146,8 @@ type Anonymiser struct {
 	ready       atomic.Bool
 	escalations atomic.Uint64
 	loaded      chan struct{}
-	loadErr     error // set before loaded is closed
+	loadErr     error  // set before loaded is closed
+	detName     string // set before ready is stored
 
 	mu      sync.Mutex // serialises Apply and Close
 	closed  bool
@@ -200,21 +201,26 @@ func New(cfg Config) (*Anonymiser, error) {
 // run loads and warms up the detector, then serves detection requests
 // until Close.
 func (a *Anonymiser) run() {
-	det := a.cfg.Detector
+	det, name := a.cfg.Detector, DetectorInjected
 	if det == nil {
 		dc := a.cfg.DetectorConfig
 		if dc.Logger == nil {
 			dc.Logger = a.log
 		}
 		var err error
-		if det, _, err = NewDetector(dc); err != nil {
+		if det, name, err = NewDetector(dc); err != nil {
 			a.loadErr = err
-			a.log.Error("anonymise: no face detector; every image is filled and withheld", "err", err)
+			// The one line an operator needs: err names the model, every
+			// path searched and the install command. Per-image messages
+			// are the snapshot worker's, throttled.
+			a.log.Error("anonymise: no face detector; every image is filled and withheld",
+				"model", models.BlazeFace.Name, "err", err)
 			close(a.loaded)
 			<-a.done
 			return
 		}
 	}
+	a.detName = name
 	defer det.Close()
 	if err := warmUp(det); err != nil {
 		a.loadErr = fmt.Errorf("anonymise: face detector warm-up: %w", err)
@@ -253,6 +259,29 @@ func warmUp(det FaceDetector) error {
 
 // Ready reports whether the face detector is loaded and warmed up.
 func (a *Anonymiser) Ready() bool { return a.ready.Load() }
+
+// DetectorInjected is what Detector reports for a Config.Detector.
+const DetectorInjected = "injected"
+
+// Detector says which face detector anonymises (DetectorBlazeFace, or
+// DetectorInjected for Config.Detector) and, while none does, DetectorNone
+// and why every image is withheld: still loading, or the load error, which
+// names the missing model and how to install it. Health reports show it so
+// that withheld images are explained where operators look.
+func (a *Anonymiser) Detector() (name, withheld string) {
+	if a.ready.Load() {
+		return a.detName, ""
+	}
+	select {
+	case <-a.loaded:
+		if a.loadErr != nil {
+			return DetectorNone, a.loadErr.Error()
+		}
+		return DetectorNone, "anonymiser closed"
+	default:
+		return DetectorNone, "face detector loading"
+	}
+}
 
 // WaitReady waits until the detector is ready, loading failed (the error)
 // or ctx ends.
@@ -321,6 +350,13 @@ func (a *Anonymiser) detect(bgr *gocv.Mat) ([]image.Rectangle, error) {
 	case bgr.Empty() || bgr.Type() != gocv.MatTypeCV8UC3:
 		return nil, errors.New("not a BGR frame")
 	case !a.ready.Load():
+		select {
+		case <-a.loaded:
+			if a.loadErr != nil {
+				return nil, a.loadErr // names the missing model and how to install it
+			}
+		default:
+		}
 		return nil, errors.New("face detector not ready")
 	}
 	if a.pending {

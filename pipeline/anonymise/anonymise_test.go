@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/models"
 	"github.com/edgeguard/edgeguard/policy"
 	"gocv.io/x/gocv"
 )
@@ -331,7 +335,7 @@ func TestFailClosed(t *testing.T) {
 			return a
 		}},
 		{"no detector can be loaded", func(t *testing.T) *Anonymiser {
-			a, err := New(Config{Detector: nil, DetectorConfig: DetectorConfig{BlazeFace: BlazeFaceConfig{Threshold: 2}, Haar: HaarConfig{Upscale: 9}}})
+			a, err := New(Config{Detector: nil, DetectorConfig: DetectorConfig{BlazeFace: BlazeFaceConfig{Threshold: 2}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -451,23 +455,73 @@ func TestFromPolicy(t *testing.T) {
 	a.Close()
 }
 
-// TestDetectorFallback: without the DNN model the chain falls back to the
-// Haar cascade from opencv-data, and the anonymiser still works.
-func TestDetectorFallback(t *testing.T) {
-	d, name, err := NewDetector(DetectorConfig{ModelDirs: []string{t.TempDir()}})
-	if err != nil {
+// TestNoHaarAlone (issue 13): without the DNN model there is no face
+// detector — Haar alone misses faces that then leave recognisable — and
+// the anonymiser withholds every image, saying which model is missing,
+// where it looked and how to install it.
+func TestNoHaarAlone(t *testing.T) {
+	empty := t.TempDir()
+	corrupt := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(corrupt, "blazeface"), 0o755); err != nil {
 		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(corrupt, models.BlazeFace.Path), []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		dir  string
+		want error
+	}{
+		{"missing", empty, models.ErrMissing},
+		{"corrupt", corrupt, models.ErrCorrupt},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// Haar is installed (opencv-data) and must not be used alone.
+			if _, err := models.Locate(models.HaarFrontalFace, tc.dir); err != nil {
+				t.Fatalf("the Haar cascade must be findable for this test to mean anything: %v", err)
+			}
+			d, name, err := NewDetector(DetectorConfig{ModelDirs: []string{tc.dir}})
+			if err == nil {
+				d.Close()
+				t.Fatalf("NewDetector without the DNN model = %q, want an error", name)
+			}
+			if !errors.Is(err, tc.want) {
+				t.Errorf("err = %v, want %v", err, tc.want)
+			}
+			for _, want := range []string{models.BlazeFace.Name, filepath.Join(tc.dir, models.BlazeFace.Path), models.BlazeFace.Install} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error does not say %q: %v", want, err)
+				}
+			}
+
+			a, err := New(Config{Method: Pixelate, Logger: slog.New(slog.DiscardHandler), DetectorConfig: DetectorConfig{ModelDirs: []string{tc.dir}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			if err := a.WaitReady(context.Background()); !errors.Is(err, tc.want) {
+				t.Fatalf("WaitReady = %v, want %v", err, tc.want)
+			}
+			name, why := a.Detector()
+			if name != DetectorNone || !strings.Contains(why, models.BlazeFace.Name) {
+				t.Errorf("Detector() = %q, %q; want none and the missing model", name, why)
+			}
+			frame := greyFrame()
+			defer frame.Close()
+			if err := a.Apply(&frame, nil); !errors.Is(err, ErrNotAnonymised) || !allZero(t, frame) {
+				t.Errorf("Apply = %v, want ErrNotAnonymised and a filled frame", err)
+			}
+		})
+	}
+
+	d, name, err := NewDetector(DetectorConfig{})
+	if err != nil {
+		t.Fatalf("default detector: %v (is the model installed? bash .ci/setup)", err)
 	}
 	defer d.Close()
-	if name != "haar" {
-		t.Errorf("detector = %q, want haar", name)
-	}
-	d2, name2, err := NewDetector(DetectorConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d2.Close()
-	if name2 != "blazeface" {
-		t.Errorf("default detector = %q, want blazeface (is the model installed? bash .ci/setup)", name2)
+	if name != DetectorBlazeFace {
+		t.Errorf("default detector = %q, want blazeface", name)
 	}
 }

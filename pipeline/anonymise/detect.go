@@ -1,7 +1,6 @@
 package anonymise
 
 import (
-	"errors"
 	"fmt"
 	"image"
 	"log/slog"
@@ -26,49 +25,41 @@ type DetectorConfig struct {
 	ModelDirs []string
 	// BlazeFace tunes the DNN (Model is filled in from ModelDirs).
 	BlazeFace BlazeFaceConfig
-	// Haar tunes the fallback (Cascade is filled in from ModelDirs).
-	Haar HaarConfig
-	// HaarOnly skips the DNN: for comparisons and for devices too small for
-	// it. The default is the DNN with Haar as the fallback.
-	HaarOnly bool
-	Logger   *slog.Logger
+	Logger    *slog.Logger
 }
 
-// NewDetector builds the default detector chain: BlazeFace if its model is
-// installed and verified and loads, otherwise the Haar cascade from
-// opencv-data. It fails only if neither can be loaded, with both reasons
-// and the commands that install the missing files.
+// DetectorBlazeFace names the one face detector the service anonymises
+// with; DetectorNone is reported while there is none.
+const (
+	DetectorBlazeFace = "blazeface"
+	DetectorNone      = "none"
+)
+
+// NewDetector builds the face detector images are anonymised with:
+// BlazeFace, from its verified model. There is deliberately no fallback to
+// the Haar cascade alone: measured on real photographs it misses faces
+// that then leave recognisable (issue 13), so without the DNN there is no
+// face detector and every image is withheld. Haar only ever adds to the
+// DNN (the Anonymiser's verifier). The error names the model, every path
+// searched and the command that installs it.
 func NewDetector(cfg DetectorConfig) (FaceDetector, string, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	var dnnErr error
-	if !cfg.HaarOnly {
-		data, path, err := models.Read(models.BlazeFace, cfg.ModelDirs...)
-		if err == nil {
-			bc := cfg.BlazeFace
-			bc.Model = data
-			var d *BlazeFace
-			if d, err = NewBlazeFace(bc); err == nil {
-				log.Info("anonymise: face detector loaded", "detector", "blazeface", "model", path)
-				return d, "blazeface", nil
-			}
-		}
-		dnnErr = err
-		log.Warn("anonymise: DNN face detector unavailable, falling back to the Haar cascade", "err", err)
+	data, path, err := models.Read(models.BlazeFace, cfg.ModelDirs...)
+	if err != nil {
+		return nil, "", fmt.Errorf("anonymise: no face detector: %w", err)
 	}
-	data, path, err := models.Read(models.HaarFrontalFace, cfg.ModelDirs...)
-	if err == nil {
-		hc := cfg.Haar
-		hc.Cascade = data
-		var d *Haar
-		if d, err = NewHaar(hc); err == nil {
-			log.Info("anonymise: face detector loaded", "detector", "haar", "model", path)
-			return d, "haar", nil
-		}
+	bc := cfg.BlazeFace
+	bc.Model = data
+	d, err := NewBlazeFace(bc)
+	if err != nil {
+		return nil, "", fmt.Errorf("anonymise: no face detector: %s (%s) does not load: %w; reinstall it: %s",
+			models.BlazeFace.Name, path, err, models.BlazeFace.Install)
 	}
-	return nil, "", fmt.Errorf("anonymise: no face detector can be loaded: %w", errors.Join(dnnErr, err))
+	log.Info("anonymise: face detector loaded", "detector", DetectorBlazeFace, "model", path)
+	return d, DetectorBlazeFace, nil
 }
 
 // mergeBoxes merges overlapping candidates (the same face seen by several

@@ -153,13 +153,14 @@ func (a *analyser) emitPattern(ctx context.Context, pe pattern.Event) {
 			}
 		}
 	}
-	if pe.Phase == lifecycle.Start && c.cfg.Snapshots != nil && c.cfg.Snapshots.Wanted() {
-		c.snapReq.Store(&snapRequest{eventID: id, boxes: ev.Boxes})
-	}
 	c.events.Add(1)
 	if err := c.cfg.Sink.Event(ctx, ev); err != nil {
 		c.log.Error("event not queued", "event_id", ev.EventID, "type", ev.Type, "phase", ev.Phase, "err", err)
 		return
+	}
+	if pe.Phase == lifecycle.Start && c.cfg.Snapshots != nil && c.cfg.Snapshots.Wanted() {
+		// Only once the start is queued: see emit.
+		c.snapReq.Store(&snapRequest{eventID: id, boxes: ev.Boxes})
 	}
 	c.log.Info(ev.Type+" "+string(ev.Phase), "rule", pe.Rule, "zone", ev.Zone, "event_id", ev.EventID, "id", ev.ID, "seq", ev.Seq, "score", ev.Score)
 }
@@ -197,15 +198,17 @@ func (a *analyser) emit(ctx context.Context, x lifecycle.Transition) {
 			})
 		}
 	}
-	if x.Phase == lifecycle.Start && c.cfg.Snapshots != nil && c.cfg.Snapshots.Wanted() {
-		// The decode goroutine takes the next picture; boxes let the
-		// anonymiser cover moving persons if the policy asks for it.
-		c.snapReq.Store(&snapRequest{eventID: a.eventID, boxes: ev.Boxes})
-	}
 	c.events.Add(1)
 	if err := c.cfg.Sink.Event(ctx, ev); err != nil {
 		c.log.Error("event not queued", "event_id", ev.EventID, "phase", ev.Phase, "err", err)
 		return
+	}
+	if x.Phase == lifecycle.Start && c.cfg.Snapshots != nil && c.cfg.Snapshots.Wanted() {
+		// The decode goroutine takes the next picture; boxes let the
+		// anonymiser cover moving persons if the policy asks for it. Only
+		// once the start is queued: the outbox queues the image behind
+		// it, and the guard refuses an image whose start it has not seen.
+		c.snapReq.Store(&snapRequest{eventID: a.eventID, boxes: ev.Boxes})
 	}
 	c.log.Info("motion "+string(ev.Phase), "event_id", ev.EventID, "id", ev.ID, "seq", ev.Seq, "score", ev.Score)
 }

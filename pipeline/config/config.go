@@ -117,10 +117,17 @@ func (t TLS) IsZero() bool { return t == TLS{} }
 // How long events may wait is not set here: it is the privacy policy's
 // retention.outbox.
 type Outbox struct {
-	// Dir holds the outbox on disk (absolute after Parse). "" keeps it in
-	// memory only, so a crash or power cut loses events not yet delivered:
-	// for the demo and tests, not for an installation.
+	// Dir holds the outbox on disk (absolute after Parse). "" means the
+	// default state directory, chosen at start by Resolve
+	// ($STATE_DIRECTORY, /var/lib/edgeguard or the user's XDG state
+	// directory, then <device>/outbox), so that a file that never mentions
+	// the outbox still loses no event.
 	Dir string `yaml:"dir"`
+	// Memory true keeps the outbox in memory only, so a crash or power cut
+	// loses events not yet delivered: for the demo and tests, never the
+	// default. It must be asked for because it gives up the guarantee;
+	// setting it together with Dir is an error.
+	Memory bool `yaml:"memory"`
 	// MaxMB bounds the outbox in MiB; beyond it the oldest events are
 	// dropped (counted and logged).
 	MaxMB int `yaml:"max_mb"`

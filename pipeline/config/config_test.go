@@ -33,11 +33,10 @@ func TestExampleFileMatchesDefaults(t *testing.T) {
 	if cfg.Defaults != def.Defaults {
 		t.Errorf("defaults = %+v, Defaults() has %+v", cfg.Defaults, def.Defaults)
 	}
-	// The one deliberate difference: an installation keeps its outbox on
-	// disk, the default (demo, tests) in memory.
+	// No exception any more: without outbox.dir the outbox goes to the
+	// durable state directory (Outbox.Resolve), never to memory.
 	wantOutbox := def.Outbox
-	wantOutbox.Dir = "/var/lib/edgeguard/outbox"
-	if cfg.Outbox != wantOutbox || def.Outbox.Dir != "" {
+	if cfg.Outbox != wantOutbox || def.Outbox.Dir != "" || def.Outbox.Memory {
 		t.Errorf("outbox = %+v, want %+v; Defaults() has %+v", cfg.Outbox, wantOutbox, def.Outbox)
 	}
 	if cfg.Cameras[0].CameraSettings != def.Defaults || !cfg.Cameras[0].Enabled {
@@ -155,6 +154,8 @@ func TestParseErrors(t *testing.T) {
 			"e.yaml:5:8: mqtt.embedded_addr: \"localhost\" is not a listen address; expected host:port, e.g. 127.0.0.1:1883"},
 		{"outbox max_mb out of range", valid + "outbox: {max_mb: 0}\n", "e.yaml:5:10: outbox.max_mb: 0 is out of range; allowed: 1 to 65536 (MiB)"},
 		{"outbox sync unknown", valid + "outbox: {sync: sometimes}\n", "e.yaml:5:10: outbox.sync: unknown value \"sometimes\"; allowed: always, never"},
+		{"outbox memory and dir", valid + "outbox:\n  dir: /var/lib/x\n  memory: true\n", "e.yaml:7:3: outbox.memory: contradicts outbox.dir: the outbox is either on disk (dir) or in memory only (memory: true, events lost on a crash); remove one of them"},
+		{"outbox memory not a bool", valid + "outbox: {memory: yes please}\n", "e.yaml:5:10: outbox.memory: expected true or false, got \"yes please\""},
 		{"topic prefix wildcard", valid + "mqtt: {topic_prefix: \"city/#\"}\n", "e.yaml:5:8: mqtt.topic_prefix: must not contain the MQTT wildcards + or #"},
 		{"tls with the embedded broker", valid + "mqtt:\n  tls: {ca_file: ca.pem}\n",
 			"e.yaml:6:3: mqtt.tls: only applies to a broker URL with tls:// or ssl://; the embedded broker and tcp:// or mqtt:// brokers are not encrypted"},

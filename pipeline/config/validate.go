@@ -41,6 +41,9 @@ func validate(d *yamlstrict.Decoder, c *Config) {
 		d.Errorf("outbox.max_mb", "%d is out of range; allowed: 1 to 65536 (MiB)", c.Outbox.MaxMB)
 	}
 	oneOf(d, "outbox.sync", c.Outbox.Sync, "always", "never")
+	if c.Outbox.Memory && c.Outbox.Dir != "" {
+		d.Errorf("outbox.memory", "contradicts outbox.dir: the outbox is either on disk (dir) or in memory only (memory: true, events lost on a crash); remove one of them")
+	}
 	validateSettings(d, "defaults", c.Defaults, true)
 
 	if len(c.Cameras) == 0 && !d.HasError("cameras") {

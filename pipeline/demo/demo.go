@@ -75,7 +75,8 @@ func Run(ctx context.Context, opts Options) error {
 	cfg.Device = "demo-box"
 	cfg.MQTT.EmbeddedAddr = "127.0.0.1:0"
 	cfg.MQTT.ClientID = "edgeguard-demo-box"
-	cfg.HTTP.Addr = "" // no metrics endpoint: the demo must not collide with a running service
+	cfg.HTTP.Addr = ""       // no metrics endpoint: the demo must not collide with a running service
+	cfg.Outbox.Memory = true // the demo writes no files; its events have nowhere to be lost to
 	cam1 := config.Camera{ID: CameraID, Name: "Simulated square", URL: cam.URL(), Enabled: true, CameraSettings: cfg.Defaults}
 	cam1.Motion.Warmup = 2 * time.Second
 	cam1.Motion.QuietTime = 3 * time.Second
@@ -100,7 +101,9 @@ func Run(ctx context.Context, opts Options) error {
 			}
 		},
 		Started: func(url string) {
-			out.printf("embedded MQTT broker at %s — subscribe with: mosquitto_sub -L %s/edgeguard/# -v\n\n", url, url)
+			// mosquitto_sub -L takes mqtt:// (or mqtts://), not the
+			// tcp:// that MQTT clients like paho use.
+			out.printf("embedded MQTT broker at %s — subscribe with: mosquitto_sub -L '%s/edgeguard/#' -v\n\n", url, strings.Replace(url, "tcp://", "mqtt://", 1))
 		},
 	})
 	out.printf("\ndemo stopped.\n")

@@ -27,6 +27,8 @@ func TestDemo(t *testing.T) {
 		"EVENT   square-north  motion  START",
 		"policy builtin-default",
 		"demo-box/status = offline",
+		// A hint that works when pasted: mosquitto_sub -L wants mqtt://.
+		"subscribe with: mosquitto_sub -L 'mqtt://127.0.0.1:",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, got)

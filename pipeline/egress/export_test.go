@@ -38,3 +38,13 @@ func OpenSituations(g *Guard) int {
 	defer g.limMu.Unlock()
 	return len(g.lim.open)
 }
+
+// AdmitSnapshot runs PublishSnapshot's decision for a snapshot of the
+// situation eventID without publishing.
+func AdmitSnapshot(g *Guard, camera, eventID string) error {
+	return g.admitSnapshot(g.rules.Load().r, camera, eventID)
+}
+
+// MaxEndedSituations is how many ended situations the limiter remembers
+// for their snapshots.
+const MaxEndedSituations = maxEndedSituations

@@ -46,6 +46,13 @@ func (r Reason) err() error {
 const (
 	maxOpenSituations = 4096
 	situationStale    = 24 * time.Hour // no message for this long: forgotten
+	// maxEndedSituations is how many admitted situations are remembered
+	// after their end, for their snapshot (see limiter.imageVerdict). The
+	// outbox queues an image right behind its start, so only the
+	// situations that end between the two need to be remembered: a few
+	// per second at most while an image is being anonymised. 4096 ids are
+	// a few hundred KiB.
+	maxEndedSituations = 4096
 )
 
 // limiter enforces the policy's egress.max_events_per_minute and keeps
@@ -81,10 +88,24 @@ const (
 // without a charge: the outbox retries a publish that failed for network
 // reasons and must not be thinned for it.
 //
+// Snapshots are judged by their situation (imageVerdict): an image may
+// leave only if this guard admitted its situation's start. That is fail
+// closed for an image that arrives before its start was judged, or whose
+// start this guard never saw (dropped by the outbox, sent before a
+// restart): its situation is unknown, and unknown is refused. Because a
+// short situation can end before its image is delivered, the ids of the
+// last maxEndedSituations admitted situations are kept after their end.
+//
 // limiter is not safe for concurrent use; the guard holds a lock.
 type limiter struct {
 	buckets map[bucketKey]*bucket
 	open    map[string]*situation // by EventID
+	// ended holds the admitted situations that ended, by EventID; ring
+	// is the same ids in the order they ended (a fixed ring, so the
+	// oldest is forgotten first and memory never grows).
+	ended   map[string]struct{}
+	ring    []string
+	ringPos int
 }
 
 type bucketKey struct{ camera, typ string }
@@ -101,7 +122,55 @@ type situation struct {
 }
 
 func newLimiter() *limiter {
-	return &limiter{buckets: map[bucketKey]*bucket{}, open: map[string]*situation{}}
+	return &limiter{buckets: map[bucketKey]*bucket{}, open: map[string]*situation{}, ended: map[string]struct{}{}}
+}
+
+// end forgets the open situation eventID; if it was admitted, it is
+// remembered as ended so that its snapshot may still follow.
+func (l *limiter) end(eventID string) {
+	s, ok := l.open[eventID]
+	if !ok {
+		return
+	}
+	delete(l.open, eventID)
+	if s.withheld != ReasonNone {
+		return
+	}
+	if _, dup := l.ended[eventID]; dup {
+		return
+	}
+	if len(l.ring) < maxEndedSituations {
+		l.ring = append(l.ring, eventID)
+	} else {
+		delete(l.ended, l.ring[l.ringPos])
+		l.ring[l.ringPos] = eventID
+		l.ringPos = (l.ringPos + 1) % maxEndedSituations
+	}
+	l.ended[eventID] = struct{}{}
+}
+
+// verdict is what the limiter knows about a situation, for its snapshot.
+type verdict int
+
+const (
+	verdictUnknown  verdict = iota // never seen, or forgotten: refuse
+	verdictAdmitted                // start admitted (open or recently ended)
+	verdictWithheld                // start withheld (the reason is returned too)
+)
+
+// imageVerdict says whether a snapshot of the situation eventID may leave:
+// only if its start was admitted (see limiter).
+func (l *limiter) imageVerdict(eventID string) (verdict, Reason) {
+	if s, ok := l.open[eventID]; ok {
+		if s.withheld != ReasonNone {
+			return verdictWithheld, s.withheld
+		}
+		return verdictAdmitted, ReasonNone
+	}
+	if _, ok := l.ended[eventID]; ok {
+		return verdictAdmitted, ReasonNone
+	}
+	return verdictUnknown, ReasonNone
 }
 
 // follows decides messages of situations already known: withheld situations
@@ -114,7 +183,7 @@ func (l *limiter) follows(ev *event.Event) Reason {
 	}
 	s.seen = laterOf(s.seen, ev.At.Time)
 	if ev.Phase == event.PhaseEnd {
-		delete(l.open, ev.EventID)
+		l.end(ev.EventID)
 	}
 	return s.withheld
 }
@@ -134,7 +203,7 @@ func (l *limiter) withhold(ev *event.Event, why Reason) {
 	case event.PhaseStart:
 		l.remember(ev, &situation{withheld: why, seen: ev.At.Time})
 	case event.PhaseEnd:
-		delete(l.open, ev.EventID)
+		l.end(ev.EventID)
 	}
 }
 
@@ -152,13 +221,13 @@ func (l *limiter) rate(ev *event.Event, perMinute int) Reason {
 		case event.PhaseStart:
 			l.remember(ev, &situation{withheld: ReasonRate, seen: at})
 		case event.PhaseEnd:
-			delete(l.open, ev.EventID)
+			l.end(ev.EventID)
 		}
 		return ReasonRate
 	}
 	if ev.Phase == event.PhaseEnd {
 		// Prepaid by its start (or the start predates this guard).
-		delete(l.open, ev.EventID)
+		l.end(ev.EventID)
 		return ReasonNone
 	}
 	b := l.bucket(ev, perMinute)
@@ -234,14 +303,9 @@ func laterOf(a, b time.Time) time.Time {
 	return a
 }
 
-// withheld reports whether the rules withheld the situation eventID (its
-// start was suppressed and it has not ended), and why. Anything attached
-// to such a situation (e.g. a snapshot) must not leave either.
-func (g *Guard) withheld(eventID string) Reason {
+// imageVerdict is limiter.imageVerdict under the guard's lock.
+func (g *Guard) imageVerdict(eventID string) (verdict, Reason) {
 	g.limMu.Lock()
 	defer g.limMu.Unlock()
-	if s, ok := g.lim.open[eventID]; ok {
-		return s.withheld
-	}
-	return ReasonNone
+	return g.lim.imageVerdict(eventID)
 }

@@ -287,3 +287,97 @@ func TestLimiterMemoryIsBounded(t *testing.T) {
 		t.Fatalf("end of a withheld situation: %v", err)
 	}
 }
+
+// snapRules are test rules that also allow snapshots.
+type snapRules struct{ rules }
+
+func (snapRules) AllowsSnapshots() bool { return true }
+
+// TestSnapshotVerdicts: an image leaves only if the guard admitted its
+// situation's start, also shortly after the situation ended; anything the
+// guard does not know is refused (fail closed).
+func TestSnapshotVerdicts(t *testing.T) {
+	const (
+		start = event.PhaseStart
+		end   = event.PhaseEnd
+	)
+	night := -5*time.Hour - time.Second // 06:59:59, outside dayShift
+	tests := []struct {
+		name  string
+		rules egress.Rules
+		steps []step // messages judged before the image; want is not checked here
+		// later: how many other admitted situations start and end after
+		// the steps, before the image
+		later int
+		image string // situation label of the image
+		allow bool
+	}{
+		{name: "admitted start", rules: snapRules{limited(10)},
+			steps: []step{{situation: "a", phase: start}}, image: "a", allow: true},
+		{name: "start withheld by type", rules: snapRules{limited(10)},
+			steps: []step{{situation: "a", phase: start, typ: "crowd"}}, image: "a"},
+		{name: "start withheld by the schedule", rules: snapRules{dayShift},
+			steps: []step{{situation: "a", phase: start, at: night}}, image: "a"},
+		{name: "start withheld by the rate limit", rules: snapRules{limited(2)},
+			steps: []step{{situation: "a", phase: start}, {situation: "b", phase: start}}, image: "b"},
+		{name: "unknown situation (start not judged yet, or never seen)", rules: snapRules{limited(10)},
+			steps: []step{{situation: "a", phase: start}}, image: "b"},
+		{name: "admitted and ended just before the image", rules: snapRules{limited(10)},
+			steps: []step{{situation: "a", phase: start}, {situation: "a", phase: end}}, image: "a", allow: true},
+		{name: "admitted, and its end withheld by the schedule", rules: snapRules{dayShift},
+			steps: []step{{situation: "a", phase: start, at: 7*time.Hour - time.Minute}, {situation: "a", phase: end, at: 7 * time.Hour}},
+			image: "a", allow: true},
+		{name: "withheld and ended", rules: snapRules{dayShift},
+			steps: []step{{situation: "a", phase: start, at: night}, {situation: "a", phase: end}}, image: "a"},
+		{name: "admitted and ended long ago: forgotten", rules: snapRules{limited(100000)},
+			steps: []step{{situation: "a", phase: start}, {situation: "a", phase: end}}, later: egress.MaxEndedSituations, image: "a"},
+		{name: "admitted and ended, not yet forgotten", rules: snapRules{limited(100000)},
+			steps: []step{{situation: "a", phase: start}, {situation: "a", phase: end}}, later: egress.MaxEndedSituations - 1, image: "a", allow: true},
+		{name: "admitted, but the rules allow no snapshots", rules: limited(10),
+			steps: []step{{situation: "a", phase: start}}, image: "a"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := egress.New(egress.Config{Broker: "tcp://127.0.0.1:1", TopicPrefix: "eg", Device: "box1",
+				Logger: slog.New(slog.DiscardHandler)}, tc.rules)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := map[string]string{}
+			id := func(label string) string {
+				if _, ok := ids[label]; !ok {
+					ids[label] = event.NewID()
+				}
+				return ids[label]
+			}
+			msg := func(situation string, phase event.Phase, at time.Duration, typ string) event.Event {
+				if typ == "" {
+					typ = "motion"
+				}
+				return event.Event{Schema: event.Schema, ID: event.NewID(), EventID: id(situation), Device: "box1",
+					Camera: "cam1", Type: typ, Phase: phase, At: event.Time{Time: t0.Add(at)}, StartedAt: event.Time{Time: t0}}
+			}
+			for _, s := range tc.steps {
+				_ = egress.Admit(g, msg(s.situation, s.phase, s.at, s.typ))
+			}
+			for i := range tc.later {
+				other := fmt.Sprint("other", i)
+				_ = egress.Admit(g, msg(other, start, 0, ""))
+				if err := egress.Admit(g, msg(other, end, 0, "")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := g.Stats().Suppressed
+			err = egress.AdmitSnapshot(g, "cam1", id(tc.image))
+			if (err == nil) != tc.allow {
+				t.Fatalf("snapshot: %v, want allowed %v", err, tc.allow)
+			}
+			if err != nil && !errors.Is(err, egress.ErrSuppressed) {
+				t.Fatalf("refusal %v is not ErrSuppressed", err)
+			}
+			if got, want := g.Stats().Suppressed-before, map[bool]uint64{true: 0, false: 1}[tc.allow]; got != want {
+				t.Errorf("suppressed counter grew by %d, want %d", got, want)
+			}
+		})
+	}
+}

@@ -21,20 +21,40 @@ type snapshotRules interface {
 // topic because MQTT 3.1.1 has no message properties; a consumer subscribes
 // to <prefix>/<device>/+/snapshot/+ and joins on event_id.
 //
-// The guard refuses the image unless the active rules allow snapshots
-// (ErrSuppressed), and refuses any JPEG that is not a bare JFIF stream
+// The guard refuses the image (ErrSuppressed, counted) unless the active
+// rules allow snapshots and this guard admitted the start of the image's
+// situation: an image whose start was withheld (type, schedule, rate), or
+// whose start it has not judged (yet), does not leave. That is fail closed
+// for the order too: an image handed over before its start was judged is
+// lost, not sent early, so callers queue images behind their start (the
+// outbox does). It refuses any JPEG that is not a bare JFIF stream
 // (ErrImageMetadata): the anonymiser already strips metadata, this is the
 // last line of defence before the network.
 func (g *Guard) PublishSnapshot(ctx context.Context, camera, eventID string, jpeg []byte) error {
-	r := g.rules.Load().r
+	if err := g.admitSnapshot(g.rules.Load().r, camera, eventID); err != nil {
+		return err
+	}
+	if err := bareJFIF(jpeg); err != nil {
+		g.failed.Add(1)
+		return err
+	}
+	return g.publish(ctx, cameraTopic(g.cfg.TopicPrefix, g.cfg.Device, camera, "snapshot/"+eventID), jpeg, false)
+}
+
+// admitSnapshot is PublishSnapshot's decision, without the image.
+func (g *Guard) admitSnapshot(r Rules, camera, eventID string) error {
 	if s, ok := r.(snapshotRules); !ok || !s.AllowsSnapshots() {
 		g.suppressed.Add(1)
 		return fmt.Errorf("snapshot of %s: %w", camera, ErrSuppressed)
 	}
-	if reason := g.withheld(eventID); reason != ReasonNone {
-		// The situation itself was withheld (rate, schedule): its image is too.
+	switch v, why := g.imageVerdict(eventID); v {
+	case verdictWithheld:
+		// The situation itself was withheld: its image is too.
 		g.suppressed.Add(1)
-		return fmt.Errorf("snapshot of withheld situation %s: %w", eventID, ErrSuppressed)
+		return fmt.Errorf("snapshot of situation %s, whose start was withheld (%s): %w", eventID, why, ErrSuppressed)
+	case verdictUnknown:
+		g.suppressed.Add(1)
+		return fmt.Errorf("snapshot of situation %s, whose start this guard has not admitted: %w", eventID, ErrSuppressed)
 	}
 	if err := validSegment(camera); err != nil {
 		g.failed.Add(1)
@@ -44,11 +64,7 @@ func (g *Guard) PublishSnapshot(ctx context.Context, camera, eventID string, jpe
 		g.failed.Add(1)
 		return fmt.Errorf("egress: event id: %w", err)
 	}
-	if err := bareJFIF(jpeg); err != nil {
-		g.failed.Add(1)
-		return err
-	}
-	return g.publish(ctx, cameraTopic(g.cfg.TopicPrefix, g.cfg.Device, camera, "snapshot/"+eventID), jpeg, false)
+	return nil
 }
 
 // bareJFIF accepts a JPEG whose segments before the image data are only

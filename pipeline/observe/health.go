@@ -34,11 +34,26 @@ type Readiness struct {
 	Status string `json:"status"`
 	Device string `json:"device,omitempty"`
 	// Reasons say, one per line, why the box is not ready; empty when it is.
-	Reasons []string       `json:"reasons,omitempty"`
-	Policy  *PolicyReport  `json:"policy"`
-	Broker  *BrokerReport  `json:"broker,omitempty"`
-	Outbox  *OutboxReport  `json:"outbox,omitempty"`
-	Cameras []CameraReport `json:"cameras"`
+	Reasons []string      `json:"reasons,omitempty"`
+	Policy  *PolicyReport `json:"policy"`
+	Broker  *BrokerReport `json:"broker,omitempty"`
+	Outbox  *OutboxReport `json:"outbox,omitempty"`
+	// Snapshots says which face detector anonymises images and why they
+	// are withheld. Not a readiness condition: events still leave while
+	// images are withheld (fail closed), and restarting does not install
+	// a model.
+	Snapshots *SnapshotReport `json:"snapshots,omitempty"`
+	Cameras   []CameraReport  `json:"cameras"`
+}
+
+// SnapshotReport is the snapshot path's state.
+type SnapshotReport struct {
+	// FaceDetector is "blazeface", or "none" while no image can leave.
+	FaceDetector string `json:"face_detector"`
+	Withheld     uint64 `json:"withheld"`
+	// WithheldReason says why every image is withheld now (e.g. the face
+	// model is missing, and how to install it); empty when none is.
+	WithheldReason string `json:"withheld_reason,omitempty"`
 }
 
 // Ready reports whether r says ready.
@@ -158,6 +173,9 @@ func (cfg Config) ready(snap sample) Readiness {
 		}
 	} else if snap.egress != nil && !connected {
 		r.Reasons = append(r.Reasons, "MQTT broker not reachable and no outbox")
+	}
+	if sn := snap.snapshots; sn != nil {
+		r.Snapshots = &SnapshotReport{FaceDetector: sn.Detector, Withheld: sn.Withheld, WithheldReason: sn.WithheldReason}
 	}
 	if len(snap.cameras) == 0 {
 		r.Reasons = append(r.Reasons, "no cameras")

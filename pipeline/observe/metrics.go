@@ -67,16 +67,28 @@ var (
 		"Events that could not be written or synced to disk.")
 	obBytes = desc("edgeguard_outbox_bytes",
 		"Size of the outbox (on disk when durable, else in memory).")
+	obSnapQueued = desc("edgeguard_outbox_snapshots_queued_total",
+		"Anonymised snapshots queued in the outbox behind their situation's start (in memory only).")
+	obSnapSent = desc("edgeguard_outbox_snapshots_sent_total",
+		"Snapshots the MQTT broker acknowledged.")
+	obSnapDropped = desc("edgeguard_outbox_snapshots_dropped_total",
+		"Queued snapshots that did not leave: reason policy = the guard refused it (its start was withheld or not admitted, or snapshots are off); bounds = dropped for room (before any event), older than the retention, or a failed publish (never retried).",
+		"reason")
+	obSnapBytes = desc("edgeguard_outbox_snapshot_bytes",
+		"Bytes of snapshots waiting in the outbox (memory).")
 
 	snSubmitted = desc("edgeguard_snapshots_submitted_total",
 		"Snapshots handed to anonymisation.")
 	snSent = desc("edgeguard_snapshots_sent_total",
-		"Anonymised snapshots that were published.")
+		"Anonymised snapshots handed on for delivery (queued in the outbox; edgeguard_outbox_snapshots_sent_total counts what left).")
 	anonFailures = desc("edgeguard_anonymiser_failures_total",
 		"Snapshots withheld because they could not be anonymised (fail closed; the event still left).")
 	snDropped = desc("edgeguard_snapshots_dropped_total",
 		"Snapshots that did not leave for other reasons: busy = anonymisation queue full, publish = the guard refused or failed.",
 		"reason")
+
+	faceDetector = desc("edgeguard_face_detector_ready",
+		"1 while a face detector (BlazeFace) is loaded; 0 while there is none and every snapshot is withheld (/readyz says why), also when the policy allows no snapshots.")
 
 	policyLoaded = desc("edgeguard_policy_loaded",
 		"1 once a privacy policy is in force.")
@@ -94,7 +106,8 @@ func (statsCollector) Describe(ch chan<- *prometheus.Desc) {
 		camReceived, camDecoded, camAnalysed, camDropped, camNotDecoded, camDecodeErrors, camDecodeCPU, camReconnects, camStreaming,
 		egPublished, egSuppressed, egStripped, egDropped, egFailed, egPending, mqConnected, mqConnects,
 		obDepth, obAge, obQueued, obDelivered, obRetries, obDropped, obWriteErrors, obBytes,
-		snSubmitted, snSent, anonFailures, snDropped,
+		obSnapQueued, obSnapSent, obSnapDropped, obSnapBytes,
+		snSubmitted, snSent, anonFailures, snDropped, faceDetector,
 		policyLoaded, readyGauge,
 	} {
 		ch <- d
@@ -146,6 +159,11 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(obDropped, ob.Undecodable, "undecodable")
 		counter(obWriteErrors, ob.WriteErrors)
 		gauge(obBytes, float64(ob.Bytes))
+		counter(obSnapQueued, ob.SnapshotsQueued)
+		counter(obSnapSent, ob.SnapshotsSent)
+		counter(obSnapDropped, ob.SnapshotsSuppressed, "policy")
+		counter(obSnapDropped, ob.SnapshotsDropped, "bounds")
+		gauge(obSnapBytes, float64(ob.SnapshotBytes))
 	}
 	if sn := snap.snapshots; sn != nil {
 		counter(snSubmitted, sn.Submitted)
@@ -153,6 +171,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(anonFailures, sn.Withheld)
 		counter(snDropped, sn.Dropped, "busy")
 		counter(snDropped, sn.PublishFailed, "publish")
+		gauge(faceDetector, b2f(sn.Detector != "" && sn.Detector != "none")) // anonymise.DetectorNone
 	}
 	gauge(policyLoaded, b2f(snap.policySHA != ""))
 	gauge(readyGauge, b2f(c.s.cfg.ready(snap).Ready()))

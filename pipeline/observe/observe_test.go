@@ -158,14 +158,15 @@ func readySources() (*fakeEgress, *fakeOutbox, []*fakeCam) {
 	}
 	eg := &fakeEgress{st: egress.Stats{Published: 42, Suppressed: 5, Stripped: 9, Dropped: 1, Failed: 2, Pending: 3, Connects: 2, Connected: true}}
 	ob := &fakeOutbox{st: outbox.Stats{Queued: 50, Published: 47, Suppressed: 5, Retries: 6, Depth: 3,
-		DroppedAge: 8, DroppedSize: 11, Undecodable: 1, WriteErrors: 2, Bytes: 4096}}
+		DroppedAge: 8, DroppedSize: 11, Undecodable: 1, WriteErrors: 2, Bytes: 4096,
+		SnapshotsQueued: 12, SnapshotsSent: 7, SnapshotsSuppressed: 3, SnapshotsDropped: 2, SnapshotBytes: 300 << 10}}
 	return eg, ob, cams
 }
 
 func TestMetricsReadTheCountersOnScrape(t *testing.T) {
 	eg, ob, cams := readySources()
 	aob := &agingOutbox{fakeOutbox: fakeOutbox{st: ob.st}, age: 1500 * time.Millisecond}
-	snaps := &fakeSnapshots{st: snapshot.Stats{Submitted: 9, Sent: 5, Withheld: 2, Dropped: 1, PublishFailed: 1}}
+	snaps := &fakeSnapshots{st: snapshot.Stats{Submitted: 9, Sent: 5, Withheld: 2, Dropped: 1, PublishFailed: 1, Detector: "blazeface"}}
 	s := newServer(t, Config{Addr: "127.0.0.1:0", Device: "edge-01", Egress: eg, Outbox: aob, Snapshots: snaps, EventTypes: []string{"motion"}})
 	for _, c := range cams {
 		s.AddCamera(c)
@@ -202,6 +203,7 @@ func TestMetricsReadTheCountersOnScrape(t *testing.T) {
 		{"edgeguard_event_latency_seconds", []string{"camera=cam1"}, 2},
 		{"edgeguard_event_latency_seconds", []string{"camera=cam2"}, 0},
 		{"edgeguard_anonymiser_failures_total", nil, 2},
+		{"edgeguard_face_detector_ready", nil, 1},
 		{"edgeguard_snapshots_submitted_total", nil, 9},
 		{"edgeguard_snapshots_sent_total", nil, 5},
 		{"edgeguard_snapshots_dropped_total", []string{"reason=busy"}, 1},
@@ -211,6 +213,11 @@ func TestMetricsReadTheCountersOnScrape(t *testing.T) {
 		{"edgeguard_outbox_dropped_total", []string{"reason=undecodable"}, 1},
 		{"edgeguard_outbox_write_errors_total", nil, 2},
 		{"edgeguard_outbox_bytes", nil, 4096},
+		{"edgeguard_outbox_snapshots_queued_total", nil, 12},
+		{"edgeguard_outbox_snapshots_sent_total", nil, 7},
+		{"edgeguard_outbox_snapshots_dropped_total", []string{"reason=policy"}, 3},
+		{"edgeguard_outbox_snapshots_dropped_total", []string{"reason=bounds"}, 2},
+		{"edgeguard_outbox_snapshot_bytes", nil, 300 << 10},
 		{"edgeguard_events_suppressed_total", []string{"reason=policy"}, 5},
 		{"edgeguard_egress_published_total", nil, 42},
 		{"edgeguard_egress_fields_stripped_total", nil, 9},
@@ -634,5 +641,32 @@ func TestProbe(t *testing.T) {
 	ln.Close()
 	if err := Probe(ctx, "http://"+free+"/healthz"); err == nil {
 		t.Error("probe of a closed port succeeded")
+	}
+}
+
+// TestReadyzSaysWhyImagesAreWithheld: without a face detector /readyz
+// names it and the reason, and the box stays ready (events still leave).
+func TestReadyzSaysWhyImagesAreWithheld(t *testing.T) {
+	eg, ob, cams := readySources()
+	why := "models: blazeface-back-256: model file missing: looked for /x; install it: bash models/fetch DIR"
+	snaps := &fakeSnapshots{st: snapshot.Stats{Submitted: 3, Withheld: 3, Detector: "none", WithheldReason: why}}
+	s := newServer(t, Config{Addr: "127.0.0.1:0", Device: "edge-01", Egress: eg, Outbox: &agingOutbox{fakeOutbox: fakeOutbox{st: ob.st}}, Snapshots: snaps, EventTypes: []string{"motion"}})
+	for _, c := range cams {
+		s.AddCamera(c)
+	}
+	s.SetPolicy("city-default", "abc123")
+	for _, id := range []string{"cam1", "cam2"} {
+		s.ObserveCameraStatus(event.CameraStatus{Camera: id, State: event.StateStreaming})
+	}
+	r := s.Readiness()
+	if !r.Ready() {
+		t.Errorf("not ready: %v", r.Reasons)
+	}
+	want := SnapshotReport{FaceDetector: "none", Withheld: 3, WithheldReason: why}
+	if r.Snapshots == nil || *r.Snapshots != want {
+		t.Errorf("snapshots = %+v, want %+v", r.Snapshots, want)
+	}
+	if got, ok := value(scrape(t, start(t, s)), "edgeguard_face_detector_ready"); !ok || got != 0 {
+		t.Errorf("edgeguard_face_detector_ready = %v, want 0", got)
 	}
 }

@@ -38,3 +38,28 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEventParallel measures Event from several goroutines at once,
+// as several cameras call it, with SyncAlways on a real directory and the
+// broker away. It shows whether cameras wait on each other's disk.
+func BenchmarkEventParallel(b *testing.B) {
+	o, err := New(Config{Publisher: &recorder{gate: make(chan struct{})}, Dir: b.TempDir(), Sync: SyncAlways,
+		Logger: quiet, MaxBytes: 1 << 30})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer o.Close()
+	now := event.Time{}
+	e := event.Event{Schema: event.Schema, ID: event.NewID(), EventID: event.NewID(), Device: "edge-01",
+		Camera: "cam1", Type: "motion", Phase: event.PhaseUpdate, At: now, StartedAt: now, Score: 0.42}
+	b.SetParallelism(4) // 4 × GOMAXPROCS goroutines, like a box with a few cameras per core
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if err := o.Event(ctx, e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

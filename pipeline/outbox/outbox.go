@@ -1,38 +1,89 @@
 // Package outbox is the store-and-forward queue between the cameras and
-// the egress guard: every event is written to local disk (and synced)
-// before Event returns, handed to the guard in order, and removed only when
-// the broker acknowledged it (QoS 1 PUBACK). A broker that is away for a
-// while, a reconnect, a restart or a kill -9 of the service loses no event
-// that Event accepted; delivery is at least once, with the same event id
-// each time, so consumers de-duplicate on the id.
+// the egress guard: every event is written to local disk (and synced),
+// handed to the guard in order, and removed only when the broker
+// acknowledged it (QoS 1 PUBACK). A broker that is away for a while, a
+// reconnect, a restart or a kill -9 of the service loses no event that is
+// on disk (see Durability for the moment an event gets there); delivery is
+// at least once, with the same event id each time, so consumers
+// de-duplicate on the id.
 //
 // # Why an append-only segment log, not an embedded database
 //
 // The workload is a FIFO: append at the tail, acknowledge at the head, a few
 // events per minute, rarely more than some megabytes queued. An append-only
 // log of CRC-checked records does exactly that with one write and one fsync
-// per event, reclaims space by deleting whole files once every event in
-// them is acknowledged, and is a few hundred lines without a dependency.
-// Crash safety follows from two rules: a record counts only if its CRC
-// matches (a torn or zero-filled tail is cut off on open, never fatal), and
-// a record is gone only after a done record for it is written or its whole
-// segment is deleted. bbolt would also be crash-safe, but for this workload
-// it writes several 4 KiB pages and two fsyncs per transaction, its file
-// never shrinks without a compaction pass, and a size bound on disk is then
-// hard to state, while the retention policy needs exactly that bound.
+// per batch of events, reclaims space by deleting whole files once every
+// event in them is acknowledged, and is a few hundred lines without a
+// dependency. Crash safety follows from two rules: a record counts only if
+// its CRC matches (a torn or zero-filled tail is cut off on open, never
+// fatal), and a record is gone only after a done record for it is written
+// or its whole segment is deleted. bbolt would also be crash-safe, but for
+// this workload it writes several 4 KiB pages and two fsyncs per
+// transaction, its file never shrinks without a compaction pass, and a
+// size bound on disk is then hard to state, while the retention policy
+// needs exactly that bound.
 //
 // On disk: Dir holds segment files %020d.seg (format in record.go). Done
 // records (acknowledged, suppressed, dropped) are appended to the same log
 // and not synced on their own: losing one to a power cut means one more
 // delivery of an event, which at-least-once allows.
 //
+// # Durability: group commit, off the cameras' goroutines
+//
+// Event is called on a camera's analyser goroutine, which must not wait on
+// the disk, nor on another camera's fsync. So Event encodes the event,
+// plans its record in the log's layout and queues it, under a mutex that
+// is never held across a write or an fsync, and returns. One writer
+// goroutine writes everything planned since its last batch (contiguous
+// records in one write) and, with SyncAlways, fsyncs once for all of it:
+// group commit. Done records and segment deletions go through the same
+// writer in the order they were planned, so a done record never reaches
+// the disk before its event.
+//
+// What a crash loses, at each point:
+//   - before Event returns: the event (the camera logs the error, if any);
+//   - after Event returned, before the writer's batch with it is written
+//     and synced: the event, if the process dies (or, with SyncNever, the
+//     power fails) within that window, which is one batch: the write and
+//     fsync that were running when it was queued, and its own. Under load
+//     that is a few milliseconds; an idle writer starts at once;
+//   - once its batch is written: nothing on a crash or kill -9 of the
+//     process; once synced (SyncAlways): nothing on a power cut either.
+//
+// Delivery does not wait for the disk: the guard may get an event before
+// it is synced. That is safe because the two outcomes of a crash are both
+// covered: an event the broker acknowledged is done whether or not its
+// record reached the disk (its done record is planned after its event
+// record, so a replay brings back at most an event that was delivered:
+// one more delivery, which at-least-once allows), and an event not yet
+// acknowledged is lost in that window whether or not it was sent. Waiting
+// would only delay delivery by an fsync.
+//
+// A write the disk refuses keeps the events concerned in memory (counted
+// in WriteErrors, logged once per run of failures); the next event starts
+// a new segment.
+//
 // # Bounds
 //
 // MaxBytes bounds the log on disk (and the copy of pending events kept in
-// memory); MaxAge is the policy's retention.outbox. What exceeds them is
-// dropped oldest first, counted in Stats (DroppedSize, DroppedAge) and
-// logged. There are no snapshots yet; when they come they are to be dropped
-// before events.
+// memory) together with the images waiting; MaxAge is the policy's
+// retention.outbox. What exceeds them is dropped, images first, then the
+// oldest events, counted in Stats (SnapshotsDropped, DroppedSize,
+// DroppedAge) and logged.
+//
+// # Snapshots
+//
+// Images travel the same ordered path as events: Snapshot queues an
+// anonymised JPEG behind everything queued before it, so behind its
+// situation's start, and the delivery goroutine hands it to the guard
+// after the start was judged. The guard lets an image leave only if it
+// admitted the start (see egress.Guard.PublishSnapshot); if the start
+// left the outbox another way (withheld, dropped), the image is dropped
+// here already. Images are kept in memory only, never written to disk (an
+// image must not rest on the box, and a restart loses the waiting ones),
+// bounded separately (SnapshotBytes, MaxSnapshots), dropped first under
+// pressure, expire with the events' retention, and are sent at most once:
+// a failed attempt drops the image instead of trying again.
 //
 // # Camera status
 //
@@ -49,7 +100,9 @@
 // camera and overall) with one message in flight. It waits as long as the
 // broker is away rather than giving up after a timeout: the guard keeps an
 // unacknowledged message queued and resends it after the reconnect, so
-// publishing again would only pile up copies.
+// publishing again would only pile up copies. Live events are kept as
+// values and encoded once for the disk; only events replayed from disk are
+// decoded.
 //
 // Known gap, in the guard rather than here: after a reconnect paho reports
 // a message it resends from its own queue as done when it is resent, not
@@ -64,6 +117,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +133,12 @@ type Publisher interface {
 	PublishCameraStatus(ctx context.Context, st event.CameraStatus) error
 }
 
+// SnapshotPublisher is implemented by a Publisher that can send images
+// (the egress guard does). Without it, Snapshot refuses every image.
+type SnapshotPublisher interface {
+	PublishSnapshot(ctx context.Context, camera, eventID string, jpeg []byte) error
+}
+
 // Errors callers can test with errors.Is.
 var (
 	// ErrSuppressed is returned by a Publisher for messages the policy does
@@ -85,19 +146,21 @@ var (
 	ErrSuppressed = errors.New("suppressed by policy")
 	// ErrClosed: the outbox was closed.
 	ErrClosed = errors.New("outbox: closed")
-	// ErrTooLarge: one event is larger than the outbox may hold.
+	// ErrTooLarge: one event (or image) is larger than the outbox may hold.
 	ErrTooLarge = errors.New("outbox: event too large")
+	// ErrNoSnapshots: the Publisher cannot send images.
+	ErrNoSnapshots = errors.New("outbox: the publisher sends no snapshots")
 )
 
-// Sync is when appended events are fsynced.
+// Sync is whether appended events are fsynced.
 type Sync int
 
 const (
-	// SyncAlways fsyncs every event before Event returns: it survives a
-	// power cut. The default.
+	// SyncAlways fsyncs every event, in batches (see the package doc,
+	// Durability): once synced it survives a power cut. The default.
 	SyncAlways Sync = iota
-	// SyncNever leaves writing back to the OS: it survives a crash or kill
-	// of the process, not a power cut or kernel panic.
+	// SyncNever leaves writing back to the OS: once written it survives a
+	// crash or kill of the process, not a power cut or kernel panic.
 	SyncNever
 )
 
@@ -122,6 +185,14 @@ func (s Sync) String() string {
 // DefaultMaxBytes is MaxBytes when it is not set.
 const DefaultMaxBytes = 64 << 20
 
+// Defaults of the bounds on waiting images: a snapshot at 1280 px is
+// 100–300 KiB, so a few MiB hold the images of a busy minute while the
+// broker is away, and never more than the box can spare.
+const (
+	DefaultSnapshotBytes = 4 << 20
+	DefaultMaxSnapshots  = 32
+)
+
 // Config for an Outbox.
 type Config struct {
 	Publisher Publisher
@@ -139,12 +210,20 @@ type Config struct {
 	// SegmentBytes is the size at which a new segment file is started;
 	// 0 → MaxBytes/8, at most 4 MiB.
 	SegmentBytes int64
+	// SnapshotBytes and MaxSnapshots bound the images waiting (in memory
+	// only); 0 → DefaultSnapshotBytes, DefaultMaxSnapshots. The oldest
+	// waiting image is dropped to make room for a new one.
+	SnapshotBytes int64
+	MaxSnapshots  int
 	// IsSuppressed reports whether a publish error means "never send this";
 	// defaults to errors.Is(err, ErrSuppressed).
 	IsSuppressed func(error) bool
 	Logger       *slog.Logger
 	// Now is the clock for ages; nil → time.Now.
 	Now func() time.Time
+
+	// syncFile replaces (*os.File).Sync in tests.
+	syncFile func(*os.File) error
 }
 
 // Stats are the outbox's counters since New.
@@ -160,20 +239,48 @@ type Stats struct {
 	Truncated   uint64 // torn/corrupt segment tails cut off at New
 	Undecodable uint64 // stored events that do not decode (dropped)
 	WriteErrors uint64 // events that could not be written (or synced) to disk
-	Depth       int    // messages waiting (including the one in flight)
-	Bytes       int64  // size of the log on disk (in memory: pending events)
-	Durable     bool   // Dir is set
+	// Snapshots (images, in memory only; none of the counters above
+	// counts them): queued behind their start, acknowledged by the broker,
+	// refused by the policy (also when their start did not leave), and
+	// dropped: for the image bounds or MaxBytes (before any event), older
+	// than MaxAge, or a failed publish (never retried: at most once).
+	SnapshotsQueued     uint64
+	SnapshotsSent       uint64
+	SnapshotsSuppressed uint64
+	SnapshotsDropped    uint64
+	Depth               int   // messages waiting, images too (including the one in flight)
+	Bytes               int64 // size of the log on disk (in memory: pending events)
+	SnapshotBytes       int64 // images waiting
+	Durable             bool  // Dir is set
 }
 
-// item is one queued message: an event (seq > 0) or a camera status.
+// item is one queued message: an event (seq > 0), a camera status (st) or
+// an image (img).
 type item struct {
-	seq      uint64
-	at       time.Time
-	payload  []byte // event JSON
+	seq uint64
+	at  time.Time
+	// ev is a live event, kept as the value it is: it is encoded once for
+	// the disk and once more by the guard after filtering, never decoded.
+	// Events replayed from disk have payload (their JSON) instead, decoded
+	// when they are delivered.
+	ev       *event.Event
+	payload  []byte
+	size     int64 // events: record size; images: JPEG bytes
 	st       *event.CameraStatus
+	img      *snapshotItem
 	seg      *segment // where it is stored; nil in memory
 	done     bool
+	why      doneReason // set with done
 	inflight bool
+}
+
+// snapshotItem is an image waiting for delivery.
+type snapshotItem struct {
+	camera, eventID string
+	jpeg            []byte
+	// start is its situation's start if that was still queued when the
+	// image came: if the start does not leave, the image does not either.
+	start *item
 }
 
 // Outbox is the durable ordered queue in front of the egress guard.
@@ -190,13 +297,22 @@ type Outbox struct {
 	once     sync.Once
 	closeErr error
 
-	mu       sync.Mutex
+	// The writer: executes the log's planned I/O (wal.ops) in batches.
+	writerStop chan struct{}
+	writerDone chan struct{}
+	batchDone  chan struct{} // closed and replaced after each batch (flush)
+
+	mu       sync.Mutex // never held across a write or fsync
 	closed   bool
 	wal      *wal // nil in memory
+	writing  bool // the writer runs a batch
 	q        []*item
 	status   map[string]*item // waiting status per camera
 	nextSeq  uint64
 	memBytes int64
+	imgBytes int64 // images waiting
+	imgCount int
+	imgFull  bool // logged that images are being dropped for room
 	writeErr bool // logged the current run of write errors
 	st       Stats
 }
@@ -214,6 +330,12 @@ func New(cfg Config) (*Outbox, error) {
 		cfg.SegmentBytes = min(cfg.MaxBytes/8, 4<<20)
 	}
 	cfg.SegmentBytes = max(cfg.SegmentBytes, 4<<10)
+	if cfg.SnapshotBytes <= 0 {
+		cfg.SnapshotBytes = DefaultSnapshotBytes
+	}
+	if cfg.MaxSnapshots <= 0 {
+		cfg.MaxSnapshots = DefaultMaxSnapshots
+	}
 	if cfg.IsSuppressed == nil {
 		cfg.IsSuppressed = func(err error) bool { return errors.Is(err, ErrSuppressed) }
 	}
@@ -226,18 +348,20 @@ func New(cfg Config) (*Outbox, error) {
 	o := &Outbox{
 		cfg: cfg, log: cfg.Logger, now: cfg.Now,
 		wake: make(chan struct{}, 1), status: map[string]*item{}, nextSeq: 1,
+		writerStop: make(chan struct{}), writerDone: make(chan struct{}), batchDone: make(chan struct{}),
 	}
 	o.maxAge.Store(int64(cfg.MaxAge))
 	o.st.Durable = cfg.Dir != ""
 	if cfg.Dir != "" {
-		w, res, err := openWAL(cfg.Dir, cfg.Sync == SyncAlways, cfg.SegmentBytes, cfg.Logger)
+		w, res, err := openWAL(cfg.Dir, cfg.Sync == SyncAlways, cfg.SegmentBytes, cfg.syncFile, cfg.Logger)
 		if err != nil {
 			return nil, err
 		}
 		o.wal = w
 		o.nextSeq = res.maxSeq + 1
 		for _, p := range res.pending {
-			o.q = append(o.q, &item{seq: p.seq, at: time.Unix(0, p.at), payload: p.payload, seg: p.seg})
+			o.q = append(o.q, &item{seq: p.seq, at: time.Unix(0, p.at), payload: p.payload,
+				size: int64(recordSize(len(p.payload))), seg: p.seg})
 		}
 		o.st.Replayed = uint64(len(res.pending))
 		o.st.Truncated = uint64(res.truncated)
@@ -249,6 +373,11 @@ func New(cfg Config) (*Outbox, error) {
 	o.stopped.Add(2)
 	go o.run()
 	go o.sweep()
+	if o.wal != nil {
+		go o.writer()
+	} else {
+		close(o.writerDone)
+	}
 	return o, nil
 }
 
@@ -259,11 +388,20 @@ func (o *Outbox) SetMaxAge(d time.Duration) {
 	o.poke()
 }
 
-// Event writes ev to the log and queues it; with SyncAlways it is on disk
-// when Event returns nil. It does not wait for the broker. If the disk
-// fails, the event is still queued in memory (and the failure counted and
-// logged): it is then lost only if the process dies before it is sent.
+// Event queues ev for delivery and plans its record in the log; it returns
+// without waiting for the disk or the broker, so a camera never waits on
+// another's fsync. The writer writes (and with SyncAlways fsyncs) it in
+// its next batch; see Durability in the package doc for what a crash
+// loses. If the disk fails, the event stays queued in memory (the failure
+// counted and logged): it is then lost only if the process dies before it
+// is sent.
+//
+// The outbox keeps ev as it is until it is delivered: the caller must not
+// change what its Boxes, EndedAt or Policy point to afterwards (the cameras
+// build every event afresh).
 func (o *Outbox) Event(_ context.Context, ev event.Event) error {
+	// Encoded outside the lock, once: for the disk, and for the size that
+	// MaxBytes bounds (also in memory).
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("outbox: encode event: %w", err)
@@ -278,27 +416,92 @@ func (o *Outbox) Event(_ context.Context, ev event.Event) error {
 		return fmt.Errorf("%w: %d bytes", ErrTooLarge, need)
 	}
 	o.makeRoom(need)
-	it := &item{seq: o.nextSeq, at: o.now(), payload: payload}
+	it := &item{seq: o.nextSeq, at: o.now(), ev: &ev, size: need}
 	o.nextSeq++
 	if o.wal != nil {
-		seg, err := o.wal.appendEvent(it.seq, it.at.UnixNano(), payload)
-		it.seg = seg
-		if err != nil {
-			o.st.WriteErrors++
-			if !o.writeErr {
-				o.writeErr = true
-				o.log.Error("outbox: event not stored durably; it is kept in memory", "err", err)
-			}
-		} else if o.writeErr {
-			o.writeErr = false
-			o.log.Info("outbox: storing events durably again")
-		}
-	}
-	if it.seg == nil {
+		it.seg = o.wal.appendEvent(it, payload)
+	} else {
 		o.memBytes += need
 	}
 	o.enqueue(it)
 	return nil
+}
+
+// Snapshot queues the anonymised image of the situation eventID behind
+// everything queued before it, so behind its start: the guard judges the
+// start first and lets the image follow only if it admitted the start (see
+// egress.Guard.PublishSnapshot). Images are kept in memory only (an image
+// must not rest on the box), sent at most once, and are the first to go
+// under pressure: the oldest waiting image is dropped when SnapshotBytes,
+// MaxSnapshots or MaxBytes would be exceeded, before any event. It keeps
+// jpeg until the image is delivered or dropped.
+func (o *Outbox) Snapshot(_ context.Context, camera, eventID string, jpeg []byte) error {
+	if _, ok := o.cfg.Publisher.(SnapshotPublisher); !ok {
+		return ErrNoSnapshots
+	}
+	size := int64(len(jpeg))
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return ErrClosed
+	}
+	if size > min(o.cfg.SnapshotBytes, o.cfg.MaxBytes/2) {
+		return fmt.Errorf("%w: snapshot of %d bytes", ErrTooLarge, size)
+	}
+	dropped := 0
+	for o.imgBytes+size > o.cfg.SnapshotBytes || o.imgCount >= o.cfg.MaxSnapshots {
+		if !o.dropOldestImage() {
+			break // only the one in flight is left
+		}
+		dropped++
+	}
+	// MaxBytes: an image never pushes out an event. Free delivered
+	// records and older images; if that is not enough, this one goes.
+	for o.usage()+size > o.cfg.MaxBytes {
+		if o.wal != nil && o.wal.reclaim() {
+			continue
+		}
+		if !o.dropOldestImage() {
+			// Not counted here: the caller counts what it could not hand over.
+			return fmt.Errorf("outbox: full (max_bytes %d): snapshot dropped", o.cfg.MaxBytes)
+		}
+		dropped++
+	}
+	switch {
+	case dropped > 0 && !o.imgFull:
+		o.imgFull = true
+		o.log.Warn("outbox: too many snapshots waiting; dropping the oldest", "max_bytes", o.cfg.SnapshotBytes,
+			"max_snapshots", o.cfg.MaxSnapshots, "dropped_total", o.st.SnapshotsDropped)
+	case dropped == 0 && o.imgFull:
+		o.imgFull = false
+		o.log.Info("outbox: snapshots fit again", "dropped_total", o.st.SnapshotsDropped)
+	}
+	img := &snapshotItem{camera: camera, eventID: eventID, jpeg: jpeg}
+	for _, x := range slices.Backward(o.q) {
+		if x.ev != nil && x.ev.EventID == eventID && x.ev.Phase == event.PhaseStart {
+			img.start = x
+			break
+		}
+	}
+	it := &item{at: o.now(), size: size, img: img}
+	o.imgBytes += size
+	o.imgCount++
+	o.st.SnapshotsQueued++
+	o.q = append(o.q, it)
+	o.poke()
+	return nil
+}
+
+// dropOldestImage drops the oldest waiting image that is not in flight.
+// Called with o.mu held.
+func (o *Outbox) dropOldestImage() bool {
+	for _, it := range o.q {
+		if it.img != nil && !it.done && !it.inflight {
+			o.finish(it, reasonSize)
+			return true
+		}
+	}
+	return false
 }
 
 // Status queues a camera status (in memory only), replacing a waiting
@@ -343,20 +546,26 @@ func (o *Outbox) remove(it *item) {
 	}
 }
 
-// usage is what MaxBytes bounds.
-func (o *Outbox) usage() int64 {
+// logBytes is the size of the log (in memory: the pending events).
+func (o *Outbox) logBytes() int64 {
 	if o.wal != nil {
 		return o.wal.bytes + o.memBytes
 	}
 	return o.memBytes
 }
 
-// makeRoom drops the oldest events until need more bytes fit. Called with
-// o.mu held.
+// usage is what MaxBytes bounds: the log and the images waiting.
+func (o *Outbox) usage() int64 { return o.logBytes() + o.imgBytes }
+
+// makeRoom makes need more bytes fit: it frees delivered records, then
+// drops waiting images, then the oldest events. Called with o.mu held.
 func (o *Outbox) makeRoom(need int64) {
 	dropped := 0
 	for o.usage()+need > o.cfg.MaxBytes {
 		if o.wal != nil && o.wal.reclaim() {
+			continue
+		}
+		if o.dropOldestImage() {
 			continue
 		}
 		var oldest *item
@@ -385,7 +594,24 @@ func (o *Outbox) finish(it *item, why doneReason) bool {
 	if it.done {
 		return false
 	}
-	it.done = true
+	it.done, it.why = true, why
+	if it.img != nil {
+		switch why {
+		case reasonAcked:
+			o.st.SnapshotsSent++
+		case reasonSuppressed:
+			o.st.SnapshotsSuppressed++
+		default:
+			o.st.SnapshotsDropped++
+		}
+		o.imgBytes -= it.size
+		o.imgCount--
+		it.img.jpeg, it.img.start = nil, nil
+		if !it.inflight {
+			o.remove(it)
+		}
+		return true
+	}
 	switch why {
 	case reasonAcked:
 		o.st.Published++
@@ -403,9 +629,9 @@ func (o *Outbox) finish(it *item, why doneReason) bool {
 			delete(o.status, it.st.Camera)
 		}
 	} else if it.seg != nil {
-		_ = o.wal.markDone(it.seq, it.seg, why) // lost done record: one more delivery
+		o.wal.markDone(it.seq, it.seg, why) // a lost done record means one more delivery
 	} else {
-		o.memBytes -= int64(recordSize(len(it.payload)))
+		o.memBytes -= it.size
 	}
 	if !it.inflight {
 		o.remove(it)
@@ -413,8 +639,8 @@ func (o *Outbox) finish(it *item, why doneReason) bool {
 	return true
 }
 
-// expire drops events older than MaxAge. Called with o.mu held or before
-// the goroutines start.
+// expire drops events and images older than MaxAge. Called with o.mu held
+// or before the goroutines start.
 func (o *Outbox) expire() {
 	maxAge := time.Duration(o.maxAge.Load())
 	if maxAge <= 0 {
@@ -422,17 +648,21 @@ func (o *Outbox) expire() {
 	}
 	cutoff := o.now().Add(-maxAge)
 	var old []*item
+	images := 0
 	for _, it := range o.q {
-		if it.seq > 0 && !it.done && it.at.Before(cutoff) {
+		if (it.seq > 0 || it.img != nil) && !it.done && it.at.Before(cutoff) {
 			old = append(old, it)
+			if it.img != nil {
+				images++
+			}
 		}
 	}
 	for _, it := range old {
 		o.finish(it, reasonAge)
 	}
 	if len(old) > 0 {
-		o.log.Warn("outbox: dropped events older than the retention", "dropped", len(old), "max_age", maxAge,
-			"dropped_total", o.st.DroppedAge)
+		o.log.Warn("outbox: dropped messages older than the retention", "events", len(old)-images, "snapshots", images,
+			"max_age", maxAge, "dropped_total", o.st.DroppedAge)
 	}
 }
 
@@ -459,7 +689,8 @@ func (o *Outbox) Stats() Stats {
 	defer o.mu.Unlock()
 	s := o.st
 	s.Depth = len(o.q)
-	s.Bytes = o.usage()
+	s.Bytes = o.logBytes()
+	s.SnapshotBytes = o.imgBytes
 	return s
 }
 
@@ -507,9 +738,15 @@ func (o *Outbox) deliver(it *item) {
 		}
 		o.mu.Unlock()
 	}()
-	var ev event.Event
-	if it.st == nil {
-		if err := json.Unmarshal(it.payload, &ev); err != nil {
+	if it.img != nil {
+		o.deliverSnapshot(it)
+		return
+	}
+	ev := it.ev
+	if it.st == nil && ev == nil {
+		// Replayed from disk: the only events decoded.
+		ev = new(event.Event)
+		if err := json.Unmarshal(it.payload, ev); err != nil {
 			// CRC-checked bytes that are not an event: written by a
 			// different version. Never sendable.
 			o.log.Error("outbox: stored event does not decode; dropped", "seq", it.seq, "err", err)
@@ -537,7 +774,7 @@ func (o *Outbox) deliver(it *item) {
 		if it.st != nil {
 			err = o.cfg.Publisher.PublishCameraStatus(ctx, *it.st)
 		} else {
-			err = o.cfg.Publisher.PublishEvent(ctx, ev)
+			err = o.cfg.Publisher.PublishEvent(ctx, *ev)
 		}
 		expired := ctx.Err() != nil && o.ctx.Err() == nil
 		cancel()
@@ -580,6 +817,61 @@ func (o *Outbox) deliver(it *item) {
 	}
 }
 
+// deliverSnapshot hands an image to the guard once: images are sent at
+// most once, so a failed attempt drops it instead of trying again (the
+// guard may have queued it). Like an event, it waits while the broker is
+// away, up to MaxAge.
+func (o *Outbox) deliverSnapshot(it *item) {
+	o.mu.Lock()
+	if it.done {
+		o.mu.Unlock()
+		return
+	}
+	camera, eventID, jpeg, start := it.img.camera, it.img.eventID, it.img.jpeg, it.img.start
+	startWhy := doneReason(0)
+	if start != nil {
+		startWhy = start.why // start is done: it was delivered (or dropped) before
+	}
+	o.mu.Unlock()
+	if start != nil {
+		if startWhy != reasonAcked {
+			// Its start did not leave (the policy withheld it, or it was
+			// dropped for the bounds): the image does not either.
+			why := reasonSuppressed
+			if startWhy != reasonSuppressed {
+				why = reasonSize
+			}
+			o.mu.Lock()
+			o.finish(it, why)
+			o.mu.Unlock()
+			return
+		}
+	}
+	ctx, cancel := o.ctx, context.CancelFunc(func() {})
+	if maxAge := time.Duration(o.maxAge.Load()); maxAge > 0 {
+		ctx, cancel = context.WithTimeout(o.ctx, maxAge-o.now().Sub(it.at))
+	}
+	err := o.cfg.Publisher.(SnapshotPublisher).PublishSnapshot(ctx, camera, eventID, jpeg)
+	expired := ctx.Err() != nil && o.ctx.Err() == nil
+	cancel()
+	why := reasonAcked
+	switch {
+	case err == nil:
+	case o.cfg.IsSuppressed(err):
+		why = reasonSuppressed
+	case o.ctx.Err() != nil:
+		return // closing: images are not kept
+	case expired:
+		why = reasonAge
+	default:
+		why = reasonSize // any other failure: dropped, not retried
+		o.log.Warn("outbox: snapshot not published; dropped", "camera", camera, "event_id", eventID, "err", err)
+	}
+	o.mu.Lock()
+	o.finish(it, why)
+	o.mu.Unlock()
+}
+
 // Drain waits until everything queued was delivered or ctx ends, then
 // closes the outbox. Events still waiting then stay on disk and are sent
 // after the next start; only in memory (Dir "") are they lost, which is
@@ -599,11 +891,15 @@ func (o *Outbox) Drain(ctx context.Context) error {
 			if err := o.Close(); err != nil {
 				return err
 			}
+			o.mu.Lock()
+			images := o.imgCount
+			o.mu.Unlock()
 			if o.wal == nil {
-				o.log.Error("outbox not drained at shutdown; kept in memory only, so lost", "lost", n)
+				o.log.Error("outbox not drained at shutdown; kept in memory only, so lost", "lost", n, "snapshots", images)
 				return fmt.Errorf("outbox: %d messages not delivered and lost: %w", n, ctx.Err())
 			}
-			o.log.Info("outbox not drained at shutdown; waiting messages stay on disk for the next start", "waiting", n)
+			o.log.Info("outbox not drained at shutdown; waiting events stay on disk for the next start, snapshots are lost",
+				"waiting", n-images, "snapshots_lost", images)
 			return nil
 		case <-t.C:
 		}
@@ -611,20 +907,132 @@ func (o *Outbox) Drain(ctx context.Context) error {
 	return o.Close()
 }
 
-// Close stops delivery at once and closes the log (syncing it first);
-// what was not delivered stays on disk.
+// Close stops delivery at once, writes what is still planned and closes
+// the log (syncing it first); events not delivered stay on disk, images
+// waiting are dropped.
 func (o *Outbox) Close() error {
 	o.once.Do(func() {
 		o.mu.Lock()
 		o.closed = true
 		o.mu.Unlock()
 		o.cancel()
-		o.stopped.Wait()
-		o.mu.Lock()
-		defer o.mu.Unlock()
-		if o.wal != nil {
-			o.closeErr = o.wal.close()
-		}
+		o.stopped.Wait() // delivery and the sweeper: no more done records
+		close(o.writerStop)
+		<-o.writerDone
 	})
 	return o.closeErr
+}
+
+// writer runs the log's planned I/O in batches: it takes every op planned
+// since the last batch, runs them and fsyncs once (wal.execute), then
+// reports back. The mutex is held only to take the ops and to apply the
+// report, never across I/O. At Close it runs what is left, syncs and
+// closes the files.
+func (o *Outbox) writer() {
+	defer close(o.writerDone)
+	w := o.wal
+	for {
+		o.mu.Lock()
+		ops := w.take()
+		o.writing = len(ops) > 0
+		o.mu.Unlock()
+		if len(ops) > 0 {
+			res := w.execute(ops)
+			o.mu.Lock()
+			w.giveBack(ops)
+			o.applyWrite(res)
+			o.writing = false
+			close(o.batchDone)
+			o.batchDone = make(chan struct{})
+			o.mu.Unlock()
+			continue
+		}
+		select {
+		case <-w.wake:
+		case <-o.writerStop:
+			o.mu.Lock()
+			ops := w.take()
+			o.mu.Unlock()
+			// Planned after the last take: nothing is planned any more
+			// (delivery, sweeper and callers are stopped or refused).
+			if len(ops) > 0 {
+				res := w.execute(ops)
+				o.mu.Lock()
+				o.applyWrite(res)
+				o.mu.Unlock()
+			}
+			o.mu.Lock()
+			segs := slices.Clone(w.segs)
+			o.mu.Unlock()
+			o.closeErr = w.close(segs)
+			return
+		}
+	}
+}
+
+// applyWrite corrects the layout after a batch: events whose record could
+// not be written are kept in memory (and counted), a segment that failed
+// is not appended to again. Called with o.mu held.
+func (o *Outbox) applyWrite(res writeResult) {
+	w := o.wal
+	for _, f := range res.failed {
+		s := f.seg
+		if !s.gone && s.size > f.off {
+			w.bytes -= s.size - f.off
+			s.size = f.off
+		}
+		if !s.gone && s == w.active() {
+			w.broken = true
+		}
+	}
+	for _, s := range res.syncBad {
+		if !s.gone && s == w.active() {
+			w.broken = true // as after a failed write: the next event starts a new segment
+		}
+	}
+	for _, it := range res.lost {
+		if it.seg != nil && !it.done {
+			it.seg.live--
+			it.seg = nil
+			o.memBytes += it.size
+		}
+	}
+	if len(res.lost) > 0 {
+		w.release()
+	}
+	errs := uint64(len(res.lost) + res.unsynced)
+	o.st.WriteErrors += errs
+	switch {
+	case errs > 0 && !o.writeErr:
+		o.writeErr = true
+		o.log.Error("outbox: events not stored durably; they are kept in memory", "events", errs, "err", res.err)
+	case errs == 0 && res.stored > 0 && o.writeErr:
+		o.writeErr = false
+		o.log.Info("outbox: storing events durably again")
+	}
+}
+
+// flush waits until the writer has run everything planned so far (for
+// tests: after it, what Event accepted is on disk and, with SyncAlways,
+// synced).
+func (o *Outbox) flush(ctx context.Context) error {
+	if o.wal == nil {
+		return nil
+	}
+	for {
+		o.mu.Lock()
+		idle := len(o.wal.ops) == 0 && !o.writing
+		ch := o.batchDone
+		o.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-o.writerDone:
+			return ErrClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

@@ -27,6 +27,7 @@ type recorder struct {
 	mu       sync.Mutex
 	failures int
 	gate     chan struct{}
+	imgErr   error
 	got      []string
 }
 
@@ -65,6 +66,24 @@ func (p *recorder) PublishCameraStatus(ctx context.Context, st event.CameraStatu
 	return nil
 }
 
+// PublishSnapshot records "img:<event id>", or fails with imgErr.
+func (p *recorder) PublishSnapshot(ctx context.Context, camera, eventID string, jpeg []byte) error {
+	if p.gate != nil {
+		select {
+		case <-p.gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.imgErr != nil {
+		return p.imgErr
+	}
+	p.got = append(p.got, "img:"+eventID)
+	return nil
+}
+
 func (p *recorder) delivered() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -93,6 +112,16 @@ func drain(t *testing.T, o *Outbox) {
 	}
 	if d := o.Stats().Depth; d != 0 {
 		t.Fatalf("not drained: depth %d", d)
+	}
+}
+
+// flush waits until the writer ran everything planned.
+func flush(t *testing.T, o *Outbox) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), guardTimeout)
+	defer cancel()
+	if err := o.flush(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -309,6 +338,7 @@ func TestSegmentRotation(t *testing.T) {
 	for i := range 100 {
 		o.Event(context.Background(), ev(fmt.Sprintf("e%03d", i)))
 	}
+	flush(t, o)
 	if n := countSegments(t, dir); n < 5 {
 		t.Fatalf("%d segments, want several", n)
 	}
@@ -425,15 +455,18 @@ func TestWriteErrorKeepsEventInMemory(t *testing.T) {
 	o := newOutbox(t, Config{Publisher: pub, Dir: dir})
 	ctx := context.Background()
 	o.Event(ctx, ev("e000"))
+	flush(t, o) // the writer is idle: its file may be closed under it
 	o.mu.Lock()
 	o.wal.active().f.Close() // the next write fails
 	o.mu.Unlock()
 	if err := o.Event(ctx, ev("e001")); err != nil {
 		t.Fatal(err)
 	}
+	flush(t, o) // the failure is known before the next event
 	if err := o.Event(ctx, ev("e002")); err != nil {
 		t.Fatal(err)
 	}
+	flush(t, o)
 	if st := o.Stats(); st.WriteErrors != 1 {
 		t.Fatalf("write errors %d, want 1", st.WriteErrors)
 	}

@@ -92,7 +92,7 @@ func TestChaos(t *testing.T) {
 		}
 	}()
 
-	cfg := testConfig(mq.URL(), urls)
+	cfg := testConfig(t, mq.URL(), urls)
 	cfg.Outbox.Dir = t.TempDir()
 	for i := range cfg.Cameras {
 		cfg.Cameras[i].Motion.Warmup = time.Second

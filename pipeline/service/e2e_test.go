@@ -46,11 +46,16 @@ func startCamera(t *testing.T, c codec.Codec, sc scene.Config, clip int) *simcam
 	return s
 }
 
-func testConfig(brokerURL string, cams map[string]string) *config.Config {
+// testConfig is a configuration for the cameras in cams, with its outbox
+// on disk in a directory of the test's own: without outbox.dir the service
+// would use the default state directory, /var/lib/edgeguard when tests run
+// as root, and tests would share (and replay) each other's events.
+func testConfig(t testing.TB, brokerURL string, cams map[string]string) *config.Config {
 	cfg := config.Defaults()
 	cfg.Device = "e2e"
 	cfg.MQTT.Broker = brokerURL
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Outbox.Dir = t.TempDir()
 	for _, id := range slices.Sorted(maps.Keys(cams)) {
 		c := config.Camera{ID: id, URL: cams[id], Enabled: true, CameraSettings: cfg.Defaults}
 		c.Motion.Warmup = 2 * time.Second
@@ -117,7 +122,7 @@ func TestEndToEnd(t *testing.T) {
 	for id, s := range servers {
 		urls[id] = s.URL()
 	}
-	cfg := testConfig(mq.URL(), urls)
+	cfg := testConfig(t, mq.URL(), urls)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -28,7 +28,7 @@ func TestPolicyThatCannotBeLoadedStopsTheService(t *testing.T) {
 	} {
 		t.Run(filepath.Base(tt.path), func(t *testing.T) {
 			// An unreachable broker: reaching it would mean the service started.
-			cfg := testConfig("tcp://127.0.0.1:1", map[string]string{"cam1": "rtsp://127.0.0.1:1/x"})
+			cfg := testConfig(t, "tcp://127.0.0.1:1", map[string]string{"cam1": "rtsp://127.0.0.1:1/x"})
 			cfg.Policy = tt.path
 			err := Run(context.Background(), Options{Config: cfg, Logger: testLogger(t)})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {

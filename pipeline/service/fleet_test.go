@@ -41,7 +41,7 @@ func TestFleetOnOneBroker(t *testing.T) {
 	done := make(chan error, len(boxes))
 	for _, dev := range boxes {
 		cam := startCamera(t, codec.H264, scene.Static(320, 180, 25), 2)
-		cfg := testConfig(mq.URL(), map[string]string{"cam1": cam.URL()})
+		cfg := testConfig(t, mq.URL(), map[string]string{"cam1": cam.URL()})
 		cfg.Device = dev              // client id follows: edgeguard-<device>
 		cfg.HTTP.Addr = "127.0.0.1:0" // two boxes on one host: no fixed metrics port
 		go func() { done <- Run(ctx, Options{Config: cfg, Logger: testLogger(t), PolicyPollInterval: -1}) }()
@@ -190,7 +190,7 @@ func TestFleetThroughBridges(t *testing.T) {
 			"connection city\naddress %s\nremote_clientid edgeguard-bridge-%s\ncleansession false\n"+
 				"restart_timeout 1 5\ntopic edgeguard/%s/# out 1\n", central.Addr(), dev, dev)})
 		cam := startCamera(t, codec.H264, walker, 7)
-		cfg := testConfig(local.URL(), map[string]string{"cam1": cam.URL()})
+		cfg := testConfig(t, local.URL(), map[string]string{"cam1": cam.URL()})
 		cfg.Device = dev
 		cfg.HTTP.Addr = "127.0.0.1:0"
 		go func() { done <- Run(ctx, Options{Config: cfg, Logger: testLogger(t), PolicyPollInterval: -1}) }()

@@ -18,9 +18,17 @@ type deviceHealth struct {
 	At     event.Time   `json:"at"`
 	Outbox outboxHealth `json:"outbox"`
 	// SnapshotsWithheld counts images that could not be anonymised and so
-	// did not leave; SnapshotsDropped, images not sent (busy, broker down).
+	// did not leave; SnapshotsDropped, images not sent (anonymiser busy,
+	// outbox full or over the retention while the broker is down, a
+	// failed publish), the outbox's drops included.
 	SnapshotsWithheld uint64 `json:"snapshots_withheld"`
 	SnapshotsDropped  uint64 `json:"snapshots_dropped"`
+	// FaceDetector is the face detector images are anonymised with,
+	// "blazeface", or "none": then no image leaves, and
+	// SnapshotsWithheldReason says why (e.g. the face model is missing,
+	// and how to install it).
+	FaceDetector            string `json:"face_detector"`
+	SnapshotsWithheldReason string `json:"snapshots_withheld_reason,omitempty"`
 }
 
 type outboxHealth struct {
@@ -30,15 +38,31 @@ type outboxHealth struct {
 	DroppedAge  uint64 `json:"dropped_age"`
 	DroppedSize uint64 `json:"dropped_size"`
 	WriteErrors uint64 `json:"write_errors"`
+	// Images queued behind their start (memory only), acknowledged by
+	// the broker, refused by the policy (their start withheld), dropped.
+	SnapshotsQueued     uint64 `json:"snapshots_queued"`
+	SnapshotsSent       uint64 `json:"snapshots_sent"`
+	SnapshotsSuppressed uint64 `json:"snapshots_suppressed"`
+	SnapshotsDropped    uint64 `json:"snapshots_dropped"`
 }
 
 func healthOf(o outbox.Stats, s snapshot.Stats) deviceHealth {
 	return deviceHealth{
 		Outbox: outboxHealth{Durable: o.Durable, Depth: o.Depth, Bytes: o.Bytes,
-			DroppedAge: o.DroppedAge, DroppedSize: o.DroppedSize, WriteErrors: o.WriteErrors},
-		SnapshotsWithheld: s.Withheld,
-		SnapshotsDropped:  s.Dropped + s.PublishFailed,
+			DroppedAge: o.DroppedAge, DroppedSize: o.DroppedSize, WriteErrors: o.WriteErrors,
+			SnapshotsQueued: o.SnapshotsQueued, SnapshotsSent: o.SnapshotsSent,
+			SnapshotsSuppressed: o.SnapshotsSuppressed, SnapshotsDropped: o.SnapshotsDropped},
+		SnapshotsWithheld:       s.Withheld,
+		SnapshotsDropped:        s.Dropped + s.PublishFailed + o.SnapshotsDropped,
+		FaceDetector:            s.Detector,
+		SnapshotsWithheldReason: s.WithheldReason,
 	}
+}
+
+// detectorChanged: a face detector lost or loaded is worth a message at
+// once, like a loss.
+func (h deviceHealth) detectorChanged(last deviceHealth) bool {
+	return h.FaceDetector != last.FaceDetector || h.SnapshotsWithheldReason != last.SnapshotsWithheldReason
 }
 
 // losses is the part of the health that, when it changes, is worth a
@@ -58,7 +82,7 @@ func publishHealth(ctx context.Context, pub interface {
 	defer t.Stop()
 	for first := true; ; first = false {
 		h := healthOf(box.Stats(), snaps.Stats())
-		if first || h.losses() != last.losses() || time.Since(lastSent) >= every {
+		if first || h.losses() != last.losses() || h.detectorChanged(last) || time.Since(lastSent) >= every {
 			h.At = event.Time{Time: time.Now()}
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			// Queued counts as sent: the client delivers it after the

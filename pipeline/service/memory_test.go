@@ -44,7 +44,7 @@ func TestMemoryFlatWithDeadBroker(t *testing.T) {
 		s := startCamera(t, codec.H264, pacer(), 6)
 		urls[fmt.Sprintf("cam%d", i)] = s.URL()
 	}
-	cfg := testConfig("tcp://127.0.0.1:1", urls) // nothing listens on port 1
+	cfg := testConfig(t, "tcp://127.0.0.1:1", urls) // nothing listens on port 1
 	cfg.Outbox.Dir = t.TempDir()
 	cfg.Outbox.MaxMB = 1
 	for i := range cfg.Cameras {

@@ -16,7 +16,9 @@ import (
 )
 
 // examplePolicy writes configs/policy.yaml with the allowed event types and
-// fields replaced.
+// fields replaced, and with unlisted_cameras: allow, so that the test
+// cameras (gatecam, …) run under its rules although it lists only cam1
+// and cam2.
 func examplePolicy(t *testing.T, events, fields string) string {
 	t.Helper()
 	example, err := os.ReadFile("../../configs/policy.yaml")
@@ -24,7 +26,8 @@ func examplePolicy(t *testing.T, events, fields string) string {
 		t.Fatal(err)
 	}
 	s := string(example)
-	for _, r := range [][2]string{{"events: [motion, person_down]", "events: " + events}, {"fields: [score]", "fields: " + fields}} {
+	for _, r := range [][2]string{{"events: [motion, person_down]", "events: " + events}, {"fields: [score]", "fields: " + fields},
+		{"\ncameras:\n", "\nunlisted_cameras: allow\ncameras:\n"}} {
 		if !strings.Contains(s, r[0]) {
 			t.Fatalf("configs/policy.yaml has no %q", r[0])
 		}
@@ -50,7 +53,7 @@ func withRules(c *config.Camera, rules ...config.Rule) {
 // whose event type the policy does not allow refuses to start, naming the
 // type; the same rule under a policy that allows it passes the check.
 func TestRuleTypeThePolicyForbidsStopsTheService(t *testing.T) {
-	cfg := testConfig("tcp://127.0.0.1:1", map[string]string{"cam1": "rtsp://127.0.0.1:1/x"})
+	cfg := testConfig(t, "tcp://127.0.0.1:1", map[string]string{"cam1": "rtsp://127.0.0.1:1/x"})
 	withRules(&cfg.Cameras[0], config.Rule{Type: "loitering", Zone: "platform"}, config.Rule{Type: "person_down"})
 	if got := strings.Join(ConfigEventTypes(cfg), ","); got != "motion,loitering,person_down" {
 		t.Errorf("event types %s", got)
@@ -104,7 +107,7 @@ func TestLineCrossingEndToEnd(t *testing.T) {
 	mq := mosquittotest.Start(t)
 	sub := mosquittotest.Subscribe(t, mq.URL(), "edgeguard/e2e/#")
 	sim := startCamera(t, codec.H264, scene.Walker(640, 360, 25), 12)
-	cfg := testConfig(mq.URL(), map[string]string{"gatecam": sim.URL()})
+	cfg := testConfig(t, mq.URL(), map[string]string{"gatecam": sim.URL()})
 	withRules(&cfg.Cameras[0],
 		config.Rule{Type: "line_crossing", Line: "gate", Class: "person"},
 		// Against the walker's direction: must stay silent.

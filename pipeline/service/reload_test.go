@@ -68,7 +68,7 @@ func TestPolicyHotReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(mq.URL(), map[string]string{"cam1": cam.URL()})
+	cfg := testConfig(t, mq.URL(), map[string]string{"cam1": cam.URL()})
 	cfg.Policy = path
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -134,7 +134,7 @@ func TestPolicyReloadOnSIGHUP(t *testing.T) {
 	if err := os.WriteFile(path, example, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(mq.URL(), map[string]string{"cam1": cam.URL()})
+	cfg := testConfig(t, mq.URL(), map[string]string{"cam1": cam.URL()})
 	cfg.Policy = path
 	reload := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())

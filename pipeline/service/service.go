@@ -118,6 +118,18 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	// Where events wait is decided before anything starts, so that a
+	// directory that cannot be used stops the start with nothing to undo,
+	// and said once: a default (no outbox.dir) must be visible in the log.
+	boxPlace, err := cfg.Outbox.Resolve(cfg.Device, config.OSStateEnv())
+	if err != nil {
+		return err
+	}
+	if boxPlace.Dir == "" {
+		log.Warn("outbox in memory only (outbox.memory: true): a crash or restart loses events waiting for the broker")
+	} else {
+		log.Info("outbox location", "dir", boxPlace.Dir, "default", boxPlace.Default, "why", boxPlace.Why)
+	}
 	// Many cameras on few cores: OpenCV's thread pool only adds hand-offs
 	// and spinning (see pipeline/cruntime). Not fatal: it costs CPU, not
 	// privacy.
@@ -169,7 +181,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	box, err := outbox.New(outbox.Config{
 		Publisher: guard,
-		Dir:       cfg.Outbox.Dir,
+		Dir:       boxPlace.Dir,
 		MaxBytes:  int64(cfg.Outbox.MaxMB) << 20,
 		Sync:      boxSync,
 		// The policy's retention.outbox; "0s" (not at all) still leaves a
@@ -184,12 +196,11 @@ func Run(ctx context.Context, opts Options) error {
 		guard.Close(context.Background())
 		return err
 	}
-	if cfg.Outbox.Dir == "" {
-		log.Warn("outbox in memory only (outbox.dir is empty): a crash loses events waiting for the broker")
-	}
 
 	snaps := &snapshots{log: log, override: opts.anonymise}
-	snaps.worker = snapshot.NewWorker(snapshot.Config{Anonymiser: snaps.anonymiser, Publisher: guard, Logger: log})
+	// Images queue in the outbox behind their start, so the guard judges
+	// the start before the image (see outbox.Outbox.Snapshot).
+	snaps.worker = snapshot.NewWorker(snapshot.Config{Anonymiser: snaps.anonymiser, Publisher: outboxSnapshots{box}, Logger: log})
 	if err := snaps.setPolicy(pol); err != nil {
 		box.Close()
 		guard.Close(context.Background())
@@ -303,7 +314,9 @@ func Run(ctx context.Context, opts Options) error {
 func checkPolicy(cfg *config.Config, pol *policy.Policy, log *slog.Logger) error {
 	ids := make([]string, 0, len(cfg.Cameras))
 	for _, c := range cfg.Cameras {
-		ids = append(ids, c.ID)
+		if c.Enabled { // a camera that does not run needs no purpose
+			ids = append(ids, c.ID)
+		}
 	}
 	warnings, err := pol.CheckAgainst(ids, ConfigEventTypes(cfg))
 	if err != nil {

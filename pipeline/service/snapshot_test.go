@@ -43,7 +43,7 @@ func runSnapshotCase(t *testing.T, fault func() error) []mosquittotest.Message {
 	mq := mosquittotest.Start(t)
 	sub := mosquittotest.Subscribe(t, mq.URL(), "edgeguard/e2e/#")
 	cam := startCamera(t, codec.H264, scene.Walker(640, 360, 25), 10)
-	cfg := testConfig(mq.URL(), map[string]string{"cam1": cam.URL()})
+	cfg := testConfig(t, mq.URL(), map[string]string{"cam1": cam.URL()})
 	cfg.Policy = snapshotPolicy(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

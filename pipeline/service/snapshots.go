@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"image"
 	"log/slog"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/edgeguard/edgeguard/pipeline/anonymise"
+	"github.com/edgeguard/edgeguard/pipeline/outbox"
 	"github.com/edgeguard/edgeguard/pipeline/snapshot"
 	"github.com/edgeguard/edgeguard/policy"
 )
@@ -83,3 +85,12 @@ func sameAnonymisation(a, b anonymise.Config) bool {
 }
 
 func (s *snapshots) close() { s.mu.Lock(); s.replace(nil, nil); s.mu.Unlock() }
+
+// outboxSnapshots is the snapshot worker's Publisher: finished images go
+// into the outbox, behind their situation's start, not straight to the
+// guard, which could not yet have judged the start during a backlog.
+type outboxSnapshots struct{ box *outbox.Outbox }
+
+func (q outboxSnapshots) PublishSnapshot(ctx context.Context, camera, eventID string, jpeg []byte) error {
+	return q.box.Snapshot(ctx, camera, eventID, jpeg)
+}

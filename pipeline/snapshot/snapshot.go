@@ -37,8 +37,11 @@ func Render(anon *anonymise.Anonymiser, bgr *gocv.Mat, blobs []image.Rectangle, 
 	return anonymise.EncodeJPEG(*bgr, quality)
 }
 
-// Publisher sends a finished snapshot; in the service it is the egress
-// guard.
+// Publisher takes a finished snapshot. In the service it is the outbox,
+// which queues the image behind its situation's start and hands it to the
+// egress guard after the start was judged (the guard refuses an image
+// whose start it has not admitted). Sent in Stats counts images the
+// Publisher took; PublishFailed, images it refused.
 type Publisher interface {
 	PublishSnapshot(ctx context.Context, camera, eventID string, jpeg []byte) error
 }
@@ -56,9 +59,16 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Stats are a worker's counters.
+// Stats are a worker's counters, and which face detector it anonymises
+// with.
 type Stats struct {
 	Submitted, Sent, Withheld, Dropped, PublishFailed uint64
+	// Detector is the anonymiser's face detector ("blazeface"), or "none"
+	// while there is none; WithheldReason then says why every image is
+	// withheld, e.g. the missing model and how to install it. Empty while
+	// images can be anonymised (a single image may still be withheld, e.g.
+	// on a detector timeout; the log says so).
+	Detector, WithheldReason string
 }
 
 type job struct {
@@ -109,10 +119,20 @@ func (w *Worker) Submit(frame *gocv.Mat, camera, eventID string, blobs []image.R
 	frame.Close()
 }
 
-// Stats returns the counters.
+// Stats returns the counters and the anonymiser's detector.
 func (w *Worker) Stats() Stats {
-	return Stats{Submitted: w.submitted.Load(), Sent: w.sent.Load(), Withheld: w.withheld.Load(),
+	st := Stats{Submitted: w.submitted.Load(), Sent: w.sent.Load(), Withheld: w.withheld.Load(),
 		Dropped: w.dropped.Load(), PublishFailed: w.failed.Load()}
+	var anon *anonymise.Anonymiser
+	if w.cfg.Anonymiser != nil {
+		anon = w.cfg.Anonymiser()
+	}
+	if anon == nil {
+		st.Detector, st.WithheldReason = anonymise.DetectorNone, "no anonymiser in force (snapshots off)"
+	} else {
+		st.Detector, st.WithheldReason = anon.Detector()
+	}
+	return st
 }
 
 // Run processes snapshots until ctx ends; frames still queued then are
