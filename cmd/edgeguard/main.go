@@ -23,12 +23,13 @@ const usage = `edgeguard — privacy-first video analytics for public spaces
 
 Usage:
   edgeguard run --config FILE      run the service
+  edgeguard config check FILE      everything run would refuse, without connecting to anything
   edgeguard demo                   simulated camera → pipeline → embedded broker, events printed
   edgeguard policy check FILE...   validate privacy policy files
   edgeguard policy explain FILE    what a policy lets this device see, keep and send
   edgeguard policy diff OLD NEW    what a new policy version changes
   edgeguard policy preview ...     what a snapshot from a camera would show (PNG)
-  edgeguard health [--url URL]     probe /healthz or /readyz (exit 0 when 200)
+  edgeguard health [--config FILE] probe /healthz at the config's http.addr, or --url URL (exit 0 when 200)
   edgeguard version                print the version
 
 Run "edgeguard help COMMAND" or "edgeguard COMMAND --help" for a command's flags.
@@ -51,6 +52,9 @@ type command struct {
 var commands = []command{
 	{"run", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRun(ctx, args, stdout, stderr)
+	}},
+	{"config", func(_ context.Context, args []string, stdout, stderr io.Writer) error {
+		return cmdConfig(args, stdout, stderr)
 	}},
 	{"demo", cmdDemo},
 	{"policy", func(_ context.Context, args []string, stdout, stderr io.Writer) error {

@@ -158,6 +158,12 @@ func policyPreview(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: %dx%d, camera %s, policy %q (sha256 %.12s…), %d privacy zone(s) filled and outlined\n",
 		*out, res.Width, res.Height, *camID, pol.Name, pol.SHA256, res.Zones)
+	// The same name /readyz shows under snapshots.face_detector.
+	if res.NoDetector != "" {
+		fmt.Fprintf(stdout, "face detector: %s (%s)\n", res.Detector, res.NoDetector)
+	} else {
+		fmt.Fprintf(stdout, "face detector: %s\n", res.Detector)
+	}
 	if res.Withheld {
 		fmt.Fprintf(stdout, "WITHHELD: this frame could not be anonymised (%s); a snapshot would not leave the device\n", res.Reason)
 	}

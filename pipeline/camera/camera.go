@@ -52,6 +52,11 @@ type Config struct {
 	// NoMotionEvents: motion is detected (the rules need its blobs) but not
 	// reported.
 	NoMotionEvents bool
+	// LastSeq is the seq of this camera's last message before this run
+	// (the outbox remembers it, outbox.Outbox.LastSeq): the first message
+	// takes LastSeq+1, so seq keeps increasing across restarts and
+	// consumers can order a camera's messages by it.
+	LastSeq uint64
 	// Rules builds the behaviour-pattern rules (config.Patterns.NewRules),
 	// called at the start of every session because rules keep per-track
 	// state; nil or no rules → motion events only.
@@ -123,7 +128,7 @@ type Camera struct {
 
 	snapReq atomic.Pointer[snapRequest]
 
-	lastState     atomic.Value // event.CameraStatus: the last one published (without time)
+	lastState     atomic.Value // event.CameraStatus: the last one published
 	statusChanges atomic.Uint64
 	lost, skipped atomic.Uint64
 	notDecoded    atomic.Uint64
@@ -134,6 +139,9 @@ type Camera struct {
 
 	// inspect, in tests, sees every frame exactly as analysis receives it.
 	inspect func(gocv.Mat)
+	// attempted, in tests, is called at the start of every session
+	// attempt: retries publish no status, so tests time them here.
+	attempted func()
 }
 
 // New checks cfg and returns a camera that is not running yet.
@@ -171,6 +179,7 @@ func New(cfg Config) (*Camera, error) {
 		cfg.Logger = slog.Default()
 	}
 	c := &Camera{cfg: cfg, log: cfg.Logger.With("camera", cfg.ID)}
+	c.seq.Store(cfg.LastSeq)
 	zones := cfg.Zones
 	c.zones.Store(&zones)
 	return c, nil
@@ -197,21 +206,35 @@ func (c *Camera) Stats() Stats {
 	}
 }
 
+// status publishes st unless it tells a consumer nothing new. since is
+// when the state changed, and retries are counted (Stats.SessionsStarted,
+// edgeguard_camera_reconnects_total), not announced (docs/events.md, Camera
+// status): a camera that stays down for a week keeps one retained status
+// with the time it went down, instead of flapping connecting/offline with
+// every retry and moving since each time.
+//
+//   - While the camera is offline or in error, a retry's connecting is not
+//     published: the retained status keeps saying why it is down.
+//   - The same state with the same details is not published again.
+//   - The same state with other details (a changed reason, a new
+//     resolution) is published with the state's since.
 func (c *Camera) status(ctx context.Context, st event.CameraStatus) {
 	st.Device, st.Camera = c.cfg.Device, c.cfg.ID
 	last, _ := c.lastState.Load().(event.CameraStatus)
-	if last.State == event.StateError && (st.State == event.StateConnecting || st == last) {
-		// Keep "error: unauthorized" (or an unsupported codec) on the
-		// retained topic during the slow retries instead of flickering to
-		// "connecting" every 30 s or republishing it; streaming or a
-		// different error replaces it.
+	if st.State == event.StateConnecting && (last.State == event.StateOffline || last.State == event.StateError) {
 		return
 	}
-	c.lastState.Store(st)
-	c.statusChanges.Add(1)
+	if st.State == last.State {
+		st.Since = last.Since
+		if st == last {
+			return
+		}
+	}
 	if st.Since.IsZero() {
 		st.Since = event.Time{Time: time.Now()}
 	}
+	c.lastState.Store(st)
+	c.statusChanges.Add(1)
 	if err := c.cfg.Sink.Status(ctx, st); err != nil && ctx.Err() == nil {
 		c.log.Warn("camera status not queued", "state", st.State, "err", err)
 	}
@@ -221,6 +244,9 @@ func (c *Camera) status(ctx context.Context, st event.CameraStatus) {
 // cancelled. A running situation is always ended before Run returns.
 func (c *Camera) Run(ctx context.Context) error {
 	c.sessions.Add(1)
+	if c.attempted != nil {
+		c.attempted()
+	}
 	c.status(ctx, event.CameraStatus{State: event.StateConnecting})
 	sess, err := ingest.Open(ctx, ingest.Config{
 		URL: c.cfg.URL, Transport: c.cfg.Transport, QueueSize: c.cfg.QueueSize,
@@ -233,7 +259,7 @@ func (c *Camera) Run(ctx context.Context) error {
 	info := sess.Info()
 	cdc, err := codec.ParseCodec(info.Codec)
 	if err != nil {
-		return fmt.Errorf("%w: %s", ingest.ErrUnsupportedCodec, info.Codec)
+		return &ingest.UnsupportedCodecError{Offered: []string{info.Codec}}
 	}
 	// Parameter sets from the SDP, for cameras that do not repeat them in band.
 	dec, err := codec.NewDecoder(codec.DecoderConfig{Codec: cdc, ParamSets: info.ParamSets, Logger: c.log})
@@ -310,7 +336,7 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 			if err := sess.Err(); err != nil {
 				return err
 			}
-			return errors.New("stream ended")
+			return ingest.ErrStreamEnded
 		case <-stall.C:
 			return fmt.Errorf("%w: no picture for %v", ErrStalled, c.cfg.StallTimeout)
 		case au = <-sess.AccessUnits():

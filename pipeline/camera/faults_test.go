@@ -6,6 +6,7 @@ import (
 	"github.com/edgeguard/edgeguard/internal/testlog"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +45,18 @@ type faultRig struct {
 	rec     *recorder
 	logs    *lineLog
 	stop    func()
+
+	mu       sync.Mutex
+	attempts []time.Time // start of every session attempt (Camera.attempted)
+}
+
+// attemptTimes returns when each session attempt started. Retries publish
+// no status (the status says why the camera is down, once), so back-off
+// is measured here.
+func (r *faultRig) attemptTimes() []time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.attempts)
 }
 
 type rigConfig struct {
@@ -74,6 +87,12 @@ func superviseRig(t *testing.T, rc rigConfig) *faultRig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := &faultRig{t: t, cam: cam, rec: rec, logs: logs, started: time.Now()}
+	cam.attempted = func() {
+		r.mu.Lock()
+		r.attempts = append(r.attempts, time.Now())
+		r.mu.Unlock()
+	}
 	// Events are not what these tests look at; keep the recorder's signal
 	// channel from filling up.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -93,7 +112,6 @@ func superviseRig(t *testing.T, rc rigConfig) *faultRig {
 		defer wg.Done()
 		Supervise(ctx, cam, rc.backoff)
 	}()
-	r := &faultRig{t: t, cam: cam, rec: rec, logs: logs, started: time.Now()}
 	var once sync.Once
 	r.stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
 	t.Cleanup(r.stop)
@@ -192,7 +210,11 @@ func faultSim(t *testing.T, cfg simcam.Config) *simcam.Server {
 }
 
 // assertTransitions checks that the status sequence only makes moves a
-// supervised camera can make, and that every status names the camera.
+// supervised camera can make, that every status names the camera, and the
+// status rule (docs/events.md): retries are not announced (no connecting
+// after offline or error), a state is published again only with other
+// details and then keeps its since, and reasons come from the fixed
+// vocabulary (no URL, no address).
 func assertTransitions(t *testing.T, states []event.CameraStatus) {
 	t.Helper()
 	allowed := map[event.CameraState][]event.CameraState{
@@ -200,27 +222,46 @@ func assertTransitions(t *testing.T, states []event.CameraStatus) {
 		event.StateConnecting: {event.StateStreaming, event.StateOffline, event.StateError},
 		// streaming → streaming: the size changed mid-stream.
 		event.StateStreaming: {event.StateStreaming, event.StateOffline, event.StateError},
-		// offline → offline: the stop that ends the back-off wait.
-		event.StateOffline: {event.StateConnecting, event.StateOffline},
-		// error stays on the topic during the slow retries (no
-		// "connecting" flicker), so the next state may be streaming.
-		event.StateError: {event.StateConnecting, event.StateStreaming, event.StateOffline},
+		// offline → offline: another reason (or none: the stop that ends
+		// the back-off wait). Retries stay offline until one streams.
+		event.StateOffline: {event.StateStreaming, event.StateOffline, event.StateError},
+		// error stays on the topic during the slow retries.
+		event.StateError: {event.StateStreaming, event.StateOffline, event.StateError},
 	}
-	prev := event.CameraState("")
+	var prev event.CameraStatus
 	for i, s := range states {
-		ok := false
-		for _, a := range allowed[prev] {
-			ok = ok || a == s.State
-		}
-		if !ok {
-			t.Errorf("status %d: %s after %s%s", i, s.State, prev, fmtStates(states))
+		if !slices.Contains(allowed[prev.State], s.State) {
+			t.Errorf("status %d: %s after %s%s", i, s.State, prev.State, fmtStates(states))
 			return
 		}
 		if s.Camera != "c" || s.Device != "d" || s.Since.IsZero() {
 			t.Errorf("status %+v lacks camera, device or time", s)
 		}
-		prev = s.State
+		if s.State == prev.State {
+			if s == prev {
+				t.Errorf("status %d: %s published again unchanged%s", i, s.State, fmtStates(states))
+			}
+			if !s.Since.Equal(prev.Since.Time) {
+				t.Errorf("status %d: %s again, since moved from %v to %v", i, s.State, prev.Since, s.Since)
+			}
+		}
+		if !knownReason(s.Error) {
+			t.Errorf("status %d: reason %q is not from the vocabulary", i, s.Error)
+		}
+		prev = s
 	}
+}
+
+// knownReason: "" or one of Reason's words (with the codecs or the status
+// code where it adds them).
+func knownReason(r string) bool {
+	switch r {
+	case "", ReasonUnauthorized, ReasonNoVideo, ReasonConnectionRefused, ReasonConnectionClosed,
+		ReasonNetworkUnreachable, ReasonHostNotFound, ReasonTimeout, ReasonNotFound, ReasonForbidden,
+		ReasonStalled, ReasonEnded, ReasonError:
+		return true
+	}
+	return !strings.Contains(r, "://") && (strings.HasPrefix(r, ReasonUnsupportedCodec) || strings.HasPrefix(r, ReasonStatus+" "))
 }
 
 // TestFaultSessionEnds: the camera drops the connection or tears the
@@ -263,7 +304,8 @@ func TestFaultSessionEnds(t *testing.T) {
 }
 
 // TestFaultServerSendsTeardown: a camera that sends its own TEARDOWN
-// request ends the session; the supervisor retries.
+// request ends the session; the supervisor retries. The status says
+// "stream ended" once; the log names the TEARDOWN.
 func TestFaultServerSendsTeardown(t *testing.T) {
 	srv, err := simcam.StartScript(simcam.ScriptConfig{TeardownAfterPlay: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -271,14 +313,21 @@ func TestFaultServerSendsTeardown(t *testing.T) {
 	}
 	t.Cleanup(srv.Close)
 	r := superviseRig(t, rigConfig{url: srv.URL(), timeout: 5 * time.Second})
-	r.waitFor("two sessions ended by TEARDOWN", func(states []event.CameraStatus, _ Stats) bool {
-		return count(states, func(s event.CameraStatus) bool {
-			return s.State == event.StateOffline && strings.Contains(s.Error, "TEARDOWN")
-		}) >= 2
+	// Three attempts started: two sessions were ended by the camera.
+	r.waitFor("two sessions ended by TEARDOWN", func(_ []event.CameraStatus, st Stats) bool {
+		return st.SessionsStarted >= 3
 	})
 	r.stop()
 	_, states := r.rec.snapshot()
 	assertTransitions(t, states)
+	if n := count(states, func(s event.CameraStatus) bool {
+		return s.State == event.StateOffline && s.Error == ReasonEnded
+	}); n != 1 {
+		t.Errorf("%d offline %q statuses, want 1%s", n, ReasonEnded, fmtStates(states))
+	}
+	if !strings.Contains(r.logs.String(), "TEARDOWN") {
+		t.Errorf("log does not name the camera's TEARDOWN:\n%s", r.logs.String())
+	}
 }
 
 func indexOf(states []event.CameraStatus, pred func(event.CameraStatus) bool) int {
@@ -458,19 +507,22 @@ func TestFaultUDPLossAndReorder(t *testing.T) {
 
 // TestFaultBrokenCamera: a camera that answers with garbage, hangs up, or
 // never answers at one RTSP step: each attempt fails within the step
-// time-out with the step in the status, and retries back off.
+// time-out, the status gives the generic reason once, the log names the
+// step, and retries back off.
 func TestFaultBrokenCamera(t *testing.T) {
 	for _, tt := range []struct {
-		step  string
-		reply simcam.Reply
+		step   string
+		reply  simcam.Reply
+		reason string
 	}{
-		{"OPTIONS", simcam.ReplyGarbage},
-		{"DESCRIBE", simcam.ReplyGarbage},
-		{"DESCRIBE", simcam.ReplyClose},
-		{"OPTIONS", simcam.ReplySilent},
-		{"DESCRIBE", simcam.ReplySilent},
-		{"SETUP", simcam.ReplySilent},
-		{"PLAY", simcam.ReplySilent},
+		// The client cannot parse garbage as a reply and waits for one.
+		{"OPTIONS", simcam.ReplyGarbage, ReasonTimeout},
+		{"DESCRIBE", simcam.ReplyGarbage, ReasonTimeout},
+		{"DESCRIBE", simcam.ReplyClose, ReasonConnectionClosed},
+		{"OPTIONS", simcam.ReplySilent, ReasonTimeout},
+		{"DESCRIBE", simcam.ReplySilent, ReasonTimeout},
+		{"SETUP", simcam.ReplySilent, ReasonTimeout},
+		{"PLAY", simcam.ReplySilent, ReasonTimeout},
 	} {
 		t.Run(tt.reply.String()+"/"+tt.step, func(t *testing.T) {
 			srv, err := simcam.StartScript(simcam.ScriptConfig{Replies: map[string]simcam.Reply{tt.step: tt.reply},
@@ -482,24 +534,32 @@ func TestFaultBrokenCamera(t *testing.T) {
 			b := Backoff{Initial: 20 * time.Millisecond, Max: 80 * time.Millisecond, Healthy: time.Hour}
 			r := superviseRig(t, rigConfig{url: srv.URL(), timeout: 100 * time.Millisecond, backoff: b})
 			const attempts = 4
-			r.waitFor("failed attempts", func(states []event.CameraStatus, _ Stats) bool {
-				return count(states, isState(event.StateOffline)) >= attempts
+			// The next attempt started: this many have failed.
+			r.waitFor("failed attempts", func(_ []event.CameraStatus, st Stats) bool {
+				return st.SessionsStarted >= attempts+1
 			})
 			r.stop()
 			_, states := r.rec.snapshot()
 			assertTransitions(t, states)
+			// Issue 18 item 5: the status names the kind of failure, not
+			// the step (whose text quotes the URL); the log keeps the step.
+			if n := count(states, func(s event.CameraStatus) bool {
+				return s.State == event.StateOffline && s.Error == tt.reason
+			}); n != 1 {
+				t.Errorf("%d offline %q statuses over %d attempts, want 1%s", n, tt.reason, attempts, fmtStates(states))
+			}
 			for _, s := range states {
-				if s.State == event.StateOffline && s.Error != "" && !strings.Contains(s.Error, tt.step+" ") {
-					t.Errorf("status error %q does not name the step %s", s.Error, tt.step)
-				}
 				if s.State == event.StateStreaming || s.State == event.StateError {
 					t.Errorf("status %s for a broken camera", s.State)
 				}
 			}
-			checkSpacing(t, states, b, false)
-			// One warning per failed attempt.
-			n := count(states, isState(event.StateConnecting))
-			checkLogBound(t, r, n+2)
+			if logs := r.logs.String(); !strings.Contains(logs, tt.step+" ") {
+				t.Errorf("log does not name the step %s:\n%s", tt.step, logs)
+			}
+			at := r.attemptTimes()
+			checkSpacing(t, at, b, false)
+			// At most one warning per failed attempt.
+			checkLogBound(t, r, len(at)+2)
 		})
 	}
 }
@@ -520,27 +580,24 @@ func checkSlowRetries(t *testing.T, r *faultRig, b Backoff) {
 	}
 }
 
-// checkSpacing: consecutive attempts (connecting statuses) are at least
-// the jittered back-off apart. Only lower bounds: a sleep is never short.
-func checkSpacing(t *testing.T, states []event.CameraStatus, b Backoff, atMax bool) {
+// checkSpacing: consecutive attempts (the camera's own attempt times) are
+// at least the jittered back-off apart. Only lower bounds: a sleep is
+// never short.
+func checkSpacing(t *testing.T, attempts []time.Time, b Backoff, atMax bool) {
 	t.Helper()
-	var prev time.Time
+	if len(attempts) < 2 {
+		t.Fatalf("%d attempts: nothing to space", len(attempts))
+	}
 	wait := b.Initial
-	for _, s := range states {
-		if s.State != event.StateConnecting {
-			continue
+	for i := 1; i < len(attempts); i++ {
+		want := wait / 2 // full jitter keeps at least half
+		if atMax {
+			want = b.Max / 2
 		}
-		if !prev.IsZero() {
-			want := wait / 2 // full jitter keeps at least half
-			if atMax {
-				want = b.Max / 2
-			}
-			if gap := s.Since.Sub(prev); gap < want {
-				t.Errorf("attempts %v apart, want ≥ %v", gap, want)
-			}
-			wait = min(wait*2, b.Max)
+		if gap := attempts[i].Sub(attempts[i-1]); gap < want {
+			t.Errorf("attempts %d and %d %v apart, want ≥ %v (gaps%s)", i, i+1, gap, want, fmtAttempts(attempts))
 		}
-		prev = s.Since.Time
+		wait = min(wait*2, b.Max)
 	}
 }
 
@@ -570,9 +627,9 @@ func TestFaultWrongPassword(t *testing.T) {
 		}
 	}
 	// Every retry waits the slow interval, from the first failure on.
-	checkSpacing(t, states, b, true)
-	n := count(states, isState(event.StateConnecting))
-	checkLogBound(t, r, n+2)
+	at := r.attemptTimes()
+	checkSpacing(t, at, b, true)
+	checkLogBound(t, r, len(at)+2)
 	logs := r.logs.String()
 	for _, secret := range []string{"wrong-Pa55", "right-Pa55"} {
 		if strings.Contains(logs, secret) {
@@ -601,7 +658,7 @@ func TestFaultUnsupportedCodec(t *testing.T) {
 					t.Errorf("error status %q does not name %s", s.Error, tt.name)
 				}
 			}
-			checkSpacing(t, states, b, true)
+			checkSpacing(t, r.attemptTimes(), b, true)
 			if got := sim.Setups(); len(got) != 0 {
 				t.Errorf("SETUPs %v for an unusable stream", got)
 			}
@@ -621,13 +678,13 @@ func TestFaultBackoffGrows(t *testing.T) {
 	ln.Close()
 	b := Backoff{Initial: 10 * time.Millisecond, Max: 80 * time.Millisecond, Healthy: time.Hour}
 	r := superviseRig(t, rigConfig{url: "rtsp://" + addr + "/x", timeout: time.Second, backoff: b})
-	r.waitFor("six attempts", func(states []event.CameraStatus, _ Stats) bool {
-		return count(states, isState(event.StateConnecting)) >= 6
+	r.waitFor("six attempts", func(_ []event.CameraStatus, st Stats) bool {
+		return st.SessionsStarted >= 6
 	})
 	r.stop()
 	_, states := r.rec.snapshot()
 	assertTransitions(t, states)
-	checkSpacing(t, states, b, false)
-	n := count(states, isState(event.StateConnecting))
-	checkLogBound(t, r, n+2)
+	at := r.attemptTimes()
+	checkSpacing(t, at, b, false)
+	checkLogBound(t, r, len(at)+2)
 }

@@ -65,7 +65,7 @@ func Supervise(ctx context.Context, cam *Camera, b Backoff) error {
 	}
 	wait := b.Initial
 	var lastState event.CameraState
-	var lastErr string
+	var lastReason string
 	for {
 		started := time.Now()
 		err := cam.Run(ctx)
@@ -76,30 +76,32 @@ func Supervise(ctx context.Context, cam *Camera, b Backoff) error {
 		if time.Since(started) >= b.Healthy {
 			wait = b.Initial
 		}
-		st := event.CameraStatus{State: event.StateOffline}
-		if err != nil {
-			st.Error = err.Error()
-		}
+		// The status carries the generic reason only; the detail (which
+		// RTSP step, which address) is for the local log.
+		st := event.CameraStatus{State: event.StateOffline, Error: Reason(err)}
 		next := wait
 		switch {
-		case errors.Is(err, ingest.ErrUnauthorized):
-			// A wrong password does not fix itself quickly; do not hammer
-			// the camera (some lock accounts after a few failures).
-			st.State, st.Error = event.StateError, "unauthorized"
-			next = b.Max
-		case errors.Is(err, ingest.ErrUnsupportedCodec):
+		case errors.Is(err, ingest.ErrUnauthorized), errors.Is(err, ingest.ErrUnsupportedCodec):
+			// A wrong password or codec does not fix itself quickly; do
+			// not hammer the camera (some lock accounts after a few
+			// failures).
 			st.State = event.StateError
 			next = b.Max
 		}
 		cam.status(ctx, st)
-		// One line per change of state or cause, not one per attempt: a
+		// One line per change of state or reason, not one per attempt: a
 		// camera that stays unreachable for a week must not flood the log.
 		level := slog.LevelDebug
-		if st.State != lastState || st.Error != lastErr {
+		if st.State != lastState || st.Error != lastReason {
 			level = slog.LevelWarn
 		}
-		lastState, lastErr = st.State, st.Error
-		cam.log.Log(ctx, level, "camera stopped; retrying", "state", st.State, "err", st.Error, "retry_in", next.Round(time.Millisecond))
+		lastState, lastReason = st.State, st.Error
+		detail := ""
+		if err != nil {
+			detail = err.Error() // ingest's errors are redacted
+		}
+		cam.log.Log(ctx, level, "camera stopped; retrying", "state", st.State, "reason", st.Error, "err", detail,
+			"attempts", cam.sessions.Load(), "retry_in", next.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
 			cam.status(context.WithoutCancel(ctx), event.CameraStatus{State: event.StateOffline})

@@ -49,6 +49,11 @@ type Config struct {
 	// Cameras are decoded separately, after Defaults, so each starts from
 	// them wherever it appears in the file.
 	Cameras []Camera `yaml:"-"`
+
+	// src is where Parse found the keys naming other files, so that
+	// CheckFiles reports a missing file at the key that names it; nil for
+	// a Config built in code.
+	src *source
 }
 
 // HTTP is the endpoint serving Prometheus metrics (/metrics) and health
@@ -273,6 +278,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 	if err := d.Err(); err != nil {
 		return nil, err
 	}
+	cfg.src = newSource(filename, d)
 	return &cfg, nil
 }
 

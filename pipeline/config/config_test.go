@@ -133,6 +133,20 @@ func TestParseErrors(t *testing.T) {
 			"e.yaml:4:5: cameras[0].url: not a valid URL (it must start with a scheme such as rtsp://); " + eg},
 		{"url with unescaped password", "device: e\ncameras:\n  - id: a\n    url: \"rtsp://admin:s3 cr3t@192.0.2.1/\"\n",
 			"e.yaml:4:5: cameras[0].url: not a valid URL (the user name or password contains characters that must be %-escaped, e.g. a space as %20); " + eg},
+		// An RTSP URL cannot carry these unescaped; the camera answered 404
+		// for ever (issue 18 item 6).
+		{"url with a space in the path", "device: e\ncameras:\n  - id: a\n    url: \"rtsp://admin:s3cr3t@192.0.2.1/live stream\"\n",
+			"e.yaml:4:5: cameras[0].url: the path contains a space, which an RTSP URL cannot carry unescaped; write it as %20"},
+		{"url with several unescaped characters", "device: e\ncameras:\n  - id: a\n    url: \"rtsp://192.0.2.1/a b|c{d} e\"\n",
+			"e.yaml:4:5: cameras[0].url: the path contains a space, \"|\", \"{\" and \"}\", which an RTSP URL cannot carry unescaped; write them as %20, %7C, %7B and %7D"},
+		{"url with a non-ASCII path", "device: e\ncameras:\n  - id: a\n    url: \"rtsp://192.0.2.1/einfahrt-süd\"\n",
+			"e.yaml:4:5: cameras[0].url: the path contains \"ü\", which an RTSP URL cannot carry unescaped; write it as %C3%BC"},
+		{"url with a pasted no-break space", "device: e\ncameras:\n  - id: a\n    url: \"rtsp://192.0.2.1/live\u00a0stream\"\n",
+			"e.yaml:4:5: cameras[0].url: the path contains the invisible character U+00A0, which an RTSP URL cannot carry unescaped; write it as %C2%A0"},
+		{"url with a space in the query", "device: e\ncameras:\n  - id: a\n    url: \"rtsp://192.0.2.1/s?user=admin&password=s3 cr3t\"\n",
+			"e.yaml:4:5: cameras[0].url: the query contains characters an RTSP URL cannot carry unescaped; %-escape each, e.g. a space as %20, | as %7C, ä as %C3%A4"},
+		{"url with # in the password", "device: e\ncameras:\n  - id: a\n    url: \"rtsp://admin:s3cr3t#1@192.0.2.1/\"\n",
+			"e.yaml:4:5: cameras[0].url: contains #, which ends an RTSP address (what follows would never reach the camera); where it is part of the password or the path, write it as %23"},
 		{"url with bad port", "device: e\ncameras:\n  - id: a\n    url: rtsp://admin:s3cr3t@192.0.2.1:99999/\n",
 			"e.yaml:4:5: cameras[0].url: port 99999 is out of range; allowed: 1 to 65535"},
 		{"camera credentials as keys", valid + "    password: s3cr3t\n",
@@ -331,7 +345,8 @@ func FuzzParse(f *testing.F) {
 		valid + "    zones: {a: [[0, 0], [1, 0], [0, 1], [1, 1]]}\n    perspective: {row1: 0.5}\n    rules: [{type: tamper, shift: .inf}, {type: running, speed: 2}]\n",
 		valid + "    person_detector: hog\n    rules: [{type: crowd, class: person}]\n", valid + "    person_detector: [hog]\n",
 		withRules + "      - {type: abandoned_object, zone: platform, min_size: 0.002, duration: 90s, radius: 2}\n      - {type: object_removed, min_size: .nan, radius: 1}\n",
-		withRules + "      - {type: violent_motion, zone: platform, energy: .nan, spread: -1, min_duration: 1ms}\n      - {type: violent_motion, class: person}\n"} {
+		withRules + "      - {type: violent_motion, zone: platform, energy: .nan, spread: -1, min_duration: 1ms}\n      - {type: violent_motion, class: person}\n",
+		"device: e\ncameras: [{id: a, url: \"rtsp://u:p@h/a b?c=d e#f\"}, {id: b, url: \"rtsp://h/s\u00fcd|x\"}]\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -359,6 +374,10 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted an invalid camera: %+v", c)
 			}
 			seen[c.ID] = true
+			// An accepted URL reaches the camera as written: nothing to escape.
+			if strings.ContainsRune(c.URL, '#') || strings.ContainsFunc(c.URL, mustEscapeInURL) {
+				t.Fatalf("accepted a camera URL with unescaped characters: %s", c.RedactedURL())
+			}
 			// Accepted rules always build.
 			if _, err := c.NewRules(); err != nil {
 				t.Fatalf("accepted rules that do not build: %v", err)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,14 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 var envPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// LogLevels and LogFormats are the values log.level and log.format allow.
+// edgeguard run's --log-level and --log-format check against the same
+// lists, so a value the file refuses is not accepted on the command line.
+var (
+	LogLevels  = []string{"debug", "info", "warn", "error"}
+	LogFormats = []string{"text", "json"}
+)
+
 // validate is the one place where the rules of the file live. It reports
 // through d so every message carries the position of the offending key.
 func validate(d *yamlstrict.Decoder, c *Config) {
@@ -29,8 +38,8 @@ func validate(d *yamlstrict.Decoder, c *Config) {
 	case !idPattern.MatchString(c.Device):
 		d.Errorf("device", "%s is not a valid id; allowed: 1 to 64 letters, digits, - and _ (it becomes part of MQTT topics)", yamlstrict.Quote(c.Device))
 	}
-	oneOf(d, "log.level", c.Log.Level, "debug", "info", "warn", "error")
-	oneOf(d, "log.format", c.Log.Format, "text", "json")
+	oneOf(d, "log.level", c.Log.Level, LogLevels...)
+	oneOf(d, "log.format", c.Log.Format, LogFormats...)
 	validateMQTT(d, &c.MQTT)
 	if c.HTTP.Addr != "" {
 		if err := checkHostPort(c.HTTP.Addr); err != "" {
@@ -169,6 +178,12 @@ func validateCameraURL(d *yamlstrict.Decoder, path, raw string) {
 		d.Errorf(path, "required: the camera's RTSP address, %s", eg)
 		return
 	}
+	// Before parsing: a # in a password makes the parser see a bad port,
+	// which would send the operator looking in the wrong place.
+	if strings.Contains(raw, "#") {
+		d.Errorf(path, "contains #, which ends an RTSP address (what follows would never reach the camera); where it is part of the password or the path, write it as %%23")
+		return
+	}
 	u, err := url.Parse(raw)
 	if err != nil || !strings.Contains(raw, "://") {
 		// Never echo the raw value: it may hold a password.
@@ -182,7 +197,103 @@ func validateCameraURL(d *yamlstrict.Decoder, path, raw string) {
 		d.Errorf(path, "has no host; %s", eg)
 	case u.Port() != "" && !validPort(u.Port()):
 		d.Errorf(path, "port %s is out of range; allowed: 1 to 65535", u.Port())
+	default:
+		if msg := unescapedInURL(raw); msg != "" {
+			d.Errorf(path, "%s", msg)
+		}
 	}
+}
+
+// unescapedInURL says where raw, an RTSP URL that Go's parser accepted,
+// holds characters a URL cannot carry as they are (RFC 3986: space,
+// control characters, " < > \ ^ ` { | } and anything not ASCII), and how
+// to escape them; "" if there are none. The parser lets them through in
+// the path and query, the RTSP client sends them as they are, and the
+// camera answers 404 for a stream it does not know, for ever: so they are
+// refused here. The characters are named only for the host and the path:
+// in the user name, password or query they would show part of a secret.
+func unescapedInURL(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return ""
+	}
+	rest := raw[i+3:]
+	authEnd := len(rest)
+	if j := strings.IndexAny(rest, "/?"); j >= 0 {
+		authEnd = j
+	}
+	at := strings.LastIndex(rest[:authEnd], "@")
+	query := len(rest)
+	if j := strings.IndexByte(rest, '?'); j >= 0 {
+		query = j
+	}
+	part := ""
+	var names, escapes []string
+	for j, r := range rest {
+		if !mustEscapeInURL(r) {
+			continue
+		}
+		where := "the path"
+		switch {
+		case j < at:
+			where = "the user name or password"
+		case j < authEnd:
+			where = "the host"
+		case j > query:
+			where = "the query"
+		}
+		if part == "" {
+			part = where
+		}
+		if where != part {
+			continue
+		}
+		name, esc := describeRune(r)
+		if !slices.Contains(names, name) {
+			names, escapes = append(names, name), append(escapes, esc)
+		}
+	}
+	switch part {
+	case "":
+		return ""
+	case "the user name or password", "the query":
+		return part + " contains characters an RTSP URL cannot carry unescaped; %-escape each, e.g. a space as %20, | as %7C, ä as %C3%A4"
+	}
+	them := "it"
+	if len(names) > 1 {
+		them = "them"
+	}
+	return fmt.Sprintf("%s contains %s, which an RTSP URL cannot carry unescaped; write %s as %s", part,
+		joinAnd(names), them, joinAnd(escapes))
+}
+
+func mustEscapeInURL(r rune) bool {
+	return r <= ' ' || r >= 0x7f || strings.ContainsRune("\"<>\\^`{|}", r)
+}
+
+// describeRune names r for a message and gives its %-escape (of its UTF-8
+// bytes).
+func describeRune(r rune) (name, escape string) {
+	var b strings.Builder
+	for _, c := range []byte(string(r)) {
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	switch {
+	case r == ' ':
+		name = "a space"
+	case !unicode.IsPrint(r): // e.g. a no-break space pasted from a document
+		name = fmt.Sprintf("the invisible character U+%04X", r)
+	default:
+		name = strconv.Quote(string(r))
+	}
+	return name, b.String()
+}
+
+func joinAnd(s []string) string {
+	if len(s) <= 1 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 // validateSettings checks one set of camera settings. all=false checks only

@@ -146,6 +146,9 @@ type Stats struct {
 	Pending                                            int    // awaiting acknowledgement, as last observed
 	Connects                                           uint64 // successful (re)connections
 	Connected                                          bool
+	// Republished counts retained messages sent again after a reconnect
+	// (see retainedState), acknowledged by the broker.
+	Republished uint64
 }
 
 // Guard owns the MQTT session and applies the active Rules to every event.
@@ -172,9 +175,13 @@ type Guard struct {
 	lastConnErr error
 	unreachable bool          // logged "unreachable" for the current outage
 	attempt     chan struct{} // closed and replaced after each failed connect
+	takeover    *takeoverWatch
 
 	limMu sync.Mutex // orders the limiter's decisions
 	lim   *limiter
+
+	ret         retainedState // latest retained payloads, re-published after reconnects
+	republished atomic.Uint64
 
 	published, suppressed, stripped, dropped, failed, connects atomic.Uint64
 	suppressedBy                                               [ReasonRate + 1]atomic.Uint64 // events, by Reason
@@ -252,6 +259,8 @@ func newGuard(cfg Config, rules Rules, dial func(context.Context, string, string
 		abandoned:   make(map[mqtt.Token]struct{}),
 		attempt:     make(chan struct{}),
 		lim:         newLimiter(),
+		ret:         newRetainedState(),
+		takeover:    newTakeoverWatch(cfg.ClientID, cfg.ReconnectMax),
 	}
 	if cfg.TLS != nil && cfg.TLS.InsecureSkipVerify {
 		g.log.Warn("TLS certificate verification of the MQTT broker is OFF (insecure_skip_verify): " +
@@ -321,7 +330,10 @@ func (g *Guard) clientOptions() *mqtt.ClientOptions {
 // background).
 func (g *Guard) Connect(ctx context.Context) error {
 	var tok mqtt.Token
-	g.connectOnce.Do(func() { tok = g.client.Connect() })
+	g.connectOnce.Do(func() {
+		g.startRepublisher()
+		tok = g.client.Connect()
+	})
 	if tok == nil {
 		return errors.New("egress: Connect called twice")
 	}
@@ -393,12 +405,15 @@ func refusal(err error) error {
 // Close is under way (paho may finish a connection attempt that Close
 // interrupted, then disconnect cleanly, which suppresses the Will) it says
 // "offline" instead. statusMu orders this against Close's own "offline".
+// After a reconnect it asks for the retained topics to be published again
+// (see retainedState), once "online" is out.
 func (g *Guard) onConnect(c mqtt.Client) {
 	g.connected.Store(true)
-	g.connects.Add(1)
+	n := g.connects.Add(1)
 	g.mu.Lock()
 	g.lastConnErr, g.unreachable = nil, false
 	g.mu.Unlock()
+	g.takeover.connected()
 	g.log.Info("mqtt connected", "client_id", g.cfg.ClientID)
 
 	g.statusMu.Lock()
@@ -417,12 +432,21 @@ func (g *Guard) onConnect(c mqtt.Client) {
 			return
 		}
 		g.onlineOnce.Do(func() { close(g.online) })
+		if n > 1 && state == event.DeviceOnline {
+			// The broker may have come back empty (no persistence):
+			// every retained topic again, after "online", off this
+			// goroutine.
+			g.requestRepublish()
+		}
 	case <-g.closing:
 	}
 }
 
 func (g *Guard) onConnectionLost(_ mqtt.Client, err error) {
 	g.log.Warn("mqtt connection lost, reconnecting", "err", err)
+	if msg := g.takeover.lost(err); msg != "" {
+		g.log.Error(msg, "client_id", g.cfg.ClientID, "losses_in_a_row", takeoverLosses)
+	}
 }
 
 // onNotification logs the first failed attempt of an outage only: paho
@@ -476,6 +500,7 @@ func (g *Guard) Stats() Stats {
 		Pending:            g.prunePending(),
 		Connects:           g.connects.Load(),
 		Connected:          g.client.IsConnectionOpen(),
+		Republished:        g.republished.Load(),
 	}
 }
 
@@ -484,7 +509,8 @@ func (g *Guard) Stats() Stats {
 // If the broker is unreachable the Will has already said "offline". Messages
 // still queued are discarded. ctx bounds the wait for the broker; paho's own
 // reconnect goroutine, if one is sleeping in its back-off, exits when it
-// wakes (at most ReconnectMax later).
+// wakes (at most ReconnectMax later). The re-publisher of retained topics
+// (see retainedState) stops before the disconnect.
 func (g *Guard) Close(ctx context.Context) error {
 	var err error
 	g.closeOnce.Do(func() {
@@ -504,6 +530,16 @@ func (g *Guard) Close(ctx context.Context) error {
 			}
 			if err != nil {
 				err = fmt.Errorf("egress: offline status: %w", err)
+			}
+		}
+		// The re-publisher sees closing and stops between two topics.
+		g.mu.Lock()
+		stopped := g.ret.done
+		g.mu.Unlock()
+		if stopped != nil {
+			select {
+			case <-stopped:
+			case <-ctx.Done():
 			}
 		}
 		quiesce := 250 * time.Millisecond

@@ -175,7 +175,12 @@ func (g *Guard) publish(ctx context.Context, topic string, payload []byte, retai
 	g.waiting.Add(1)
 	defer g.waiting.Add(-1)
 	connects := g.connects.Load()
-	tok := g.client.Publish(topic, 1, retained, payload)
+	var tok mqtt.Token
+	if retained {
+		tok = g.publishRetained(topic, payload) // remembered for the re-publish after a reconnect
+	} else {
+		tok = g.client.Publish(topic, 1, false, payload)
+	}
 	select {
 	case <-tok.Done():
 		if err := g.complete(tok, topic); err != nil {

@@ -46,7 +46,9 @@ type Event struct {
 	Count int    `json:"count,omitempty"`
 	Boxes []Box  `json:"boxes,omitempty"`
 	// Detail says which kind of situation it is where a type has several
-	// (tamper: covered, defocused, moved, lost).
+	// (tamper: covered, defocused, moved, lost), or "restart" in an end the
+	// outbox sent after a restart for a situation the previous run could
+	// not end (docs/events.md, Ends after a restart).
 	Detail string `json:"detail,omitempty"`
 	// Policy names the rules the event was produced under (set by the egress guard).
 	Policy *PolicyRef `json:"policy,omitempty"`

@@ -49,7 +49,24 @@ var (
 	ErrNoVideo = errors.New("no video media offered")
 	// ErrClosed is Err() after Close ended the session.
 	ErrClosed = errors.New("session closed")
+	// ErrStreamEnded: the camera ended a playing session without an error
+	// of its own (Err() then wraps it).
+	ErrStreamEnded = errors.New("stream ended")
 )
+
+// UnsupportedCodecError names the video codecs a camera offered instead of
+// H.264/H.265; errors.Is(err, ErrUnsupportedCodec) holds for it. The names
+// are the RTSP library's codec names (e.g. "M-JPEG", "AV1"), never text the
+// camera chose, so a status may show them.
+type UnsupportedCodecError struct {
+	Offered []string
+}
+
+func (e *UnsupportedCodecError) Error() string {
+	return fmt.Sprintf("%v: camera offers video as %s; H.264 or H.265 required", ErrUnsupportedCodec, strings.Join(e.Offered, ", "))
+}
+
+func (e *UnsupportedCodecError) Is(target error) bool { return target == ErrUnsupportedCodec }
 
 // Config configures one RTSP session.
 type Config struct {
@@ -325,8 +342,7 @@ func pickVideo(desc *description.Session) (*description.Media, format.Format, er
 	if len(others) == 0 {
 		return nil, nil, ErrNoVideo
 	}
-	return nil, nil, fmt.Errorf("%w: camera offers video as %s; H.264 or H.265 required",
-		ErrUnsupportedCodec, strings.Join(others, ", "))
+	return nil, nil, &UnsupportedCodecError{Offered: others}
 }
 
 // depacketizer turns RTP packets of one format into access units.
@@ -369,7 +385,7 @@ func (s *Session) setDepacketizer(f format.Format) error {
 			randomAccess: h265.IsRandomAccess,
 		}
 	default:
-		return fmt.Errorf("%w: %s", ErrUnsupportedCodec, f.Codec())
+		return &UnsupportedCodecError{Offered: []string{f.Codec()}}
 	}
 	return nil
 }
@@ -484,7 +500,7 @@ func (s *Session) wait() {
 		s.log.Info("rtsp session closed", "dropped", s.dropped.Load(), "lost", s.lost.Load())
 	} else {
 		if err == nil {
-			err = errors.New("stream ended")
+			err = ErrStreamEnded
 		}
 		s.err = &safeError{msg: fmt.Sprintf("ingest: %s: %s", s.where, s.sc.scrub(err.Error())), cause: err}
 		s.log.Warn("rtsp session ended", "err", s.err.Error(), "dropped", s.dropped.Load(), "lost", s.lost.Load())

@@ -34,10 +34,17 @@ type Readiness struct {
 	Status string `json:"status"`
 	Device string `json:"device,omitempty"`
 	// Reasons say, one per line, why the box is not ready; empty when it is.
-	Reasons []string      `json:"reasons,omitempty"`
-	Policy  *PolicyReport `json:"policy"`
-	Broker  *BrokerReport `json:"broker,omitempty"`
-	Outbox  *OutboxReport `json:"outbox,omitempty"`
+	Reasons []string `json:"reasons,omitempty"`
+	// Degraded says, one per line, what works with a lesser guarantee
+	// while the box is still ready: events leave, but (for now) a crash
+	// would lose those waiting, because the outbox's disk refuses writes.
+	// Not a readiness condition on its own: restarting does not free the
+	// disk, and the events are delivered. Together with an unreachable
+	// broker it is (then nothing holds the events but memory).
+	Degraded []string      `json:"degraded,omitempty"`
+	Policy   *PolicyReport `json:"policy"`
+	Broker   *BrokerReport `json:"broker,omitempty"`
+	Outbox   *OutboxReport `json:"outbox,omitempty"`
 	// Snapshots says which face detector anonymises images and why they
 	// are withheld. Not a readiness condition: events still leave while
 	// images are withheld (fail closed), and restarting does not install
@@ -75,7 +82,13 @@ type BrokerReport struct {
 type OutboxReport struct {
 	Depth            int      `json:"depth"`
 	OldestAgeSeconds *float64 `json:"oldest_age_seconds,omitempty"`
-	Healthy          bool     `json:"healthy"`
+	// Healthy: it can absorb an outage of the broker (not too deep, not too
+	// old, and storing on disk).
+	Healthy bool `json:"healthy"`
+	// Durable: events are stored on disk now; DurableReason says why not
+	// (in memory by configuration, or the disk refuses writes).
+	Durable       bool   `json:"durable"`
+	DurableReason string `json:"durable_reason,omitempty"`
 }
 
 // CameraReport is one camera's last reported state.
@@ -153,8 +166,17 @@ func (cfg Config) ready(snap sample) Readiness {
 		r.Broker = &BrokerReport{Connected: connected}
 	}
 	if snap.outbox != nil {
-		ob := &OutboxReport{Depth: snap.outbox.Depth, Healthy: true}
+		ob := &OutboxReport{Depth: snap.outbox.Depth, Healthy: true, Durable: snap.outbox.Durable, DurableReason: snap.outbox.DurableReason}
 		var why []string
+		if snap.outbox.WriteFailing {
+			// Events wait in memory only: with the broker up they still
+			// leave (degraded); with it down, nothing durable holds them.
+			ob.Healthy = false
+			why = append(why, "outbox not durable ("+snap.outbox.DurableReason+")")
+			if connected {
+				r.Degraded = append(r.Degraded, "outbox not durable ("+snap.outbox.DurableReason+")")
+			}
+		}
 		if ob.Depth >= cfg.OutboxMaxDepth {
 			ob.Healthy = false
 			why = append(why, fmt.Sprintf("outbox holds %d messages (limit %d)", ob.Depth, cfg.OutboxMaxDepth))

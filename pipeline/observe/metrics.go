@@ -65,6 +65,8 @@ var (
 		"reason")
 	obWriteErrors = desc("edgeguard_outbox_write_errors_total",
 		"Events that could not be written or synced to disk.")
+	obDurable = desc("edgeguard_outbox_durable",
+		"1 while events are stored on disk; 0 in memory and while the disk refuses writes (full, failing).")
 	obBytes = desc("edgeguard_outbox_bytes",
 		"Size of the outbox (on disk when durable, else in memory).")
 	obSnapQueued = desc("edgeguard_outbox_snapshots_queued_total",
@@ -105,7 +107,7 @@ func (statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		camReceived, camDecoded, camAnalysed, camDropped, camNotDecoded, camDecodeErrors, camDecodeCPU, camReconnects, camStreaming,
 		egPublished, egSuppressed, egStripped, egDropped, egFailed, egPending, mqConnected, mqConnects,
-		obDepth, obAge, obQueued, obDelivered, obRetries, obDropped, obWriteErrors, obBytes,
+		obDepth, obAge, obQueued, obDelivered, obRetries, obDropped, obWriteErrors, obBytes, obDurable,
 		obSnapQueued, obSnapSent, obSnapDropped, obSnapBytes,
 		snSubmitted, snSent, anonFailures, snDropped, faceDetector,
 		policyLoaded, readyGauge,
@@ -159,6 +161,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(obDropped, ob.Undecodable, "undecodable")
 		counter(obWriteErrors, ob.WriteErrors)
 		gauge(obBytes, float64(ob.Bytes))
+		gauge(obDurable, b2f(ob.Durable))
 		counter(obSnapQueued, ob.SnapshotsQueued)
 		counter(obSnapSent, ob.SnapshotsSent)
 		counter(obSnapDropped, ob.SnapshotsSuppressed, "policy")

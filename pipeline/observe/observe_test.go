@@ -368,6 +368,16 @@ func TestReadyz(t *testing.T) {
 			ob.st.Depth = 100
 			streaming(s, "cam1", "cam2")
 		}, true, nil},
+		// Issue 18 item 3: a full disk was reported as a healthy outbox.
+		{"broker down, outbox disk full", func(s *Server, eg *fakeEgress, ob *agingOutbox) {
+			eg.st.Connected = false
+			ob.st.Durable, ob.st.WriteFailing, ob.st.DurableReason = false, true, diskFull
+			streaming(s, "cam1", "cam2")
+		}, false, []string{"MQTT broker not reachable and outbox not durable (" + diskFull + ")"}},
+		{"broker up, outbox disk full (degraded)", func(s *Server, _ *fakeEgress, ob *agingOutbox) {
+			ob.st.Durable, ob.st.WriteFailing, ob.st.DurableReason = false, true, diskFull
+			streaming(s, "cam1", "cam2")
+		}, true, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -406,9 +416,28 @@ func TestReadyz(t *testing.T) {
 			if tt.name != "no policy" && (r.Policy == nil || r.Policy.SHA256 != "abc123") {
 				t.Errorf("policy = %+v", r.Policy)
 			}
+			if r.Outbox != nil && r.Outbox.Durable != aob.st.Durable {
+				t.Errorf("outbox durable = %v, want %v", r.Outbox.Durable, aob.st.Durable)
+			}
+			if aob.st.WriteFailing {
+				if r.Outbox.Healthy || r.Outbox.DurableReason != diskFull {
+					t.Errorf("outbox on a full disk reported as %+v", *r.Outbox)
+				}
+				var wantDegraded []string
+				if r.Broker.Connected {
+					wantDegraded = []string{"outbox not durable (" + diskFull + ")"}
+				}
+				if !slices.Equal(r.Degraded, wantDegraded) {
+					t.Errorf("degraded %q, want %q", r.Degraded, wantDegraded)
+				}
+			} else if len(r.Degraded) > 0 {
+				t.Errorf("degraded %q, want none", r.Degraded)
+			}
 		})
 	}
 }
+
+const diskFull = "write failed: no space left on device; events kept in memory"
 
 func TestReadyzWithoutSources(t *testing.T) {
 	s := newServer(t, Config{})

@@ -26,7 +26,11 @@
 // On disk: Dir holds segment files %020d.seg (format in record.go). Done
 // records (acknowledged, suppressed, dropped) are appended to the same log
 // and not synced on their own: losing one to a power cut means one more
-// delivery of an event, which at-least-once allows.
+// delivery of an event, which at-least-once allows. Next to them: the lock
+// file (lock.go: one process per directory, or two writers would lose each
+// other's events) and, with EndOpenSituations, situations.json (the
+// situations still open and the last seq per camera, so that a kill -9
+// during a situation still gets its end after the restart; situations.go).
 //
 // # Durability: group commit, off the cameras' goroutines
 //
@@ -60,8 +64,10 @@
 // would only delay delivery by an fsync.
 //
 // A write the disk refuses keeps the events concerned in memory (counted
-// in WriteErrors, logged once per run of failures); the next event starts
-// a new segment.
+// in WriteErrors, logged once per run of failures, and reported by Stats
+// as Durable false with the reason until a write succeeds again: the
+// health topic and readiness must not claim durability the disk does not
+// give); the next event starts a new segment.
 //
 // # Bounds
 //
@@ -118,6 +124,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -222,6 +229,19 @@ type Config struct {
 	// Now is the clock for ages; nil → time.Now.
 	Now func() time.Time
 
+	// DirLock is Dir's lock taken earlier with LockDir (the service takes
+	// it before it connects to the broker, so that a second instance stops
+	// before it disturbs the first one's MQTT session); New takes it over
+	// and Close releases it. nil: New locks Dir itself.
+	DirLock *DirLock
+	// EndOpenSituations keeps a small record in Dir (SituationsFile) of
+	// the situations whose start was queued and whose end not yet, and of
+	// the last seq per camera. New then queues the missing end of each
+	// situation the previous run could not end (kill -9, power cut), and
+	// LastSeq says where each camera's seq continues. See situations.go.
+	// Ignored without Dir.
+	EndOpenSituations bool
+
 	// syncFile replaces (*os.File).Sync in tests.
 	syncFile func(*os.File) error
 }
@@ -251,7 +271,16 @@ type Stats struct {
 	Depth               int   // messages waiting, images too (including the one in flight)
 	Bytes               int64 // size of the log on disk (in memory: pending events)
 	SnapshotBytes       int64 // images waiting
-	Durable             bool  // Dir is set
+	// Durable: an event accepted now is stored on disk. False in memory
+	// (Dir "") and while writes to Dir fail (WriteFailing): then events
+	// are kept in memory only, and a crash loses them. DurableReason says
+	// why it is false.
+	Durable       bool
+	DurableReason string
+	// WriteFailing: the last write (or fsync) to Dir failed; cleared by
+	// the next one that succeeds. Readiness reports it; in memory, where
+	// nothing is written, it is false.
+	WriteFailing bool
 }
 
 // item is one queued message: an event (seq > 0), a camera status (st) or
@@ -263,12 +292,19 @@ type item struct {
 	// the disk and once more by the guard after filtering, never decoded.
 	// Events replayed from disk have payload (their JSON) instead, decoded
 	// when they are delivered.
-	ev       *event.Event
-	payload  []byte
-	size     int64 // events: record size; images: JPEG bytes
-	st       *event.CameraStatus
-	img      *snapshotItem
-	seg      *segment // where it is stored; nil in memory
+	ev      *event.Event
+	payload []byte
+	size    int64 // events: record size; images: JPEG bytes
+	st      *event.CameraStatus
+	img     *snapshotItem
+	seg     *segment // where it is stored; nil in memory
+	// sitID is the situation (event_id) a start belongs to, with
+	// EndOpenSituations: if it does not leave, the situation is forgotten.
+	sitID string
+	// batch is the writer's batch that stores this start (and the record
+	// saying it is open); it is handed to the guard only once that batch
+	// ran, so that a start that left is never missing from the record.
+	batch    uint64
 	done     bool
 	why      doneReason // set with done
 	inflight bool
@@ -304,8 +340,9 @@ type Outbox struct {
 
 	mu       sync.Mutex // never held across a write or fsync
 	closed   bool
-	wal      *wal // nil in memory
-	writing  bool // the writer runs a batch
+	wal      *wal     // nil in memory
+	lock     *DirLock // on Dir; released in Close
+	writing  bool     // the writer runs a batch
 	q        []*item
 	status   map[string]*item // waiting status per camera
 	nextSeq  uint64
@@ -314,7 +351,14 @@ type Outbox struct {
 	imgCount int
 	imgFull  bool // logged that images are being dropped for room
 	writeErr bool // logged the current run of write errors
-	st       Stats
+	// writeErrText is the first error of the current run of write
+	// errors, for Stats.DurableReason.
+	writeErrText string
+	sit          *situations // with EndOpenSituations
+	taken        uint64      // batches the writer took
+	written      uint64      // batches the writer ran
+	stateErr     bool        // logged that SituationsFile cannot be written
+	st           Stats
 }
 
 // New opens (or creates) the log in cfg.Dir, queues the events found there
@@ -351,23 +395,49 @@ func New(cfg Config) (*Outbox, error) {
 		writerStop: make(chan struct{}), writerDone: make(chan struct{}), batchDone: make(chan struct{}),
 	}
 	o.maxAge.Store(int64(cfg.MaxAge))
-	o.st.Durable = cfg.Dir != ""
 	if cfg.Dir != "" {
+		lock := cfg.DirLock
+		if lock == nil {
+			var err error
+			if lock, err = LockDir(cfg.Dir); err != nil {
+				return nil, err
+			}
+		} else if filepath.Dir(lock.path) != filepath.Clean(cfg.Dir) {
+			lock.Release()
+			return nil, fmt.Errorf("outbox: Config.DirLock locks %s, not Dir %s", filepath.Dir(lock.path), cfg.Dir)
+		}
 		w, res, err := openWAL(cfg.Dir, cfg.Sync == SyncAlways, cfg.SegmentBytes, cfg.syncFile, cfg.Logger)
 		if err != nil {
+			lock.Release()
 			return nil, err
 		}
-		o.wal = w
+		o.wal, o.lock = w, lock
 		o.nextSeq = res.maxSeq + 1
 		for _, p := range res.pending {
 			o.q = append(o.q, &item{seq: p.seq, at: time.Unix(0, p.at), payload: p.payload,
 				size: int64(recordSize(len(p.payload))), seg: p.seg})
+		}
+		if cfg.EndOpenSituations {
+			o.sit, err = loadSituations(cfg.Dir)
+			if err != nil {
+				o.log.Warn("outbox: record of open situations unreadable; only the log says which were open", "err", err)
+			}
+			for _, it := range o.q {
+				var ev event.Event
+				if json.Unmarshal(it.payload, &ev) == nil {
+					o.sit.observe(&ev)
+					if ev.Phase == event.PhaseStart {
+						it.sitID = ev.EventID
+					}
+				}
+			}
 		}
 		o.st.Replayed = uint64(len(res.pending))
 		o.st.Truncated = uint64(res.truncated)
 		o.log.Info("outbox opened", "dir", cfg.Dir, "pending", len(res.pending), "bytes", w.bytes,
 			"sync", cfg.Sync.String(), "max_bytes", cfg.MaxBytes, "max_age", cfg.MaxAge)
 		o.expire()
+		o.endOpenSituations()
 	}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	o.stopped.Add(2)
@@ -423,8 +493,59 @@ func (o *Outbox) Event(_ context.Context, ev event.Event) error {
 	} else {
 		o.memBytes += need
 	}
+	if o.sit != nil {
+		o.sit.observe(&ev)
+		if ev.Phase == event.PhaseStart {
+			it.sitID, it.batch = ev.EventID, o.taken+1
+		}
+		o.saveSituations()
+	}
 	o.enqueue(it)
 	return nil
+}
+
+// saveSituations plans the write of the record of open situations, after
+// everything planned so far. Called with o.mu held.
+func (o *Outbox) saveSituations() {
+	if o.sit != nil {
+		o.wal.plan(walOp{kind: opState, rec: record{payload: o.sit.encode()}})
+	}
+}
+
+// endOpenSituations queues the end of every situation the previous run
+// left open (see situations.go), behind the replayed events. Called by
+// New before delivery starts.
+func (o *Outbox) endOpenSituations() {
+	if o.sit == nil {
+		return
+	}
+	ends := o.sit.ends()
+	var ids []string
+	for _, end := range ends {
+		if err := o.Event(context.Background(), end); err != nil {
+			o.log.Error("outbox: end of a situation left open by the previous run not queued", "event_id", end.EventID,
+				"camera", end.Camera, "type", end.Type, "err", err)
+			continue
+		}
+		ids = append(ids, end.EventID)
+	}
+	if len(ids) > 0 {
+		o.log.Warn("outbox: the previous run stopped without ending situations (kill -9 or power loss?); their ends are queued with detail restart",
+			"situations", len(ids), "event_ids", ids)
+	}
+}
+
+// LastSeq is the last seq the outbox queued or found for camera (with
+// EndOpenSituations; else 0), the ends it queued at New included: the
+// camera's next message takes LastSeq+1, so seq keeps increasing across
+// restarts.
+func (o *Outbox) LastSeq(camera string) uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.sit == nil {
+		return 0
+	}
+	return o.sit.seq[camera]
 }
 
 // Snapshot queues the anonymised image of the situation eventID behind
@@ -624,6 +745,13 @@ func (o *Outbox) finish(it *item, why doneReason) bool {
 	case reasonCorrupt:
 		o.st.Undecodable++
 	}
+	if it.sitID != "" && why != reasonAcked && o.sit != nil {
+		// The start did not leave: neither may an end after a restart.
+		if _, open := o.sit.open[it.sitID]; open {
+			delete(o.sit.open, it.sitID)
+			o.saveSituations()
+		}
+	}
 	if it.st != nil {
 		if o.status[it.st.Camera] == it {
 			delete(o.status, it.st.Camera)
@@ -691,6 +819,15 @@ func (o *Outbox) Stats() Stats {
 	s.Depth = len(o.q)
 	s.Bytes = o.logBytes()
 	s.SnapshotBytes = o.imgBytes
+	switch {
+	case o.wal == nil:
+		s.DurableReason = "outbox in memory only (outbox.memory: true): a crash or restart loses waiting events"
+	case o.writeErr:
+		s.WriteFailing = true
+		s.DurableReason = o.writeErrText + "; events kept in memory"
+	default:
+		s.Durable = true
+	}
 	return s
 }
 
@@ -741,6 +878,13 @@ func (o *Outbox) deliver(it *item) {
 	if it.img != nil {
 		o.deliverSnapshot(it)
 		return
+	}
+	if it.batch > 0 {
+		// With EndOpenSituations a start waits for the disk (one batch,
+		// an fsync with SyncAlways): had it left first, a crash right
+		// then would leave a start out there that no record knows of, and
+		// its end would never come. Only starts wait; cameras do not.
+		o.waitWritten(it.batch)
 	}
 	ev := it.ev
 	if it.st == nil && ev == nil {
@@ -814,6 +958,26 @@ func (o *Outbox) deliver(it *item) {
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, 5*time.Second)
+	}
+}
+
+// waitWritten waits until the writer ran batch, or the outbox closes.
+func (o *Outbox) waitWritten(batch uint64) {
+	for {
+		o.mu.Lock()
+		done := o.written >= batch
+		ch := o.batchDone
+		o.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-ch:
+		case <-o.ctx.Done():
+			return
+		case <-o.writerDone:
+			return
+		}
 	}
 }
 
@@ -919,6 +1083,7 @@ func (o *Outbox) Close() error {
 		o.stopped.Wait() // delivery and the sweeper: no more done records
 		close(o.writerStop)
 		<-o.writerDone
+		o.lock.Release() // after the last write: the next owner finds the log complete
 	})
 	return o.closeErr
 }
@@ -935,12 +1100,16 @@ func (o *Outbox) writer() {
 		o.mu.Lock()
 		ops := w.take()
 		o.writing = len(ops) > 0
+		if o.writing {
+			o.taken++
+		}
 		o.mu.Unlock()
 		if len(ops) > 0 {
 			res := w.execute(ops)
 			o.mu.Lock()
 			w.giveBack(ops)
 			o.applyWrite(res)
+			o.written = o.taken
 			o.writing = false
 			close(o.batchDone)
 			o.batchDone = make(chan struct{})
@@ -1005,11 +1174,39 @@ func (o *Outbox) applyWrite(res writeResult) {
 	switch {
 	case errs > 0 && !o.writeErr:
 		o.writeErr = true
+		o.writeErrText = diskError(res.err)
 		o.log.Error("outbox: events not stored durably; they are kept in memory", "events", errs, "err", res.err)
 	case errs == 0 && res.stored > 0 && o.writeErr:
-		o.writeErr = false
+		o.writeErr, o.writeErrText = false, ""
 		o.log.Info("outbox: storing events durably again")
 	}
+	switch {
+	case res.stateErr != nil && !o.stateErr:
+		o.stateErr = true
+		o.log.Error("outbox: record of open situations not written; after a crash their ends may be missing and seq may start again",
+			"file", SituationsFile, "err", res.stateErr)
+	case res.stateErr == nil && res.stateOK && o.stateErr:
+		o.stateErr = false
+		o.log.Info("outbox: record of open situations written again", "file", SituationsFile)
+	}
+}
+
+// diskError is err as an operator reads it in the health report: the
+// system's words ("no space left on device") without the Go wrapping, the
+// file named only by the log line that reported it in full.
+func diskError(err error) string {
+	what := "write failed: "
+	if errors.Is(err, errNotSynced) {
+		what = "fsync failed: "
+	}
+	var pe *os.PathError
+	switch {
+	case err == nil:
+		return what + "unknown error"
+	case errors.As(err, &pe):
+		return what + pe.Err.Error()
+	}
+	return what + err.Error()
 }
 
 // flush waits until the writer has run everything planned so far (for

@@ -50,6 +50,7 @@ const (
 	opWrite                      // write rec at off
 	opTruncate                   // truncate seg to off
 	opDelete                     // close and delete seg
+	opState                      // replace SituationsFile with rec.payload (see situations.go)
 )
 
 // walOp is one planned I/O operation.
@@ -350,6 +351,9 @@ type writeResult struct {
 	unsynced int        // events written, but their fsync failed
 	syncBad  []*segment // segments whose fsync failed
 	err      error      // the first error
+	// stateErr: SituationsFile could not be written (stateOK: it was).
+	stateErr error
+	stateOK  bool
 }
 
 // segFail: writing seg failed at off; it is cut back to off.
@@ -377,7 +381,16 @@ func (w *wal) execute(ops []walOp) writeResult {
 		off     int64
 		items   []*item
 		nEvents int
+		state   []byte // the latest SituationsFile planned, not written yet
 	)
+	writeState := func() {
+		if err := w.writeState(state); err != nil {
+			res.stateErr = err
+		} else {
+			res.stateOK = true
+		}
+		state = nil
+	}
 	flush := func() {
 		if cur == nil {
 			return
@@ -401,6 +414,17 @@ func (w *wal) execute(ops []walOp) writeResult {
 		}
 	}
 	for _, op := range ops {
+		if op.kind == opState {
+			state = op.rec.payload // only the latest one is written
+			continue
+		}
+		if state != nil && (op.kind == opDelete || op.kind == opTruncate || op.kind == opWrite && op.it == nil) {
+			// A done record or a deletion may take the last trace of a
+			// situation out of the log: the record that still has it
+			// (or says it ended) goes first, after the events it reflects.
+			flush()
+			writeState()
+		}
 		s := op.seg
 		if op.kind == opWrite && !s.bad && cur == s && off+int64(len(w.buf)) == op.off {
 			w.buf = appendRecord(w.buf, op.rec)
@@ -458,6 +482,9 @@ func (w *wal) execute(ops []walOp) writeResult {
 			res.unsynced = res.stored
 		}
 		w.dirty = w.dirty[:0]
+	}
+	if state != nil {
+		writeState()
 	}
 	return res
 }

@@ -49,6 +49,12 @@ type Result struct {
 	// SnapshotsAllowed reports the policy's egress.snapshots.
 	SnapshotsAllowed bool
 	Reason           string
+	// Detector is the face detector that anonymised the preview, as
+	// /readyz names it (anonymise.DetectorBlazeFace), or
+	// anonymise.DetectorNone; then NoDetector says why (the missing model
+	// and how to install it). A privacy officer judging a preview must
+	// know whether faces were looked for at all.
+	Detector, NoDetector string
 }
 
 // Run grabs one frame and writes the preview PNG.
@@ -115,6 +121,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err := anon.WaitReady(ctx); err != nil {
 		res.Withheld, res.Reason = true, "face detector not available: "+err.Error()
 	}
+	res.Detector, res.NoDetector = anon.Detector()
 	out := frame
 	if !res.Withheld {
 		jpeg, err := snapshot.Render(anon, &frame, nil, snapshot.DefaultQuality)

@@ -2,12 +2,16 @@ package preview
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
 
+	"github.com/edgeguard/edgeguard/models"
+	"github.com/edgeguard/edgeguard/pipeline/anonymise"
 	"github.com/edgeguard/edgeguard/pipeline/codec"
 	"github.com/edgeguard/edgeguard/pipeline/config"
 	"github.com/edgeguard/edgeguard/pipeline/scene"
@@ -100,4 +104,52 @@ func inZone(poly []policy.Point, x, y float64) bool {
 		}
 	}
 	return in
+}
+
+// TestPreviewNamesTheFaceDetector (issue 18 item 10): the result says
+// which face detector anonymised the preview, as /readyz does, and why
+// there is none when the model is missing (then the preview is withheld).
+func TestPreviewNamesTheFaceDetector(t *testing.T) {
+	sim, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: codec.H264,
+		Scene: scene.Static(320, 180, 25), ClipSeconds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	pol := policy.Default()
+	cfg := config.Defaults()
+	cfg.Device = "preview"
+	cfg.Cameras = []config.Camera{{ID: "cam1", URL: sim.URL(), Enabled: true, CameraSettings: cfg.Defaults}}
+	noModel, err := anonymise.New(anonymise.Config{Method: anonymise.Fill, Logger: slog.New(slog.DiscardHandler),
+		DetectorConfig: anonymise.DetectorConfig{ModelDirs: []string{t.TempDir()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer noModel.Close()
+	for _, tt := range []struct {
+		name         string
+		anon         *anonymise.Anonymiser // nil: built from the policy, as edgeguard policy preview does
+		want         string
+		wantWithheld bool
+	}{
+		{"installed model", nil, anonymise.DetectorBlazeFace, false},
+		{"no model", noModel, anonymise.DetectorNone, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "preview.png")
+			res, err := Run(context.Background(), Options{Config: &cfg, Policy: pol, Camera: "cam1", Out: out, Anonymiser: tt.anon})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Detector != tt.want || res.Withheld != tt.wantWithheld {
+				t.Fatalf("detector %q (%s), withheld %v; want %q, withheld %v", res.Detector, res.NoDetector, res.Withheld, tt.want, tt.wantWithheld)
+			}
+			if tt.wantWithheld != (res.NoDetector != "") {
+				t.Errorf("why no detector: %q", res.NoDetector)
+			}
+			if tt.wantWithheld && !strings.Contains(res.NoDetector, models.BlazeFace.Name) {
+				t.Errorf("why no detector: %q does not name the missing model %s", res.NoDetector, models.BlazeFace.Name)
+			}
+		})
+	}
 }

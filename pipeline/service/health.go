@@ -32,12 +32,16 @@ type deviceHealth struct {
 }
 
 type outboxHealth struct {
-	Durable     bool   `json:"durable"`
-	Depth       int    `json:"depth"`
-	Bytes       int64  `json:"bytes"`
-	DroppedAge  uint64 `json:"dropped_age"`
-	DroppedSize uint64 `json:"dropped_size"`
-	WriteErrors uint64 `json:"write_errors"`
+	// Durable: events are stored on disk now. False in memory and while
+	// the disk refuses writes (full, failing); DurableReason then says why,
+	// e.g. "write failed: no space left on device; events kept in memory".
+	Durable       bool   `json:"durable"`
+	DurableReason string `json:"durable_reason,omitempty"`
+	Depth         int    `json:"depth"`
+	Bytes         int64  `json:"bytes"`
+	DroppedAge    uint64 `json:"dropped_age"`
+	DroppedSize   uint64 `json:"dropped_size"`
+	WriteErrors   uint64 `json:"write_errors"`
 	// Images queued behind their start (memory only), acknowledged by
 	// the broker, refused by the policy (their start withheld), dropped.
 	SnapshotsQueued     uint64 `json:"snapshots_queued"`
@@ -48,7 +52,7 @@ type outboxHealth struct {
 
 func healthOf(o outbox.Stats, s snapshot.Stats) deviceHealth {
 	return deviceHealth{
-		Outbox: outboxHealth{Durable: o.Durable, Depth: o.Depth, Bytes: o.Bytes,
+		Outbox: outboxHealth{Durable: o.Durable, DurableReason: o.DurableReason, Depth: o.Depth, Bytes: o.Bytes,
 			DroppedAge: o.DroppedAge, DroppedSize: o.DroppedSize, WriteErrors: o.WriteErrors,
 			SnapshotsQueued: o.SnapshotsQueued, SnapshotsSent: o.SnapshotsSent,
 			SnapshotsSuppressed: o.SnapshotsSuppressed, SnapshotsDropped: o.SnapshotsDropped},
@@ -59,10 +63,11 @@ func healthOf(o outbox.Stats, s snapshot.Stats) deviceHealth {
 	}
 }
 
-// detectorChanged: a face detector lost or loaded is worth a message at
-// once, like a loss.
-func (h deviceHealth) detectorChanged(last deviceHealth) bool {
-	return h.FaceDetector != last.FaceDetector || h.SnapshotsWithheldReason != last.SnapshotsWithheldReason
+// stateChanged: a face detector lost or loaded is worth a message at
+// once, like a loss; so is the outbox losing or regaining its disk.
+func (h deviceHealth) stateChanged(last deviceHealth) bool {
+	return h.FaceDetector != last.FaceDetector || h.SnapshotsWithheldReason != last.SnapshotsWithheldReason ||
+		h.Outbox.Durable != last.Outbox.Durable || h.Outbox.DurableReason != last.Outbox.DurableReason
 }
 
 // losses is the part of the health that, when it changes, is worth a
@@ -82,7 +87,7 @@ func publishHealth(ctx context.Context, pub interface {
 	defer t.Stop()
 	for first := true; ; first = false {
 		h := healthOf(box.Stats(), snaps.Stats())
-		if first || h.losses() != last.losses() || h.detectorChanged(last) || time.Since(lastSent) >= every {
+		if first || h.losses() != last.losses() || h.stateChanged(last) || time.Since(lastSent) >= every {
 			h.At = event.Time{Time: time.Now()}
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			// Queued counts as sent: the client delivers it after the

@@ -73,7 +73,7 @@ func TestRuleTypeThePolicyForbidsStopsTheService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := checkPolicy(cfg, pol, testLogger(t)); err != nil {
+	if _, err := checkPolicy(cfg, pol); err != nil {
 		t.Errorf("policy allowing loitering: %v", err)
 	}
 	// A camera for one purpose: person_down only, motion events off, under
@@ -87,7 +87,7 @@ func TestRuleTypeThePolicyForbidsStopsTheService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := checkPolicy(cfg, pol, testLogger(t)); err != nil {
+	if _, err := checkPolicy(cfg, pol); err != nil {
 		t.Errorf("person_down only: %v", err)
 	}
 	cams, err := newCameraConfigs(cfg, pol)

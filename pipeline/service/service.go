@@ -104,31 +104,39 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 10 * time.Second
 	}
-	pol := opts.Policy
-	if pol == nil {
-		var err error
-		if pol, err = LoadPolicy(cfg); err != nil {
-			return err
-		}
-	}
-	if err := checkPolicy(cfg, pol, log); err != nil {
+	// Everything that can be refused is refused before anything starts
+	// (Check, the same as `edgeguard config check`): the files named, the
+	// policy against the configuration, and where events wait, so that an
+	// outbox directory that cannot be used stops the start with nothing to
+	// undo and before any broker is contacted.
+	chk, err := check(cfg, opts.Policy)
+	if err != nil {
 		return err
 	}
+	for _, w := range chk.Warnings {
+		log.Warn(w)
+	}
+	pol := chk.Policy
 	cams, err := newCameraConfigs(cfg, pol)
 	if err != nil {
 		return err
 	}
-	// Where events wait is decided before anything starts, so that a
-	// directory that cannot be used stops the start with nothing to undo,
-	// and said once: a default (no outbox.dir) must be visible in the log.
-	boxPlace, err := cfg.Outbox.Resolve(cfg.Device, config.OSStateEnv())
-	if err != nil {
-		return err
-	}
+	// Said once: a default (no outbox.dir) must be visible in the log.
+	boxPlace := chk.Outbox
 	if boxPlace.Dir == "" {
 		log.Warn("outbox in memory only (outbox.memory: true): a crash or restart loses events waiting for the broker")
 	} else {
 		log.Info("outbox location", "dir", boxPlace.Dir, "default", boxPlace.Default, "why", boxPlace.Why)
+	}
+	// The outbox directory is locked before the broker is contacted: a
+	// second instance on the same directory (often the same config started
+	// twice) must stop before its MQTT session takes the first one's over.
+	var boxLock *outbox.DirLock
+	if boxPlace.Dir != "" {
+		if boxLock, err = outbox.LockDir(boxPlace.Dir); err != nil {
+			return err
+		}
+		defer func() { boxLock.Release() }() // until outbox.New takes it over; then a no-op
 	}
 	// Many cameras on few cores: OpenCV's thread pool only adds hand-offs
 	// and spinning (see pipeline/cruntime). Not fatal: it costs CPU, not
@@ -182,8 +190,12 @@ func Run(ctx context.Context, opts Options) error {
 	box, err := outbox.New(outbox.Config{
 		Publisher: guard,
 		Dir:       boxPlace.Dir,
-		MaxBytes:  int64(cfg.Outbox.MaxMB) << 20,
-		Sync:      boxSync,
+		DirLock:   boxLock,
+		// A start is never left without its end, and seq keeps
+		// increasing, also across a kill -9 or a power cut.
+		EndOpenSituations: true,
+		MaxBytes:          int64(cfg.Outbox.MaxMB) << 20,
+		Sync:              boxSync,
 		// The policy's retention.outbox; "0s" (not at all) still leaves a
 		// second for the hand-over to the broker itself.
 		MaxAge: max(pol.Retention.Outbox, time.Second),
@@ -237,6 +249,7 @@ func Run(ctx context.Context, opts Options) error {
 	actors := make([]*camera.Camera, 0, len(cams))
 	for _, cc := range cams {
 		cc.Sink = obs.Sink(box)
+		cc.LastSeq = box.LastSeq(cc.ID)
 		cc.Snapshots = snaps
 		cc.Logger = log
 		cam, err := camera.New(cc)
@@ -261,11 +274,13 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	changed := make(chan struct{}, 1)
+	var watch *fileWatch
 	if cfg.Policy != "" && opts.Policy == nil && opts.PolicyPollInterval >= 0 {
 		if opts.PolicyPollInterval == 0 {
 			opts.PolicyPollInterval = 2 * time.Second
 		}
-		go watchFile(camCtx, cfg.Policy, pol.SHA256, opts.PolicyPollInterval, changed)
+		watch = newFileWatch(cfg.Policy, pol.SHA256)
+		go watch.run(camCtx, opts.PolicyPollInterval, changed)
 	}
 	rejected := false
 	reload := func() {
@@ -285,10 +300,13 @@ func Run(ctx context.Context, opts Options) error {
 		case <-ctx.Done():
 			running = false
 		case <-changed:
-			log.Info("policy file changed; reloading", "path", cfg.Policy)
+			log.Info("policy file changed or cannot be read; reloading", "path", cfg.Policy)
 			reload()
 		case <-opts.Reload:
 			log.Info("reload requested (SIGHUP)")
+			if watch != nil {
+				watch.look() // what this reload reads is what later content is compared with
+			}
 			reload()
 		}
 	}
@@ -310,22 +328,15 @@ func Run(ctx context.Context, opts Options) error {
 
 // checkPolicy refuses to start when the configuration needs what the
 // policy forbids, so an operator cannot silently run rules whose events
-// would never leave.
-func checkPolicy(cfg *config.Config, pol *policy.Policy, log *slog.Logger) error {
+// would never leave. Check and reloadPolicy log the warnings.
+func checkPolicy(cfg *config.Config, pol *policy.Policy) (warnings []string, err error) {
 	ids := make([]string, 0, len(cfg.Cameras))
 	for _, c := range cfg.Cameras {
 		if c.Enabled { // a camera that does not run needs no purpose
 			ids = append(ids, c.ID)
 		}
 	}
-	warnings, err := pol.CheckAgainst(ids, ConfigEventTypes(cfg))
-	if err != nil {
-		return err
-	}
-	for _, w := range warnings {
-		log.Warn(w)
-	}
-	return nil
+	return pol.CheckAgainst(ids, ConfigEventTypes(cfg))
 }
 
 func newCameraConfigs(cfg *config.Config, pol *policy.Policy) ([]camera.Config, error) {
@@ -404,7 +415,11 @@ func publishPolicy(ctx context.Context, g *egress.Guard, pol *policy.Policy, log
 func reloadPolicy(ctx context.Context, cfg *config.Config, g *egress.Guard, log *slog.Logger, clearRejection bool, prepare func(*policy.Policy) error) *policy.Policy {
 	next, err := LoadPolicy(cfg)
 	if err == nil {
-		err = checkPolicy(cfg, next, log)
+		var warnings []string
+		warnings, err = checkPolicy(cfg, next)
+		for _, w := range warnings {
+			log.Warn(w)
+		}
 	}
 	if err == nil {
 		err = prepare(next)

@@ -28,7 +28,9 @@ func (e *FieldError) Error() string {
 			fmt.Fprintf(&b, ":%d", e.Col)
 		}
 	}
-	b.WriteString(": ")
+	if b.Len() > 0 { // a value built in code has no file: PATH: message
+		b.WriteString(": ")
+	}
 	if e.Path != "" {
 		b.WriteString(e.Path)
 		b.WriteString(": ")
