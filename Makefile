@@ -3,14 +3,20 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 FUZZTIME ?= 10s
 PREFIX ?= /usr/local
+# What `edgeguard version` prints, in `make build` and the image (-X main.version).
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+GO_LDFLAGS = -X main.version=$(VERSION)
+# The image's build stage is golang:$(GO_VERSION)-bookworm, go.mod's go line.
+GO_VERSION := $(shell sed -n 's/^go \([0-9]*\.[0-9]*\).*/\1/p' go.mod)
+IMAGE ?= edgeguard
 
-.PHONY: setup build install demo test vet fuzz leakcheck bench bench-e2e eval clean
+.PHONY: setup build install image demo test vet fuzz leakcheck bench bench-e2e eval clean
 
 setup:
 	@bash .ci/setup
 
 build: setup
-	$(GO) build -o bin/edgeguard ./cmd/edgeguard
+	$(GO) build -trimpath -ldflags "$(GO_LDFLAGS)" -o bin/edgeguard ./cmd/edgeguard
 
 # The binary to $(DESTDIR)$(PREFIX)/bin and the verified face model to
 # $(DESTDIR)$(PREFIX)/share/edgeguard/models, which the installed binary
@@ -19,6 +25,22 @@ build: setup
 install: build
 	install -D -m 0755 bin/edgeguard $(DESTDIR)$(PREFIX)/bin/edgeguard
 	bash models/fetch $(DESTDIR)$(PREFIX)/share/edgeguard/models
+
+# The container image (Dockerfile; docs/deployment.md, "The image") with the
+# first builder that works: docker (when its daemon answers), podman,
+# buildah. Tagged $(IMAGE):$(VERSION) and $(IMAGE):latest. podman and buildah
+# write Docker's image format: OCI images have no HEALTHCHECK.
+image:
+	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then b="docker build"; \
+	elif command -v podman >/dev/null 2>&1; then b="podman build --format docker"; \
+	elif command -v buildah >/dev/null 2>&1; then b="buildah bud --layers --format docker"; \
+	else \
+	  why=""; if command -v docker >/dev/null 2>&1; then why=" (the docker command is installed, but no Docker daemon answers 'docker info')"; fi; \
+	  echo "make image: no container builder found$$why. Install one of: docker with its daemon running, podman, buildah (Debian/Ubuntu: apt-get install buildah)." >&2; \
+	  exit 1; \
+	fi; \
+	echo "make image: $$b, edgeguard $(VERSION), Go $(GO_VERSION)"; \
+	$$b --build-arg VERSION=$(VERSION) --build-arg GO_VERSION=$(GO_VERSION) -t $(IMAGE):$(VERSION) -t $(IMAGE):latest .
 
 demo: setup
 	$(GO) run ./cmd/edgeguard demo
