@@ -12,9 +12,9 @@ import (
 
 // Probe asks a health endpoint (/healthz or /readyz) and returns nil when it
 // answers 200. It is what `edgeguard health` runs (--url, or --config for
-// the http.addr of a config file), so the container
-// image needs no curl: Docker's HEALTHCHECK calls the binary itself.
-// Otherwise the error carries the reasons from the body.
+// the http.addr of a config file), so the container image needs no curl:
+// Docker's HEALTHCHECK calls the binary itself. Otherwise the error carries
+// the reasons from the body.
 func Probe(ctx context.Context, url string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
