@@ -31,13 +31,23 @@ type recorder struct {
 	got      []string
 }
 
+// pass waits at the gate, if there is one: delivery held as while the
+// broker is away.
+func (p *recorder) pass(ctx context.Context) error {
+	if p.gate == nil {
+		return nil
+	}
+	select {
+	case <-p.gate:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 func (p *recorder) PublishEvent(ctx context.Context, ev event.Event) error {
-	if p.gate != nil {
-		select {
-		case <-p.gate:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := p.pass(ctx); err != nil {
+		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -53,12 +63,8 @@ func (p *recorder) PublishEvent(ctx context.Context, ev event.Event) error {
 }
 
 func (p *recorder) PublishCameraStatus(ctx context.Context, st event.CameraStatus) error {
-	if p.gate != nil {
-		select {
-		case <-p.gate:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := p.pass(ctx); err != nil {
+		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -68,12 +74,8 @@ func (p *recorder) PublishCameraStatus(ctx context.Context, st event.CameraStatu
 
 // PublishSnapshot records "img:<event id>", or fails with imgErr.
 func (p *recorder) PublishSnapshot(ctx context.Context, camera, eventID string, jpeg []byte) error {
-	if p.gate != nil {
-		select {
-		case <-p.gate:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := p.pass(ctx); err != nil {
+		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
