@@ -43,7 +43,7 @@ image:
 	$$b --build-arg VERSION=$(VERSION) --build-arg GO_VERSION=$(GO_VERSION) -t $(IMAGE):$(VERSION) -t $(IMAGE):latest .
 
 demo: setup
-	$(GO) run ./cmd/edgeguard demo
+	$(GO) run ./cmd/edgeguard-demo
 
 # The whole suite: vet, every test under the race detector (one package at
 # a time: the end-to-end tests stream video in real time and must not starve
@@ -68,7 +68,7 @@ fuzz:
 # anonymised snapshots) through two sessions and checks the count is back
 # where it started. About 30 s.
 leakcheck: setup
-	$(GO) test -tags matprofile -count=1 -run '^TestMatLeak$$' -v ./pipeline/camera
+	$(GO) test -tags matprofile -count=1 -run '^TestMatLeak$$' -v ./pipeline/internal/camera
 
 # Per-frame benchmarks; figures go to docs/performance.md.
 bench: setup
@@ -79,12 +79,12 @@ bench: setup
 # stream-second against ffmpeg's decode floor, latency, RSS and drops, and
 # writes docs/perf-e2e.png (see docs/performance.md). About 10 minutes.
 bench-e2e: setup
-	EDGEGUARD_BENCH=1 $(GO) test -count=1 -v -run '^TestEndToEndBenchmark$$' -timeout 30m ./pipeline/benchrun
+	EDGEGUARD_BENCH=1 $(GO) test -count=1 -v -run '^TestEndToEndBenchmark$$' -timeout 30m ./pipeline/tools/benchrun
 
 # The behaviour-pattern scenario suite: prints precision, recall and start
-# delay per pattern and fails below pipeline/eval/testdata/floor.json.
+# delay per pattern and fails below pipeline/tools/eval/testdata/floor.json.
 eval: setup
-	$(GO) test -count=1 -v -run '^TestEval$$' -timeout 10m ./pipeline/eval
+	$(GO) test -count=1 -v -run '^TestEval$$' -timeout 10m ./pipeline/tools/eval
 
 clean:
 	rm -rf bin

@@ -3,7 +3,7 @@ package policy
 import "slices"
 
 // MaxEventsPerMinute is egress.max_events_per_minute. The egress guard
-// enforces it per camera and event type (see pipeline/egress).
+// enforces it per camera and event type (see pipeline/internal/egress).
 func (p *Policy) MaxEventsPerMinute() int { return p.Egress.MaxEventsPerMinute }
 
 // AllowsType reports whether events of type t may leave at all, whatever

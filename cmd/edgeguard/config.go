@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/edgeguard/edgeguard/pipeline/app"
 	"github.com/edgeguard/edgeguard/pipeline/config"
-	"github.com/edgeguard/edgeguard/pipeline/service"
 )
 
 const configUsage = `Usage:
@@ -37,7 +37,7 @@ func cmdConfig(args []string, stdout, stderr io.Writer) error {
 	return usageError{msg}
 }
 
-// configCheck runs service.Check, the checks run itself makes before it
+// configCheck runs app.Check, the checks run itself makes before it
 // starts anything, so that a unit's ExecStartPre= (or an operator after an
 // edit) finds what would stop the service without starting it.
 func configCheck(args []string, stdout, stderr io.Writer) error {
@@ -53,7 +53,7 @@ func configCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	chk, err := service.Check(cfg)
+	chk, err := app.Check(cfg)
 	for _, w := range chk.Warnings {
 		fmt.Fprintln(stderr, "edgeguard: warning:", w)
 	}

@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeguard/edgeguard/pipeline/codec"
-	"github.com/edgeguard/edgeguard/pipeline/scene"
-	"github.com/edgeguard/edgeguard/pipeline/simcam"
+	"github.com/edgeguard/edgeguard/pipeline/tools/scene"
+	"github.com/edgeguard/edgeguard/pipeline/tools/simcam"
 )
 
 // TestConfigCheck: `edgeguard config check FILE` says ok with what would
@@ -112,7 +111,7 @@ func TestRunLogFlags(t *testing.T) {
 // says which face detector covered the faces, as /readyz does, or that
 // there is none and why.
 func TestPolicyPreviewNamesTheFaceDetector(t *testing.T) {
-	sim, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: codec.H264,
+	sim, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: simcam.H264,
 		Scene: scene.Static(320, 180, 25), ClipSeconds: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/edgeguard/edgeguard/pipeline/app"
 	"io"
 	"net"
 	"time"
 
 	"github.com/edgeguard/edgeguard/pipeline/config"
-	"github.com/edgeguard/edgeguard/pipeline/observe"
 )
 
 const defaultHealthURL = "http://127.0.0.1:9090/healthz"
@@ -49,7 +49,7 @@ func cmdHealth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	if err := observe.Probe(ctx, target); err != nil {
+	if err := app.Probe(ctx, target); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "ok")

@@ -14,10 +14,9 @@ import (
 	"time"
 
 	"github.com/edgeguard/edgeguard/internal/mosquittotest"
-	"github.com/edgeguard/edgeguard/pipeline/codec"
 	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/pipeline/scene"
-	"github.com/edgeguard/edgeguard/pipeline/simcam"
+	"github.com/edgeguard/edgeguard/pipeline/tools/scene"
+	"github.com/edgeguard/edgeguard/pipeline/tools/simcam"
 )
 
 // loggedMotion is one "motion <phase>" line of the service's JSON log.
@@ -62,7 +61,7 @@ func TestKill9DuringSituationEndsItAfterRestart(t *testing.T) {
 	// One long situation per clip: the kill comes well inside it.
 	sc := scene.Walker(320, 180, 25)
 	sc.Objects[0].Appear, sc.Objects[0].Disappear = 500*time.Millisecond, 25*time.Second
-	cam, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: codec.H264, Scene: sc, ClipSeconds: 30})
+	cam, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: simcam.H264, Scene: sc, ClipSeconds: 30})
 	if err != nil {
 		t.Fatal(err)
 	}

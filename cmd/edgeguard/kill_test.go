@@ -14,10 +14,9 @@ import (
 	"time"
 
 	"github.com/edgeguard/edgeguard/internal/mosquittotest"
-	"github.com/edgeguard/edgeguard/pipeline/codec"
 	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/pipeline/scene"
-	"github.com/edgeguard/edgeguard/pipeline/simcam"
+	"github.com/edgeguard/edgeguard/pipeline/tools/scene"
+	"github.com/edgeguard/edgeguard/pipeline/tools/simcam"
 )
 
 // loggedEventIDs reads the ids of event messages the service created from
@@ -98,7 +97,7 @@ func kill9(t *testing.T, dir, device, outboxYAML, boxDir string, env []string) (
 	sub := mosquittotest.SubscribeWith(t, mq.URL(), "edgeguard/"+device+"/+/events", mosquittotest.ClientOptions{ClientID: device + "-control-room"})
 	sc := scene.Walker(320, 180, 25)
 	sc.Objects[0].Appear, sc.Objects[0].Disappear = 500*time.Millisecond, 3500*time.Millisecond
-	cam, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: codec.H264, Scene: sc, ClipSeconds: 5})
+	cam, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: simcam.H264, Scene: sc, ClipSeconds: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,6 @@ const usage = `edgeguard — privacy-first video analytics for public spaces
 Usage:
   edgeguard run --config FILE      run the service
   edgeguard config check FILE      everything run would refuse, without connecting to anything
-  edgeguard demo                   simulated camera → pipeline → embedded broker, events printed
   edgeguard policy check FILE...   validate privacy policy files
   edgeguard policy explain FILE    what a policy lets this device see, keep and send
   edgeguard policy diff OLD NEW    what a new policy version changes
@@ -56,7 +55,6 @@ var commands = []command{
 	{"config", func(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdConfig(args, stdout, stderr)
 	}},
-	{"demo", cmdDemo},
 	{"policy", func(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdPolicy(args, stdout, stderr)
 	}},

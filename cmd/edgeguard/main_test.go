@@ -13,9 +13,8 @@ import (
 	"time"
 
 	"github.com/edgeguard/edgeguard/internal/mosquittotest"
-	"github.com/edgeguard/edgeguard/pipeline/codec"
-	"github.com/edgeguard/edgeguard/pipeline/scene"
-	"github.com/edgeguard/edgeguard/pipeline/simcam"
+	"github.com/edgeguard/edgeguard/pipeline/tools/scene"
+	"github.com/edgeguard/edgeguard/pipeline/tools/simcam"
 )
 
 // buildBinary builds edgeguard once per test binary run.
@@ -49,7 +48,7 @@ func TestSIGTERM(t *testing.T) {
 	mq := mosquittotest.StartWith(t, mosquittotest.Options{PasswordFile: mosquittotest.NewPasswordFile(t, mqttUser, mqttPass)})
 	sub := mosquittotest.SubscribeWith(t, mq.URL(), "edgeguard/sigterm-box/#", mosquittotest.ClientOptions{Username: mqttUser, Password: mqttPass})
 	const user, pass = "operator", "S3cret-Pa55"
-	cam, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: codec.H264,
+	cam, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: simcam.H264,
 		Scene: scene.Static(320, 180, 25), ClipSeconds: 4, Audio: true, Username: user, Password: pass})
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +155,6 @@ func TestUsageAndErrors(t *testing.T) {
 		{[]string{"run", "--config", unlisted}, 1, `edgeguard: policy "hansaplatz" (` + policyPath + `) does not list camera "cam3" and refuses cameras it does not list (purpose limitation: unlisted_cameras: refuse); the privacy officer can add it under cameras: with a purpose, or set unlisted_cameras: allow; otherwise remove it from the configuration (or set enabled: false)`},
 		{[]string{"policy"}, 2, "policy needs a subcommand"},
 		{[]string{"policy", "preview"}, 2, "policy preview needs --config, --camera and --out"},
-		{[]string{"demo", "--codec", "mjpeg"}, 2, "mjpeg"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -185,13 +183,10 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"help", "run"}, 0, "Usage: edgeguard run --config FILE", ""},
 		{[]string{"help", "policy"}, 0, "edgeguard policy check FILE...", ""},
 		{[]string{"help", "policy", "diff"}, 0, "Usage: edgeguard policy diff [--lang en|de] OLD NEW", ""},
-		{[]string{"demo", "-h"}, 0, "Usage: edgeguard demo", ""},
 		{[]string{"help", "rnu"}, 2, "", `edgeguard: help: unknown command "rnu"; did you mean "run"?`},
 		{[]string{"rnu"}, 2, "", `edgeguard: unknown command "rnu"; did you mean "run"?`},
 		{[]string{"polcy"}, 2, "", `did you mean "policy"?`},
 		{[]string{"version", "extra"}, 2, "", "edgeguard: version takes no arguments"},
-		{[]string{"demo", "extra", "args"}, 2, "", `edgeguard: demo takes no arguments, got ["extra" "args"]`},
-		{[]string{"demo", "--duration", "-5s"}, 2, "", "edgeguard: --duration -5s is negative"},
 		{[]string{"health", "--timeout", "0s"}, 2, "", "edgeguard: --timeout 0s: give a positive duration"},
 		{[]string{"run", "--config", twoErrors}, 1, "", "edgeguard: " + twoErrors + ":4:5: cameras[0].url: unsupported scheme \"http\""},
 		{[]string{"run", "--config", twoErrors}, 1, "", "\nedgeguard: " + twoErrors + ":6:5: cameras[1].url: unsupported scheme \"ftp\""},

@@ -6,9 +6,8 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/edgeguard/edgeguard/pipeline/app"
 	"github.com/edgeguard/edgeguard/pipeline/config"
-	"github.com/edgeguard/edgeguard/pipeline/preview"
-	"github.com/edgeguard/edgeguard/pipeline/service"
 	"github.com/edgeguard/edgeguard/policy"
 )
 
@@ -147,12 +146,12 @@ func policyPreview(args []string, stdout, stderr io.Writer) error {
 	if *polPath != "" {
 		cfg.Policy = *polPath
 	}
-	pol, err := service.LoadPolicy(cfg)
+	pol, err := app.LoadPolicy(cfg)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	res, err := preview.Run(context.Background(), preview.Options{Config: cfg, Policy: pol, Camera: *camID, Out: *out, Logger: log})
+	res, err := app.Preview(context.Background(), app.PreviewOptions{Config: cfg, Policy: pol, Camera: *camID, Out: *out, Logger: log})
 	if err != nil {
 		return err
 	}

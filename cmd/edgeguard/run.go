@@ -9,8 +9,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/edgeguard/edgeguard/pipeline/app"
 	"github.com/edgeguard/edgeguard/pipeline/config"
-	"github.com/edgeguard/edgeguard/pipeline/service"
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -57,5 +57,5 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		}
 	}()
-	return service.Run(ctx, service.Options{Config: cfg, Logger: log, Reload: reload})
+	return app.Run(ctx, app.Options{Config: cfg, Logger: log, Reload: reload})
 }

@@ -13,9 +13,8 @@ import (
 	"time"
 
 	"github.com/edgeguard/edgeguard/internal/mosquittotest"
-	"github.com/edgeguard/edgeguard/pipeline/codec"
-	"github.com/edgeguard/edgeguard/pipeline/scene"
-	"github.com/edgeguard/edgeguard/pipeline/simcam"
+	"github.com/edgeguard/edgeguard/pipeline/tools/scene"
+	"github.com/edgeguard/edgeguard/pipeline/tools/simcam"
 )
 
 // TestSecondInstanceOnOneOutboxRefused: two configs with one outbox.dir
@@ -30,7 +29,7 @@ func TestSecondInstanceOnOneOutboxRefused(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	mq := mosquittotest.Start(t)
-	cam, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: codec.H264, Scene: scene.Static(320, 180, 25), ClipSeconds: 4})
+	cam, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: simcam.H264, Scene: scene.Static(320, 180, 25), ClipSeconds: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 // Package mosquittotest runs the real Debian mosquitto broker for tests, so
 // the MQTT path is exercised against the broker operators actually deploy
 // rather than against a fake. It is a test helper: nothing in the edgeguard
-// binary may import it (pipeline/egress checks this).
+// binary may import it (pipeline/internal/egress checks this).
 package mosquittotest
 
 import (

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgeguard/edgeguard/pipeline/geometry"
-	"github.com/edgeguard/edgeguard/pipeline/pattern"
+	"github.com/edgeguard/edgeguard/internal/geometry"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 	"github.com/edgeguard/edgeguard/policy/yamlstrict"
 )
 

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeguard/edgeguard/pipeline/pattern"
-	"github.com/edgeguard/edgeguard/pipeline/track"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/track"
 	"github.com/edgeguard/edgeguard/policy"
 )
 

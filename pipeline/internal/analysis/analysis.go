@@ -1,0 +1,205 @@
+// Package analysis is what a camera does with one grey analysis frame:
+// motion detection, frame statistics, the pixel measurements its rules need
+// (static objects, optical flow, person detection), then tracks, rules and
+// situations. The camera and pipeline/tools/eval both call Apply, so the
+// evaluation measures exactly the code the service runs.
+package analysis
+
+import (
+	"errors"
+	"image"
+	"log/slog"
+	"time"
+
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/flow"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/framestat"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/person"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/staticobj"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/track"
+	"gocv.io/x/gocv"
+)
+
+// Config is one camera's analysis.
+type Config struct {
+	Motion motion.Config
+	Track  track.Config
+	// Rules are the camera's pattern rules; without rules only motion runs.
+	Rules []pattern.Rule
+	// PersonHOG runs the HOG person detector on the blobs (config
+	// person_detector: hog), so that rules with class person use its
+	// verdict; it also runs when a rule needs it. Person tunes it.
+	PersonHOG bool
+	Person    person.Config
+	// Static tunes the static-object stage (only built when a rule needs it).
+	Static staticobj.Config
+	// Logger gets the stages' state changes (one line each, never per
+	// frame); nil → slog.Default().
+	Logger *slog.Logger
+}
+
+// Frame is what one analysis frame produced. Slices in it are reused by the
+// next Apply.
+type Frame struct {
+	Motion motion.Result
+	Info   pattern.FrameInfo
+	// Events are the situation transitions this frame completed.
+	Events []pattern.Event
+}
+
+// changedArea is the share of the frame in motion blobs from which the frame
+// statistics measure sharpness and shift on every frame, not once a second:
+// a knocked camera moves every edge in the view at once. A person a quarter
+// of the frame tall covers about 0.8 %.
+const changedArea = 0.05
+
+// Analyser holds one camera's models. Not safe for concurrent use.
+type Analyser struct {
+	det   *motion.Detector
+	meter *framestat.Meter // nil without rules
+	flow  *flow.Stage      // nil unless a rule needs optical flow
+	pipe  *pattern.Pipeline
+	needs pattern.Needs
+	// person is the HOG person detector; nil unless asked for.
+	person *person.Detector
+	// static is the long-term background; nil unless a rule needs it.
+	static *staticobj.Stage
+}
+
+// New builds the analyser; Close releases it.
+func New(cfg Config) (*Analyser, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Static.Logger == nil {
+		cfg.Static.Logger = cfg.Logger
+	}
+	if cfg.Person.Logger == nil {
+		cfg.Person.Logger = cfg.Logger
+	}
+	a := &Analyser{}
+	var err error
+	if len(cfg.Rules) > 0 {
+		if a.pipe, err = pattern.NewPipeline(cfg.Track, cfg.Rules...); err != nil {
+			return nil, err
+		}
+		a.needs = a.pipe.Needs()
+	}
+	// The person detector picks its scale from the blob's height, which
+	// the background model at half width gets only to within 2 px: with
+	// it, the model runs at the frame's width (about 1 ms more per frame).
+	if (cfg.PersonHOG || a.needs.Persons) && cfg.Motion.ModelWidth == 0 {
+		cfg.Motion.ModelWidth = -1
+	}
+	if a.det, err = motion.NewDetector(cfg.Motion); err != nil {
+		return nil, err
+	}
+	if len(cfg.Rules) == 0 {
+		return a, nil
+	}
+	if a.meter, err = framestat.New(framestat.Config{}); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if a.needs.Static {
+		if a.static, err = staticobj.New(cfg.Static); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	if a.needs.Flow {
+		if a.flow, err = flow.New(flow.Config{Logger: cfg.Logger}); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	if cfg.PersonHOG || a.needs.Persons {
+		if a.person, err = person.New(cfg.Person); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// Apply analyses one grey (CV_8UC1) frame taken at now. It does not keep
+// the frame. In steady state it makes no Go allocations apart from the
+// events it returns.
+func (a *Analyser) Apply(now time.Time, grey gocv.Mat) Frame {
+	res := a.det.Apply(grey)
+	f := Frame{Motion: res}
+	if a.pipe == nil {
+		return f
+	}
+	f.Info = pattern.FrameInfo{
+		Width: grey.Cols(), Height: grey.Rows(),
+		Warmup: res.Warmup, LightChange: res.LightChange,
+		Stats: a.meter.Measure(now, grey, res.LightChange || res.Area >= changedArea),
+	}
+	if a.static != nil {
+		// The long-term background is re-learnt whenever the frame stops
+		// showing the scene it knows: warm-up, a light change, a moved view.
+		relearn := res.Warmup || res.LightChange || (f.Info.Stats.Valid && f.Info.Stats.Shift > pattern.ShiftHold)
+		f.Info.Static = a.static.Apply(now, grey, relearn)
+	}
+	if a.flow != nil {
+		in := image.Pt(grey.Cols(), grey.Rows())
+		if small, fg, ok := a.det.Model(); ok && image.Pt(small.Cols(), small.Rows()) == a.flow.SizeFor(in) {
+			// The background model runs at the flow's width: its frame
+			// and mask are what the flow would make (TestFlowFromModel).
+			f.Info.Flow = a.flow.ApplyDownscaled(now, in, small, res, fg)
+		} else {
+			f.Info.Flow = a.flow.Apply(now, grey, res, a.det.Foreground())
+		}
+	}
+	if a.person != nil && !res.Warmup && !res.LightChange {
+		pr := a.person.Detect(grey, res.Boxes)
+		f.Info.Persons, f.Info.PersonsChecked, f.Info.PersonsValid = pr.Persons, pr.Checked, true
+	}
+	f.Events = a.pipe.Frame(now, res.Boxes, f.Info)
+	return f
+}
+
+// Tracks are the current confirmed tracks (tests and tuning only; never
+// published).
+func (a *Analyser) Tracks() []track.Track {
+	if a.pipe == nil {
+		return nil
+	}
+	return a.pipe.Tracks()
+}
+
+// Flush ends every running situation (stream stopped).
+func (a *Analyser) Flush() []pattern.Event {
+	if a.pipe == nil {
+		return nil
+	}
+	return a.pipe.Flush()
+}
+
+// Close releases every model; safe to call twice.
+func (a *Analyser) Close() error {
+	var err error
+	if a.det != nil {
+		err = errors.Join(err, a.det.Close())
+		a.det = nil
+	}
+	if a.meter != nil {
+		err = errors.Join(err, a.meter.Close())
+		a.meter = nil
+	}
+	if a.static != nil {
+		err = errors.Join(err, a.static.Close())
+		a.static = nil
+	}
+	if a.flow != nil {
+		err = errors.Join(err, a.flow.Close())
+		a.flow = nil
+	}
+	if a.person != nil {
+		err = errors.Join(err, a.person.Close())
+		a.person = nil
+	}
+	return err
+}

@@ -1,0 +1,175 @@
+package pattern
+
+import (
+	"math"
+	"time"
+
+	"github.com/edgeguard/edgeguard/internal/geometry"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/track"
+)
+
+// TypeViolentMotion is intense, erratic motion of close objects: a fight, a
+// brawl, someone being beaten.
+const TypeViolentMotion = "violent_motion"
+
+// ViolentConfig configures violent_motion.
+type ViolentConfig struct {
+	Name string
+	Zone Zone // optional; empty → whole frame
+	// Energy is the optical-flow speed of a moving region, in body heights
+	// per second, from which its motion counts as intense; 0 → 0.3. People
+	// standing and talking move at about 0.1, walkers, runners and fighters
+	// at 0.3–1.5: energy alone does not make a fight.
+	Energy float64
+	// Spread is how erratic the motion must be: how much each moving spot
+	// changed direction over the last four analysis frames (0: kept one
+	// direction, 1: went every way), see FlowRegion.Spread; 0 → 0.12.
+	// Walkers, runners, groups walking and people walking up to each other
+	// stay below 0.1 nearly all the time; fighters' limbs and bodies going
+	// back and forth reach 0.12–0.4.
+	Spread float64
+	// MinDuration the smoothed condition must hold; 0 → 2 s.
+	MinDuration time.Duration
+	Perspective geometry.Perspective
+	Timing
+}
+
+func (c ViolentConfig) withDefaults() ViolentConfig {
+	if c.Energy == 0 {
+		c.Energy = 0.3
+	}
+	if c.Spread == 0 {
+		c.Spread = 0.12
+	}
+	if c.MinDuration == 0 {
+		c.MinDuration = 2 * time.Second
+	}
+	return c
+}
+
+// Validate reports fields out of range.
+func (c ViolentConfig) Validate() error {
+	c = c.withDefaults()
+	if c.Name == "" {
+		return fieldErr("name", "required")
+	}
+	if err := c.Zone.validate("zone", false); err != nil {
+		return err
+	}
+	if err := checkRange("energy", c.Energy, 0.05, 20); err != nil {
+		return err
+	}
+	if err := checkRange("spread", c.Spread, 0.05, 0.95); err != nil {
+		return err
+	}
+	if err := checkDur("min_duration", c.MinDuration, 0, time.Minute); err != nil {
+		return err
+	}
+	if err := c.Perspective.Validate(); err != nil {
+		return prefix("perspective", err)
+	}
+	return c.Timing.validate()
+}
+
+// Smoothing and hysteresis: a fight is erratic by nature, and the frames in
+// which the fighters hold still for a moment, or merge with a passer-by,
+// must not restart the minimum duration. The rule follows the share of
+// recent frames with a violent region (an exponential average over about a
+// second): on from half of them, off below a third.
+const (
+	violentTau   = time.Second
+	violentOn    = 0.5
+	violentOff   = 0.3
+	violentGap   = 2 * time.Second // longer without frames: start afresh
+	violentMoved = 0.05            // regions with fewer moving pixels say nothing
+)
+
+// Violent reports moving regions whose optical flow is fast and goes in
+// every direction at once, for a while: a fight, a brawl, someone being
+// beaten. It needs the analyser's flow stage (Needs().Flow) and judges the
+// flow regions, not tracks: fighters merge into one blob and their box
+// hardly moves.
+type Violent struct {
+	cfg   ViolentConfig
+	share float64 // smoothed share of violent frames
+	last  time.Time
+	on    bool
+	boxes []track.Box
+}
+
+// NewViolent validates cfg.
+func NewViolent(cfg ViolentConfig) (*Violent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Violent{cfg: cfg.withDefaults()}, nil
+}
+
+func (r *Violent) Name() string { return r.cfg.Name }
+func (r *Violent) Type() string { return TypeViolentMotion }
+func (r *Violent) Zone() string { return r.cfg.Zone.Name }
+func (r *Violent) Needs() Needs { return Needs{Flow: true} }
+func (r *Violent) Lifecycle() lifecycle.Config {
+	return r.cfg.Timing.lifecycle(r.cfg.MinDuration, 3*time.Second)
+}
+
+// Energy is a flow region's speed in body heights per second: with a
+// perspective the expected person height at the region's foot row, else
+// the region's own height (two people side by side are one person tall).
+func Energy(fr FlowRegion, p geometry.Perspective) float64 {
+	h := fr.Box.H
+	if !p.Zero() {
+		_, fy := fr.Box.Foot()
+		h = p.HeightAt(fy)
+	}
+	return fr.Speed / math.Max(h, 0.01)
+}
+
+func (r *Violent) violent(fr FlowRegion) bool {
+	return fr.Moving >= violentMoved && fr.Spread >= r.cfg.Spread &&
+		Energy(fr, r.cfg.Perspective) >= r.cfg.Energy && r.cfg.Zone.in(fr.Box)
+}
+
+func (r *Violent) Observe(now time.Time, _ []track.Track, f FrameInfo) Signal {
+	r.boxes = r.boxes[:0]
+	if f.Warmup || f.LightChange {
+		// The flow stage measures nothing while blobs mean nothing: hold.
+		if !r.last.IsZero() {
+			r.last = now
+		}
+		if !r.on {
+			return Signal{}
+		}
+		return Signal{On: true, Score: r.score()}
+	}
+	x := 0.0
+	for _, fr := range f.Flow {
+		if r.violent(fr) {
+			r.boxes = append(r.boxes, fr.Box)
+			x = 1
+		}
+	}
+	dt := now.Sub(r.last)
+	switch {
+	case r.last.IsZero() || dt > violentGap || dt < 0:
+		// Start afresh: one frame is no evidence yet.
+		r.share, r.on = 0, false
+	default:
+		r.share += (1 - math.Exp(-dt.Seconds()/violentTau.Seconds())) * (x - r.share)
+	}
+	r.last = now
+	if r.on {
+		r.on = r.share >= violentOff
+	} else {
+		r.on = r.share >= violentOn
+	}
+	if !r.on {
+		return Signal{}
+	}
+	return Signal{On: true, Score: r.score(), Count: len(r.boxes), Boxes: r.boxes}
+}
+
+// score grows with the share of violent frames: 0.5 at the threshold, 1
+// when every recent frame is.
+func (r *Violent) score() float64 { return clamp01(r.share) }
