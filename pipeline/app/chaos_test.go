@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"github.com/edgeguard/edgeguard/internal/testlog"
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/edgeguard/edgeguard/internal/testlog"
 
 	"github.com/edgeguard/edgeguard/internal/mosquittotest"
 	"github.com/edgeguard/edgeguard/pipeline/event"

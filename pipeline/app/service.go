@@ -1,4 +1,4 @@
-// Package service is edgeguard's runtime: it loads the configuration and
+// Package app is edgeguard's runtime: it loads the configuration and
 // the privacy policy, starts the broker (if embedded), the egress guard,
 // the outbox and one supervised actor per camera, and shuts them down in
 // order. cmd/edgeguard only parses flags and signals and calls Run.
@@ -9,14 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/edgeguard/edgeguard/pipeline/config"
-	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
-	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
 	"github.com/edgeguard/edgeguard/pipeline/internal/camera"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/anonymise"
@@ -25,36 +21,8 @@ import (
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/snapshot"
 	"github.com/edgeguard/edgeguard/pipeline/internal/observe"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/cruntime"
-	"github.com/edgeguard/edgeguard/pipeline/internal/video/privacymask"
 	"github.com/edgeguard/edgeguard/policy"
 )
-
-// EventTypes are the event types a camera produces without rules; the
-// policy must allow each type the configuration needs (see
-// ConfigEventTypes).
-var EventTypes = []string{"motion"}
-
-// ConfigEventTypes are the event types cfg can produce: motion (unless no
-// enabled camera reports it) and the type of every pattern rule of an
-// enabled camera, each once.
-func ConfigEventTypes(cfg *config.Config) []string {
-	var out []string
-	for _, c := range cfg.Cameras {
-		if !c.Enabled {
-			continue
-		}
-		types := c.EventTypes()
-		if c.Motion.Enabled {
-			types = append(EventTypes[:len(EventTypes):len(EventTypes)], types...)
-		}
-		for _, t := range types {
-			if !slices.Contains(out, t) {
-				out = append(out, t)
-			}
-		}
-	}
-	return out
-}
 
 // Options for Run.
 type Options struct {
@@ -326,118 +294,4 @@ func Run(ctx context.Context, opts Options) error {
 	return nil
 }
 
-// checkPolicy refuses to start when the configuration needs what the
-// policy forbids, so an operator cannot silently run rules whose events
-// would never leave. Check and reloadPolicy log the warnings.
-func checkPolicy(cfg *config.Config, pol *policy.Policy) (warnings []string, err error) {
-	ids := make([]string, 0, len(cfg.Cameras))
-	for _, c := range cfg.Cameras {
-		if c.Enabled { // a camera that does not run needs no purpose
-			ids = append(ids, c.ID)
-		}
-	}
-	return pol.CheckAgainst(ids, ConfigEventTypes(cfg))
-}
-
-func newCameraConfigs(cfg *config.Config, pol *policy.Policy) ([]camera.Config, error) {
-	var out []camera.Config
-	for _, c := range cfg.Cameras {
-		if !c.Enabled {
-			continue
-		}
-		fps := c.Analysis.FPS
-		m := motion.DefaultConfig()
-		m.MinArea = c.Motion.MinArea
-		m.VarThreshold = c.Motion.Sensitivity
-		m.WarmupFrames = max(1, int(c.Motion.Warmup.Seconds()*fps+0.5))
-		out = append(out, camera.Config{
-			Device: cfg.Device, ID: c.ID, URL: c.URL, Transport: c.Transport,
-			AnalysisFPS: fps, AnalysisWidth: c.Analysis.Width,
-			Motion: m,
-			Lifecycle: lifecycle.Config{
-				MinDuration: c.Motion.MinDuration, QuietTime: c.Motion.QuietTime,
-				UpdateInterval: c.Motion.UpdateInterval,
-			},
-			Zones:          zonesFor(pol, c.ID),
-			NoMotionEvents: !c.Motion.Enabled,
-			PersonHOG:      c.PersonHOG(),
-		})
-		if len(c.Rules) > 0 {
-			out[len(out)-1].Rules = c.NewRules
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no enabled cameras in the configuration")
-	}
-	return out, nil
-}
-
-func zonesFor(pol *policy.Policy, cam string) [][]privacymask.Point {
-	var out [][]privacymask.Point
-	for _, z := range pol.Zones(cam) {
-		poly := make([]privacymask.Point, len(z))
-		for i, p := range z {
-			poly[i] = privacymask.Point{X: p.X, Y: p.Y}
-		}
-		out = append(out, poly)
-	}
-	return out
-}
-
 // policyAudit is the retained message on <prefix>/<device>/policy.
-type policyAudit struct {
-	Name     string         `json:"name"`
-	Version  string         `json:"version"`
-	SHA256   string         `json:"sha256"`
-	LoadedAt event.Time     `json:"loaded_at"`
-	Summary  policy.Summary `json:"summary"`
-}
-
-func publishPolicy(ctx context.Context, g *egress.Guard, pol *policy.Policy, log *slog.Logger) {
-	a := policyAudit{Name: pol.Name, Version: pol.Version, SHA256: pol.SHA256, LoadedAt: event.Time{Time: time.Now()}, Summary: pol.Summary()}
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := g.PublishRetained(pctx, "policy", a); err != nil && !errors.Is(err, egress.ErrQueued) {
-		log.Warn("policy audit message not published", "err", err)
-	}
-}
-
-// reloadPolicy builds the new policy fully before anything changes; a
-// policy that fails to load changes nothing and is reported.
-//
-// A rejection is published retained on <prefix>/<device>/policy/error; the
-// next successful reload replaces it with an empty error (before the new
-// audit message), so a late subscriber never reads a resolved problem as
-// current.
-//
-// prepare gets the new policy ready in the parts that need more than a
-// pointer swap (the anonymiser) before the guard starts applying it.
-func reloadPolicy(ctx context.Context, cfg *config.Config, g *egress.Guard, log *slog.Logger, clearRejection bool, prepare func(*policy.Policy) error) *policy.Policy {
-	next, err := LoadPolicy(cfg)
-	if err == nil {
-		var warnings []string
-		warnings, err = checkPolicy(cfg, next)
-		for _, w := range warnings {
-			log.Warn(w)
-		}
-	}
-	if err == nil {
-		err = prepare(next)
-	}
-	if err != nil {
-		log.Error("policy reload rejected; the previous policy stays in force", "err", err)
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		g.PublishRetained(pctx, "policy/error", map[string]any{"error": err.Error(), "at": event.Time{Time: time.Now()}})
-		return nil
-	}
-	g.SetRules(next)
-	if clearRejection {
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		g.PublishRetained(pctx, "policy/error", map[string]any{"error": "", "resolved_by_sha256": next.SHA256, "at": event.Time{Time: time.Now()}})
-		cancel()
-	}
-	publishPolicy(ctx, g, next, log)
-	log.Info("policy reloaded", "policy", next.Name, "policy_sha256", next.SHA256)
-	return next
-}
