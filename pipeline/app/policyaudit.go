@@ -12,6 +12,7 @@ import (
 	"github.com/edgeguard/edgeguard/policy"
 )
 
+// policyAudit is the retained message on <prefix>/<device>/policy.
 type policyAudit struct {
 	Name     string         `json:"name"`
 	Version  string         `json:"version"`

@@ -293,5 +293,3 @@ func Run(ctx context.Context, opts Options) error {
 	log.Info("stopped")
 	return nil
 }
-
-// policyAudit is the retained message on <prefix>/<device>/policy.
