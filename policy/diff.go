@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/edgeguard/edgeguard/internal/geometry"
 )
 
 // Effect is which way a change moves the device's reach.
@@ -208,11 +210,11 @@ func Diff(old, new *Policy) []Change {
 // reach: a zone that now lies within the old one hides less (More is
 // seen), one that contains the old one hides more (Less), anything else is
 // for a person to judge.
-func zoneEffect(old, new []Point) Effect {
+func zoneEffect(old, new geometry.Polygon) Effect {
 	switch {
-	case polygonWithin(new, old):
+	case new.Within(old):
 		return More
-	case polygonWithin(old, new):
+	case old.Within(new):
 		return Less
 	}
 	return Review
@@ -308,7 +310,7 @@ func cameraString(c Camera) string {
 	return fmt.Sprintf("camera with %d privacy zone(s), purpose %q", len(c.Zones), c.Purpose)
 }
 
-func polygonString(pts []Point) string {
+func polygonString(pts geometry.Polygon) string {
 	parts := make([]string, len(pts))
 	for i, p := range pts {
 		parts[i] = fmt.Sprintf("[%s, %s]", fmtFloat(p.X), fmtFloat(p.Y))

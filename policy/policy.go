@@ -22,6 +22,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/geometry"
 	"github.com/edgeguard/edgeguard/policy/yamlstrict"
 )
 
@@ -32,7 +33,10 @@ const APIVersion = "edgeguard/v1"
 const Kind = "Policy"
 
 // EventTypes are the event types a policy can allow, in the order used in
-// messages and explanations.
+// messages and explanations: the types of the pipeline's rule registry,
+// which this package cannot import (TestPolicyEventTypesAreTheRegistry in
+// pipeline/internal/analysis/pattern keeps them the same, and
+// TestExplainDescribesEveryType that explain.go describes each).
 var EventTypes = []string{"motion", "intrusion", "zone_enter", "zone_exit", "line_crossing", "loitering", "crowd", "running", "person_down", "abandoned_object", "object_removed", "violent_motion", "tamper"}
 
 // Fields are the optional event fields a policy can allow: score (0..1),
@@ -147,14 +151,13 @@ type Camera struct {
 	Zones []Zone
 }
 
-// Zone is a named privacy zone.
+// Zone is a named privacy zone. Its polygon is valid as
+// geometry.Polygon.Validate defines it: the privacy mask draws every zone a
+// policy accepts.
 type Zone struct {
 	Name    string
-	Polygon []Point
+	Polygon geometry.Polygon
 }
-
-// Point is a normalised image coordinate: 0,0 top left, 1,1 bottom right.
-type Point struct{ X, Y float64 }
 
 // Date is a calendar date (YYYY-MM-DD) without time or zone.
 type Date struct{ Year, Month, Day int }
@@ -241,7 +244,7 @@ func Parse(filename string, data []byte) (*Policy, error) {
 				zone := Zone{Name: z.Name}
 				for _, pt := range z.Polygon {
 					if len(pt) == 2 {
-						zone.Polygon = append(zone.Polygon, Point{pt[0], pt[1]})
+						zone.Polygon = append(zone.Polygon, geometry.Point{X: pt[0], Y: pt[1]})
 					}
 				}
 				cam.Zones = append(cam.Zones, zone)
@@ -293,12 +296,12 @@ func (p *Policy) AllowsField(f string) bool { return slices.Contains(p.Egress.Fi
 
 // Zones returns the privacy zones of a camera (nil if it has none), as a
 // fresh copy the caller may keep.
-func (p *Policy) Zones(camera string) [][]Point {
+func (p *Policy) Zones(camera string) []geometry.Polygon {
 	c, ok := p.Cameras[camera]
 	if !ok || len(c.Zones) == 0 {
 		return nil
 	}
-	out := make([][]Point, len(c.Zones))
+	out := make([]geometry.Polygon, len(c.Zones))
 	for i, z := range c.Zones {
 		out[i] = slices.Clone(z.Polygon)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/geometry"
 	"github.com/edgeguard/edgeguard/policy/yamlstrict"
 )
 
@@ -247,6 +248,8 @@ func TestParseErrors(t *testing.T) {
 			"p.yaml:22:9: cameras.cam1.privacy_zones[0].polygon: the last corner repeats the first (corner 4); the polygon closes by itself, leave it out"},
 		{"polygon without area", []string{"[[0, 0], [0.3, 0], [0.3, 0.4], [0, 0.4]]", "[[0, 0], [0.1, 0.1], [0.2, 0.2]]"},
 			"p.yaml:22:9: cameras.cam1.privacy_zones[0].polygon: the polygon has no area (all corners on one line)"},
+		{"polygon too small", []string{"[[0, 0], [0.3, 0], [0.3, 0.4], [0, 0.4]]", "[[0, 0], [0.0005, 0], [0.0005, 0.0005], [0, 0.0005]]"},
+			"p.yaml:22:9: cameras.cam1.privacy_zones[0].polygon: the polygon has no area to speak of (less than a millionth of the picture)"},
 		{"polygon folding back", []string{"[[0, 0], [0.3, 0], [0.3, 0.4], [0, 0.4]]", "[[0, 0], [0.3, 0], [0.1, 0], [0.2, 0.4]]"},
 			"p.yaml:22:9: cameras.cam1.privacy_zones[0].polygon: the edges at corner 2 fold back onto each other"},
 	}
@@ -394,12 +397,12 @@ func TestSchedule(t *testing.T) {
 func TestZones(t *testing.T) {
 	p := mustParse(t, base)
 	z := p.Zones("cam1")
-	want := [][]Point{{{0, 0}, {0.3, 0}, {0.3, 0.4}, {0, 0.4}}}
+	want := []geometry.Polygon{{{X: 0, Y: 0}, {X: 0.3, Y: 0}, {X: 0.3, Y: 0.4}, {X: 0, Y: 0.4}}}
 	if !reflect.DeepEqual(z, want) {
 		t.Errorf("Zones(cam1) = %v, want %v", z, want)
 	}
-	z[0][0] = Point{0.9, 0.9}
-	if p.Zones("cam1")[0][0] != (Point{0, 0}) {
+	z[0][0] = geometry.Point{X: 0.9, Y: 0.9}
+	if p.Zones("cam1")[0][0] != (geometry.Point{}) {
 		t.Error("Zones returns the policy's own slices; a caller could change the policy")
 	}
 	if p.Zones("cam9") != nil {
@@ -623,7 +626,7 @@ func FuzzParse(f *testing.F) {
 		}
 		for _, id := range p.CameraIDs() {
 			for _, z := range p.Zones(id) {
-				if len(z) < 3 || polygonProblem(z) != "" {
+				if z.Validate() != nil {
 					t.Fatalf("accepted zone %v of %s", z, id)
 				}
 			}

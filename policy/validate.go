@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/edgeguard/edgeguard/internal/geometry"
 	"github.com/edgeguard/edgeguard/policy/yamlstrict"
 )
 
@@ -22,10 +23,10 @@ const purposeExample = `e.g. "Erkennen von am Boden liegenden Personen zur schne
 // names what is detected and why, which does not fit in fewer characters.
 const MinPurposeLength = 30
 
-// Limits on the size of a policy.
+// Limits on the size of a policy. The zone limits are geometry's, which
+// the privacy mask enforces too.
 const (
-	maxZonesPerCamera = 32
-	maxCorners        = 100
+	maxZonesPerCamera = geometry.MaxZones
 	maxTextLength     = 200
 )
 
@@ -261,19 +262,19 @@ func validateCamera(d *yamlstrict.Decoder, id string, c cameraDoc) {
 	}
 }
 
+// validatePolygon checks a zone's corners: each a pair of numbers (the
+// file's form, checked here), the polygon as geometry.Polygon.Validate
+// defines it, the one rule the privacy mask also builds by. Problems are
+// reported at the corner or coordinate they concern.
 func validatePolygon(d *yamlstrict.Decoder, path string, poly [][]float64) {
 	if d.HasError(path) {
 		return
 	}
-	switch {
-	case len(poly) < 3:
-		d.Errorf(path, "needs at least 3 corners [x, y], e.g. [[0.0, 0.0], [0.3, 0.0], [0.3, 0.4]]; got %d", len(poly))
-		return
-	case len(poly) > maxCorners:
-		d.Errorf(path, "%d corners; at most %d", len(poly), maxCorners)
+	if pr := geometry.CornersProblem(len(poly)); pr != nil {
+		d.Errorf(path, "%s", pr.Msg)
 		return
 	}
-	pts := make([]Point, 0, len(poly))
+	pts := make(geometry.Polygon, 0, len(poly))
 	bad := false
 	for i, pt := range poly {
 		pp := yamlstrict.Index(path, i)
@@ -286,19 +287,13 @@ func validatePolygon(d *yamlstrict.Decoder, path string, poly [][]float64) {
 			bad = true
 			continue
 		}
-		for k, v := range pt {
-			if v < 0 || v > 1 {
-				d.Errorf(yamlstrict.Index(pp, k), "%s is outside the picture; allowed: 0 to 1 (0,0 is the top left corner, 1,1 the bottom right)", fmtFloat(v))
-				bad = true
-			}
-		}
-		pts = append(pts, Point{pt[0], pt[1]})
+		pts = append(pts, geometry.Point{X: pt[0], Y: pt[1]})
 	}
 	if bad {
 		return
 	}
-	if msg := polygonProblem(pts); msg != "" {
-		d.Errorf(path, "%s", msg)
+	for _, pr := range pts.Problems() {
+		d.Errorf(path+strings.TrimPrefix(pr.Field, "points"), "%s", pr.Msg)
 	}
 }
 

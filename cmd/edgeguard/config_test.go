@@ -86,7 +86,8 @@ func TestConfigCheck(t *testing.T) {
 
 // TestRunLogFlags: --log-level and --log-format take the values the file
 // does, and refuse the rest as a usage error before the config is read
-// (issue 18 item 6: they used to be accepted).
+// (issue 18 item 6): a typo must not start the service at a log level or
+// format the operator did not ask for.
 func TestRunLogFlags(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing.yaml")
 	for _, tt := range []struct {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -14,26 +13,16 @@ import (
 	"time"
 
 	"github.com/edgeguard/edgeguard/internal/mosquittotest"
-	"github.com/edgeguard/edgeguard/pipeline/event"
 	"github.com/edgeguard/edgeguard/pipeline/tools/scene"
 	"github.com/edgeguard/edgeguard/pipeline/tools/simcam"
 )
 
 // loggedEventIDs reads the ids of event messages the service created from
 // its JSON log.
-func loggedEventIDs(t *testing.T, path string) []string {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
+func loggedEventIDs(path string) []string {
 	var ids []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var l struct{ Msg, ID string }
-		if json.Unmarshal(sc.Bytes(), &l) == nil && strings.HasPrefix(l.Msg, "motion ") && l.ID != "" {
-			ids = append(ids, l.ID)
-		}
+	for _, l := range loggedMotions(path) {
+		ids = append(ids, l.ID)
 	}
 	return ids
 }
@@ -92,60 +81,17 @@ func TestKill9LosesNoEventWithDefaultConfig(t *testing.T) {
 // It returns the two processes' log files.
 func kill9(t *testing.T, dir, device, outboxYAML, boxDir string, env []string) (run1, run2 string) {
 	t.Helper()
-	bin := buildBinary(t)
-	mq := mosquittotest.StartWith(t, mosquittotest.Options{Persistence: true})
-	sub := mosquittotest.SubscribeWith(t, mq.URL(), "edgeguard/"+device+"/+/events", mosquittotest.ClientOptions{ClientID: device + "-control-room"})
-	sc := scene.Walker(320, 180, 25)
-	sc.Objects[0].Appear, sc.Objects[0].Disappear = 500*time.Millisecond, 3500*time.Millisecond
-	cam, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: simcam.H264, Scene: sc, ClipSeconds: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cam.Close()
-	u, _ := url.Parse(mq.URL())
-	cfg := writeFile(t, dir, "edgeguard.yaml", fmt.Sprintf(`device: %s
-mqtt:
-  broker: tcp://%s
-http:
-  addr: 127.0.0.1:0
-%sdefaults:
-  motion: {warmup: 1s, quiet_time: 1s, update_interval: 1s}
-cameras:
-  - id: gate
-    url: %s
-`, device, u.Host, outboxYAML, cam.URL()))
-	start := func(logPath string) (*exec.Cmd, *os.File) {
-		out, err := os.Create(logPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := exec.Command(bin, "run", "--config", cfg, "--log-format", "json")
-		c.Env = append(os.Environ(), env...)
-		c.Stdout, c.Stderr = out, out
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return c, out
-	}
-
+	rig := newKillRig(t, dir, device, outboxYAML, 3500*time.Millisecond, 5, env)
+	mq, sub := rig.mq, rig.sub
 	mq.Stop() // the uplink is down: events can only go to the outbox
 	run1 = filepath.Join(dir, "run1.log")
-	first, out1 := start(run1)
-	deadline := time.Now().Add(60 * time.Second) // hang guard
-	for len(loggedEventIDs(t, run1)) < 4 {
-		if time.Now().After(deadline) {
-			first.Process.Kill()
-			b, _ := os.ReadFile(run1)
-			t.Fatalf("no events in the first run:\n%s", b)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	first := rig.start(run1)
+	waitForLog(t, first, run1, "no events in the first run", func() bool { return len(loggedEventIDs(run1)) >= 4 })
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	first.Wait()
-	out1.Close()
-	want := loggedEventIDs(t, run1)
+	want := loggedEventIDs(run1)
 	t.Logf("first run created %d event messages before kill -9", len(want))
 	if segs, _ := filepath.Glob(filepath.Join(boxDir, "*.seg")); len(segs) == 0 {
 		t.Fatalf("after kill -9, no outbox segment in %s", boxDir)
@@ -153,27 +99,12 @@ cameras:
 
 	mq.Restart()
 	run2 = filepath.Join(dir, "run2.log")
-	second, out2 := start(run2)
-	defer out2.Close()
+	second := rig.start(run2)
 	defer func() {
 		second.Process.Signal(syscall.SIGTERM)
 		second.Wait()
 	}()
-	msgs := sub.WaitFor(t, func(m []mosquittotest.Message) bool {
-		got := map[string]bool{}
-		for _, x := range m {
-			var ev event.Event
-			if json.Unmarshal(x.Payload, &ev) == nil {
-				got[ev.ID] = true
-			}
-		}
-		for _, id := range want {
-			if !got[id] {
-				return false
-			}
-		}
-		return true
-	}, 60*time.Second)
+	msgs := sub.WaitFor(t, mosquittotest.HasIDs(want...), 60*time.Second)
 	t.Logf("%d of %d event messages of the killed process delivered after the restart (%d messages received in all)", len(want), len(want), len(msgs))
 	return run1, run2
 }
@@ -186,4 +117,74 @@ func logLines(t *testing.T, path string) []string {
 		t.Fatal(err)
 	}
 	return strings.Split(string(b), "\n")
+}
+
+// killRig is the set-up the kill -9 tests share: a persistent Mosquitto, a
+// control room's persistent subscription to device's events, a camera
+// whose one walker appears at 0.5 s and leaves at leave (in a clip of
+// clipSeconds), and the service's config for device with outboxYAML.
+type killRig struct {
+	t        *testing.T
+	bin, cfg string
+	env      []string
+	mq       *mosquittotest.Broker
+	sub      *mosquittotest.Subscription
+}
+
+func newKillRig(t *testing.T, dir, device, outboxYAML string, leave time.Duration, clipSeconds int, env []string) *killRig {
+	t.Helper()
+	r := &killRig{t: t, bin: buildBinary(t), env: env}
+	r.mq = mosquittotest.StartWith(t, mosquittotest.Options{Persistence: true})
+	r.sub = mosquittotest.SubscribeWith(t, r.mq.URL(), "edgeguard/"+device+"/+/events", mosquittotest.ClientOptions{ClientID: device + "-control-room"})
+	sc := scene.Walker(320, 180, 25)
+	sc.Objects[0].Appear, sc.Objects[0].Disappear = 500*time.Millisecond, leave
+	cam, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: simcam.H264, Scene: sc, ClipSeconds: clipSeconds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cam.Close)
+	u, _ := url.Parse(r.mq.URL())
+	r.cfg = writeFile(t, dir, "edgeguard.yaml", fmt.Sprintf(`device: %s
+mqtt:
+  broker: tcp://%s
+http:
+  addr: 127.0.0.1:0
+%sdefaults:
+  motion: {warmup: 1s, quiet_time: 1s, update_interval: 1s}
+cameras:
+  - id: gate
+    url: %s
+`, device, u.Host, outboxYAML, cam.URL()))
+	return r
+}
+
+// start runs the service (same config, same environment each time) with
+// its JSON log in the file logPath.
+func (r *killRig) start(logPath string) *exec.Cmd {
+	out, err := os.Create(logPath)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { out.Close() })
+	c := exec.Command(r.bin, "run", "--config", r.cfg, "--log-format", "json")
+	c.Env = append(os.Environ(), r.env...)
+	c.Stdout, c.Stderr = out, out
+	if err := c.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	return c
+}
+
+// waitForLog polls cond until it holds; if it does not within 60 s (a hang
+// guard, not a speed assertion), it kills c and fails with what and c's
+// log at logPath.
+func waitForLog(t *testing.T, c *exec.Cmd, logPath, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			c.Process.Kill()
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("%s:\n%s", what, b)
+		}
+	}
 }

@@ -57,5 +57,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		}
 	}()
-	return app.Run(ctx, app.Options{Config: cfg, Logger: log, Reload: reload})
+	// SIGHUP and edits of the file reload the configuration and the
+	// policy (app.Options.ConfigPath).
+	return app.Run(ctx, app.Options{Config: cfg, ConfigPath: *cfgPath, Logger: log, Reload: reload})
 }

@@ -18,11 +18,11 @@ import (
 )
 
 // TestSecondInstanceOnOneOutboxRefused: two configs with one outbox.dir
-// (issue 18 item 1: both ran and the second one's events were lost without
-// a word), or one config started twice (systemd and an admin by hand: the
-// two then also took the MQTT session from each other in a loop). The
-// second instance refuses to start, names the directory and the first
-// one's pid, and the first one keeps running.
+// (issue 18 item 1: both would run, and the second one's events would be
+// lost without a word), or one config started twice (systemd and an admin
+// by hand: the two would also take the MQTT session from each other in a
+// loop). The second instance refuses to start, names the directory and the
+// first one's pid, and the first one keeps running.
 func TestSecondInstanceOnOneOutboxRefused(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")

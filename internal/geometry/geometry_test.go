@@ -23,12 +23,19 @@ func TestPolygonValidate(t *testing.T) {
 		{"triangle", Polygon{{0, 0}, {1, 0}, {0.5, 1}}, "", ""},
 		{"concave", Polygon{{0, 0}, {1, 0}, {1, 1}, {0.5, 0.3}, {0, 1}}, "", ""},
 		{"two points", Polygon{{0, 0}, {1, 1}}, "points", "at least 3"},
-		{"outside", Polygon{{0, 0}, {1.2, 0}, {0.5, 1}}, "points[1]", "outside the frame"},
-		{"negative", Polygon{{0, -0.1}, {1, 0}, {0.5, 1}}, "points[0]", "outside the frame"},
-		{"nan", Polygon{{0, 0}, {math.NaN(), 0}, {0.5, 1}}, "points[1]", "outside"},
+		{"too many", make(Polygon, MaxCorners+1), "points", "at most 100"},
+		{"outside", Polygon{{0, 0}, {1.2, 0}, {0.5, 1}}, "points[1][0]", "1.2 is outside the picture"},
+		{"negative", Polygon{{0, -0.1}, {1, 0}, {0.5, 1}}, "points[0][1]", "-0.1 is outside the picture"},
+		{"nan", Polygon{{0, 0}, {math.NaN(), 0}, {0.5, 1}}, "points[1][0]", "outside"},
+		{"inf", Polygon{{0, 0}, {1, math.Inf(1)}, {0.5, 1}}, "points[1][1]", "outside"},
 		{"collinear", Polygon{{0, 0}, {0.5, 0.5}, {1, 1}}, "points", "no area"},
 		{"bow tie", Polygon{{0, 0}, {1, 1}, {1, 0}, {0, 1}}, "points", "cross"},
 		{"spike touching", Polygon{{0, 0}, {1, 0}, {1, 1}, {0.5, 0}, {0, 1}}, "points", "cross"},
+		{"repeated corner", Polygon{{0, 0}, {0.3, 0}, {0.3, 0}, {0.3, 0.4}}, "points", "corner 3 repeats corner 2"},
+		{"closed", Polygon{{0, 0}, {0.3, 0}, {0.3, 0.4}, {0, 0}}, "points", "the last corner repeats the first (corner 4)"},
+		{"folding back", Polygon{{0, 0}, {0.3, 0}, {0.1, 0}, {0.2, 0.4}}, "points", "the edges at corner 2 fold back"},
+		{"tiny", Polygon{{0.5, 0.5}, {0.5005, 0.5}, {0.5, 0.5005}}, "points", "no area"},
+		{"small enough", Polygon{{0.5, 0.5}, {0.502, 0.5}, {0.5, 0.502}}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.p.Validate()
@@ -44,6 +51,52 @@ func TestPolygonValidate(t *testing.T) {
 			}
 			if fe.Field != tc.field || !strings.Contains(fe.Msg, tc.msg) {
 				t.Fatalf("got %q: %q, want %q: ...%s...", fe.Field, fe.Msg, tc.field, tc.msg)
+			}
+		})
+	}
+}
+
+// TestPolygonProblems: every coordinate outside the frame is reported, so a
+// file's author sees all of them at once.
+func TestPolygonProblems(t *testing.T) {
+	probs := Polygon{{-1, 0}, {0.5, 2}, {0.5, 1}}.Problems()
+	var got []string
+	for _, p := range probs {
+		got = append(got, p.Field)
+	}
+	if strings.Join(got, " ") != "points[0][0] points[1][1]" {
+		t.Fatalf("problems at %v", got)
+	}
+	if probs := sq(0.1, 0.1, 0.5, 0.5).Problems(); probs != nil {
+		t.Fatalf("valid square: %v", probs)
+	}
+	if err := sq(0.1, 0.1, 0.5, 0.5).Validate(); err != nil {
+		t.Fatalf("Validate of a valid square = %#v (a typed nil?)", err)
+	}
+}
+
+func TestPolygonWithin(t *testing.T) {
+	// An L-shaped zone: the notch at the top right is outside it.
+	ell := Polygon{{0, 0}, {0.5, 0}, {0.5, 0.5}, {1, 0.5}, {1, 1}, {0, 1}}
+	for _, tt := range []struct {
+		name string
+		a, b Polygon
+		want bool
+	}{
+		{"narrower", sq(0, 0, 0.2, 0.4), sq(0, 0, 0.3, 0.4), true},
+		{"wider", sq(0, 0, 0.3, 0.4), sq(0, 0, 0.2, 0.4), false},
+		{"same", sq(0, 0, 0.3, 0.4), sq(0, 0, 0.3, 0.4), true},
+		{"shifted", sq(0.1, 0, 0.4, 0.4), sq(0, 0, 0.3, 0.4), false},
+		{"disjoint", sq(0.6, 0.6, 0.7, 0.7), sq(0, 0, 0.3, 0.4), false},
+		{"in the leg of the L", sq(0.1, 0.1, 0.4, 0.9), ell, true},
+		// Every corner is in the L, but the top edge crosses the notch.
+		{"across the notch", Polygon{{0.4, 0.4}, {0.9, 0.6}, {0.4, 0.9}}, ell, false},
+		{"corners in, edge out", Polygon{{0.2, 0.2}, {0.9, 0.6}, {0.9, 0.9}, {0.2, 0.9}}, ell, false},
+		{"triangle on the diagonal", Polygon{{0, 0}, {1, 1}, {0, 1}}, sq(0, 0, 1, 1), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.a.Within(tt.b); got != tt.want {
+				t.Errorf("Within = %v, want %v", got, tt.want)
 			}
 		})
 	}

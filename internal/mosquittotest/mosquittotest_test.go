@@ -135,3 +135,26 @@ func TestStartWithTLSAndPassword(t *testing.T) {
 		}
 	}
 }
+
+func TestHasIDs(t *testing.T) {
+	msgs := []mosquittotest.Message{
+		{Payload: []byte(`{"id":"a","phase":"start"}`)},
+		{Payload: []byte(`not json`)},
+		{Payload: []byte(`{"id":"b"}`)},
+		{Payload: []byte(`{"id":"a"}`)}, // redelivered
+	}
+	for _, tt := range []struct {
+		ids  []string
+		want bool
+	}{
+		{nil, true},
+		{[]string{"a"}, true},
+		{[]string{"a", "b"}, true},
+		{[]string{"a", "c"}, false},
+		{[]string{""}, false},
+	} {
+		if got := mosquittotest.HasIDs(tt.ids...)(msgs); got != tt.want {
+			t.Errorf("HasIDs(%q) = %v, want %v", tt.ids, got, tt.want)
+		}
+	}
+}

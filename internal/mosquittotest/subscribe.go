@@ -2,6 +2,7 @@ package mosquittotest
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -161,4 +162,27 @@ func Dump(msgs []Message) string {
 		b.WriteString("  (nothing)\n")
 	}
 	return b.String()
+}
+
+// HasIDs is a WaitFor condition: among the messages are JSON payloads
+// with every one of ids as their "id" (edgeguard's event messages; a
+// redelivery counts once).
+func HasIDs(ids ...string) func([]Message) bool {
+	return func(msgs []Message) bool {
+		got := map[string]bool{}
+		for _, m := range msgs {
+			var p struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(m.Payload, &p) == nil {
+				got[p.ID] = true
+			}
+		}
+		for _, id := range ids {
+			if !got[id] {
+				return false
+			}
+		}
+		return true
+	}
 }

@@ -1,9 +1,11 @@
-// Package testlog is a log sink for tests: goroutines of the code under
-// test write to it while the test reads it.
+// Package testlog is logging for tests: a sink goroutines of the code
+// under test write to while the test reads it (Buffer), and a logger that
+// drops everything (Discard).
 package testlog
 
 import (
 	"bytes"
+	"log/slog"
 	"strings"
 	"sync"
 )
@@ -29,3 +31,7 @@ func (s *Buffer) String() string {
 
 // Lines counts the lines written so far.
 func (s *Buffer) Lines() int { return strings.Count(s.String(), "\n") }
+
+// Discard is a logger that drops everything: for code under test whose
+// log the test does not read.
+func Discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

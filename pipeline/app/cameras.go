@@ -5,32 +5,24 @@ import (
 	"slices"
 
 	"github.com/edgeguard/edgeguard/pipeline/config"
-	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
 	"github.com/edgeguard/edgeguard/pipeline/internal/camera"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/privacymask"
 	"github.com/edgeguard/edgeguard/policy"
 )
 
-// EventTypes are the event types a camera produces without rules; the
-// policy must allow each type the configuration needs (see
-// ConfigEventTypes).
-var EventTypes = []string{"motion"}
-
-// ConfigEventTypes are the event types cfg can produce: motion (unless no
-// enabled camera reports it) and the type of every pattern rule of an
-// enabled camera, each once.
+// ConfigEventTypes are the event types cfg can produce: those of the rules
+// of every enabled camera (config.Camera.AllRules: motion unless its
+// motion events are off, then its pattern rules), each once. Every rule
+// type is a type of the rule registry (pattern.Lookup), whose name is its
+// event type.
 func ConfigEventTypes(cfg *config.Config) []string {
 	var out []string
 	for _, c := range cfg.Cameras {
 		if !c.Enabled {
 			continue
 		}
-		types := c.EventTypes()
-		if c.Motion.Enabled {
-			types = append(EventTypes[:len(EventTypes):len(EventTypes)], types...)
-		}
-		for _, t := range types {
+		for _, t := range c.AllEventTypes() {
 			if !slices.Contains(out, t) {
 				out = append(out, t)
 			}
@@ -66,17 +58,14 @@ func newCameraConfigs(cfg *config.Config, pol *policy.Policy) ([]camera.Config, 
 		out = append(out, camera.Config{
 			Device: cfg.Device, ID: c.ID, URL: c.URL, Transport: c.Transport,
 			AnalysisFPS: fps, AnalysisWidth: c.Analysis.Width,
-			Motion: m,
-			Lifecycle: lifecycle.Config{
-				MinDuration: c.Motion.MinDuration, QuietTime: c.Motion.QuietTime,
-				UpdateInterval: c.Motion.UpdateInterval,
-			},
-			Zones:          zonesFor(pol, c.ID),
-			NoMotionEvents: !c.Motion.Enabled,
-			PersonHOG:      c.PersonHOG(),
+			Motion:    m,
+			Zones:     zonesFor(pol, c.ID),
+			PersonHOG: c.PersonHOG(),
 		})
-		if len(c.Rules) > 0 {
-			out[len(out)-1].Rules = c.NewRules
+		// The motion section's min_duration, quiet_time and
+		// update_interval are the motion rule's (config.Camera.AllRules).
+		if len(c.AllRules()) > 0 {
+			out[len(out)-1].Rules = c.NewAllRules
 		}
 	}
 	if len(out) == 0 {
@@ -85,14 +74,11 @@ func newCameraConfigs(cfg *config.Config, pol *policy.Policy) ([]camera.Config, 
 	return out, nil
 }
 
-func zonesFor(pol *policy.Policy, cam string) [][]privacymask.Point {
-	var out [][]privacymask.Point
-	for _, z := range pol.Zones(cam) {
-		poly := make([]privacymask.Point, len(z))
-		for i, p := range z {
-			poly[i] = privacymask.Point{X: p.X, Y: p.Y}
-		}
-		out = append(out, poly)
-	}
-	return out
+// zonesFor is a camera's privacy zones under pol, for camera.Config.Zones at
+// start and camera.SetZones on reload: privacymask.ForCamera, the one
+// conversion, which the preview uses too. Zones that cannot be drawn (the
+// policy's validation is the mask's, so none should be) make the camera
+// fail closed.
+func zonesFor(pol *policy.Policy, cam string) *privacymask.Zones {
+	return privacymask.ForCamera(pol, cam)
 }

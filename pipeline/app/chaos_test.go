@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -146,21 +148,7 @@ func TestChaos(t *testing.T) {
 	if len(want) < 6 {
 		t.Fatalf("only %d events produced during the chaos run", len(want))
 	}
-	msgs := sub.WaitFor(t, func(m []mosquittotest.Message) bool {
-		got := map[string]bool{}
-		for _, x := range m {
-			var ev event.Event
-			if json.Unmarshal(x.Payload, &ev) == nil {
-				got[ev.ID] = true
-			}
-		}
-		for id := range want {
-			if !got[id] {
-				return false
-			}
-		}
-		return true
-	}, 90*time.Second)
+	msgs := sub.WaitFor(t, mosquittotest.HasIDs(slices.Collect(maps.Keys(want))...), 90*time.Second)
 
 	seen := map[string]bool{}
 	lastSeq := map[string]uint64{}

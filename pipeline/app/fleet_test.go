@@ -27,38 +27,12 @@ func TestFleetOnOneBroker(t *testing.T) {
 		t.Skip("runs two services against a real Mosquitto")
 	}
 	mq := mosquittotest.Start(t)
-	// Two control-room consumers sharing the load ($share needs no broker
-	// configuration in Mosquitto 2).
-	const shared = "$share/control-room/edgeguard/+/+/status"
-	room := []*mosquittotest.Subscription{
-		mosquittotest.Subscribe(t, mq.URL(), shared),
-		mosquittotest.Subscribe(t, mq.URL(), shared),
-	}
+	// Two control-room consumers sharing the load.
+	room := sharedGroup(t, mq.URL(), "edgeguard/+/+/status")
 	live := mosquittotest.Subscribe(t, mq.URL(), "edgeguard/#")
 
 	boxes := []string{"box-a", "box-b"}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, len(boxes))
-	for _, dev := range boxes {
-		cam := startCamera(t, codec.H264, scene.Static(320, 180, 25), 2)
-		cfg := testConfig(t, mq.URL(), map[string]string{"cam1": cam.URL()})
-		cfg.Device = dev              // client id follows: edgeguard-<device>
-		cfg.HTTP.Addr = "127.0.0.1:0" // two boxes on one host: no fixed metrics port
-		go func() { done <- Run(ctx, Options{Config: cfg, Logger: testLogger(t), PolicyPollInterval: -1}) }()
-	}
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		for range boxes {
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		}
-	}
+	stop := runFleet(t, boxes, func(string) string { return mq.URL() }, scene.Static(320, 180, 25), 2)
 	defer stop()
 
 	// Each box: online, its camera streaming, its policy audit, all under
@@ -119,14 +93,7 @@ func TestFleetOnOneBroker(t *testing.T) {
 	// Shut both boxes down: each says offline on its own topic, and every
 	// camera status went to exactly one member of the shared group.
 	stop()
-	live.WaitFor(t, func(m []mosquittotest.Message) bool {
-		for _, dev := range boxes {
-			if p, ok := lastPayload(m, "edgeguard/"+dev+"/status"); !ok || p != event.DeviceOffline {
-				return false
-			}
-		}
-		return true
-	}, 10*time.Second)
+	waitOffline(t, live, boxes, 10*time.Second)
 	published := map[string]int{}
 	for _, m := range live.Messages() {
 		if strings.HasSuffix(m.Topic, "/cam1/status") && !m.Retained {
@@ -137,11 +104,7 @@ func TestFleetOnOneBroker(t *testing.T) {
 	for _, n := range published {
 		wantShared += n
 	}
-	// The members are separate clients: poll until the group has had as
-	// many messages as were published (the deadline only guards a hang).
-	for deadline := time.Now().Add(10 * time.Second); len(room[0].Messages())+len(room[1].Messages()) < wantShared && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitShared(room, wantShared)
 	got := map[string]int{}
 	for i, sub := range room {
 		for _, m := range sub.Messages() {
@@ -171,11 +134,7 @@ func TestFleetThroughBridges(t *testing.T) {
 		t.Skip("runs two services and three Mosquittos")
 	}
 	central := mosquittotest.Start(t)
-	const shared = "$share/control-room/edgeguard/+/+/events"
-	room := []*mosquittotest.Subscription{
-		mosquittotest.Subscribe(t, central.URL(), shared),
-		mosquittotest.Subscribe(t, central.URL(), shared),
-	}
+	room := sharedGroup(t, central.URL(), "edgeguard/+/+/events")
 	all := mosquittotest.Subscribe(t, central.URL(), "edgeguard/#")
 
 	// A figure crosses each camera between 2.5 s and 5.5 s of a 7 s loop.
@@ -183,31 +142,12 @@ func TestFleetThroughBridges(t *testing.T) {
 	walker.Objects[0].Appear, walker.Objects[0].Disappear = 2500*time.Millisecond, 5500*time.Millisecond
 
 	boxes := []string{"box-a", "box-b"}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, len(boxes))
-	for _, dev := range boxes {
-		local := mosquittotest.StartWith(t, mosquittotest.Options{ExtraConfig: fmt.Sprintf(
+	// Each box publishes to a Mosquitto of its own that bridges its subtree.
+	stop := runFleet(t, boxes, func(dev string) string {
+		return mosquittotest.StartWith(t, mosquittotest.Options{ExtraConfig: fmt.Sprintf(
 			"connection city\naddress %s\nremote_clientid edgeguard-bridge-%s\ncleansession false\n"+
-				"restart_timeout 1 5\ntopic edgeguard/%s/# out 1\n", central.Addr(), dev, dev)})
-		cam := startCamera(t, codec.H264, walker, 7)
-		cfg := testConfig(t, local.URL(), map[string]string{"cam1": cam.URL()})
-		cfg.Device = dev
-		cfg.HTTP.Addr = "127.0.0.1:0"
-		go func() { done <- Run(ctx, Options{Config: cfg, Logger: testLogger(t), PolicyPollInterval: -1}) }()
-	}
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		for range boxes {
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		}
-	}
+				"restart_timeout 1 5\ntopic edgeguard/%s/# out 1\n", central.Addr(), dev, dev)}).URL()
+	}, walker, 7)
 	defer stop()
 
 	// Wait until the centre has a start event from each box.
@@ -238,23 +178,14 @@ func TestFleetThroughBridges(t *testing.T) {
 	// Stop the boxes (open situations end), then every event that reached
 	// the centre went to exactly one member of the group.
 	stop()
-	all.WaitFor(t, func(m []mosquittotest.Message) bool {
-		for _, dev := range boxes {
-			if p, ok := lastPayload(m, "edgeguard/"+dev+"/status"); !ok || p != event.DeviceOffline {
-				return false
-			}
-		}
-		return true
-	}, 20*time.Second)
+	waitOffline(t, all, boxes, 20*time.Second)
 	want := map[string]int{}
 	devices := map[string]bool{}
 	for _, ev := range events(all.Messages(), "cam1") {
 		want[ev.ID]++
 		devices[ev.Device] = true
 	}
-	for deadline := time.Now().Add(10 * time.Second); len(room[0].Messages())+len(room[1].Messages()) < len(want) && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitShared(room, len(want))
 	got := map[string]int{}
 	for _, sub := range room {
 		for _, ev := range events(sub.Messages(), "cam1") {
@@ -266,5 +197,66 @@ func TestFleetThroughBridges(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(mosquittotest.Dump(all.Messages()))
+	}
+}
+
+// sharedGroup is two control-room consumers sharing the load of filter
+// ($share needs no broker configuration in Mosquitto 2).
+func sharedGroup(t *testing.T, url, filter string) []*mosquittotest.Subscription {
+	const group = "$share/control-room/"
+	return []*mosquittotest.Subscription{
+		mosquittotest.Subscribe(t, url, group+filter),
+		mosquittotest.Subscribe(t, url, group+filter),
+	}
+}
+
+// runFleet runs a service per device, each with a camera cam1 showing sc
+// (a clip of clip seconds) and publishing to the broker brokerFor(device)
+// returns, until stop, which waits for them (and may be called again).
+func runFleet(t *testing.T, devices []string, brokerFor func(device string) string, sc scene.Config, clip int) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, len(devices))
+	for _, dev := range devices {
+		broker := brokerFor(dev)
+		cam := startCamera(t, codec.H264, sc, clip)
+		cfg := testConfig(t, broker, map[string]string{"cam1": cam.URL()})
+		cfg.Device = dev              // client id follows: edgeguard-<device>
+		cfg.HTTP.Addr = "127.0.0.1:0" // several boxes on one host: no fixed metrics port
+		go func() { done <- Run(ctx, Options{Config: cfg, Logger: testLogger(t), PolicyPollInterval: -1}) }()
+	}
+	stopped := false
+	return func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		for range devices {
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		}
+	}
+}
+
+// waitOffline waits until sub has the last status "offline" of every
+// device.
+func waitOffline(t *testing.T, sub *mosquittotest.Subscription, devices []string, timeout time.Duration) {
+	t.Helper()
+	sub.WaitFor(t, func(m []mosquittotest.Message) bool {
+		for _, dev := range devices {
+			if p, ok := lastPayload(m, "edgeguard/"+dev+"/status"); !ok || p != event.DeviceOffline {
+				return false
+			}
+		}
+		return true
+	}, timeout)
+}
+
+// waitShared polls until the members of room together have n messages:
+// they are separate clients (the deadline only guards a hang).
+func waitShared(room []*mosquittotest.Subscription, n int) {
+	for deadline := time.Now().Add(10 * time.Second); len(room[0].Messages())+len(room[1].Messages()) < n && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
 	}
 }

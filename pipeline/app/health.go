@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgeguard/edgeguard/pipeline/event"
@@ -29,6 +30,11 @@ type deviceHealth struct {
 	// and how to install it).
 	FaceDetector            string `json:"face_detector"`
 	SnapshotsWithheldReason string `json:"snapshots_withheld_reason,omitempty"`
+	// ConfigError says why the last reload of the configuration file was
+	// rejected (FILE:LINE: what, or which setting needs a restart); the box
+	// runs the configuration in force before it. Absent once a reload
+	// succeeds.
+	ConfigError string `json:"config_error,omitempty"`
 }
 
 type outboxHealth struct {
@@ -67,7 +73,8 @@ func healthOf(o outbox.Stats, s snapshot.Stats) deviceHealth {
 // once, like a loss; so is the outbox losing or regaining its disk.
 func (h deviceHealth) stateChanged(last deviceHealth) bool {
 	return h.FaceDetector != last.FaceDetector || h.SnapshotsWithheldReason != last.SnapshotsWithheldReason ||
-		h.Outbox.Durable != last.Outbox.Durable || h.Outbox.DurableReason != last.Outbox.DurableReason
+		h.Outbox.Durable != last.Outbox.Durable || h.Outbox.DurableReason != last.Outbox.DurableReason ||
+		h.ConfigError != last.ConfigError
 }
 
 // losses is the part of the health that, when it changes, is worth a
@@ -76,31 +83,61 @@ func (h deviceHealth) losses() [5]uint64 {
 	return [5]uint64{h.Outbox.DroppedAge, h.Outbox.DroppedSize, h.Outbox.WriteErrors, h.SnapshotsWithheld, h.SnapshotsDropped}
 }
 
-// publishHealth publishes the device health at start, whenever a loss
-// counter changes (checked every `check`), and at least every `every`.
-func publishHealth(ctx context.Context, pub interface {
+// healthPublisher publishes the device health (retained) at start,
+// whenever a loss counter or the state changes (checked every check, and
+// at once when the configuration error changes), and at least every every.
+type healthPublisher struct {
+	pub interface {
+		PublishRetained(context.Context, string, any) error
+	}
+	box          *outbox.Outbox
+	snaps        *snapshot.Worker
+	check, every time.Duration
+
+	configError atomic.Pointer[string]
+	poke        chan struct{}
+}
+
+func newHealthPublisher(pub interface {
 	PublishRetained(context.Context, string, any) error
-}, box *outbox.Outbox, snaps *snapshot.Worker, check, every time.Duration) {
+}, box *outbox.Outbox, snaps *snapshot.Worker, check, every time.Duration) *healthPublisher {
+	return &healthPublisher{pub: pub, box: box, snaps: snaps, check: check, every: every, poke: make(chan struct{}, 1)}
+}
+
+// setConfigError is the health's config_error from now on ("" clears it).
+func (p *healthPublisher) setConfigError(msg string) {
+	p.configError.Store(&msg)
+	select {
+	case p.poke <- struct{}{}:
+	default:
+	}
+}
+
+func (p *healthPublisher) Run(ctx context.Context) error {
 	var last deviceHealth
 	var lastSent time.Time
-	t := time.NewTicker(check)
+	t := time.NewTicker(p.check)
 	defer t.Stop()
 	for first := true; ; first = false {
-		h := healthOf(box.Stats(), snaps.Stats())
-		if first || h.losses() != last.losses() || h.stateChanged(last) || time.Since(lastSent) >= every {
+		h := healthOf(p.box.Stats(), p.snaps.Stats())
+		if e := p.configError.Load(); e != nil {
+			h.ConfigError = *e
+		}
+		if first || h.losses() != last.losses() || h.stateChanged(last) || time.Since(lastSent) >= p.every {
 			h.At = event.Time{Time: time.Now()}
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			// Queued counts as sent: the client delivers it after the
 			// reconnect; publishing it again would only pile up copies.
-			if err := pub.PublishRetained(pctx, "health", h); err == nil || errors.Is(err, egress.ErrQueued) {
+			if err := p.pub.PublishRetained(pctx, "health", h); err == nil || errors.Is(err, egress.ErrQueued) {
 				last, lastSent = h, time.Now()
 			}
 			cancel()
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
+		case <-p.poke:
 		}
 	}
 }

@@ -91,8 +91,11 @@ func TestRuleTypeThePolicyForbidsStopsTheService(t *testing.T) {
 		t.Errorf("person_down only: %v", err)
 	}
 	cams, err := newCameraConfigs(cfg, pol)
-	if err != nil || !cams[0].NoMotionEvents || cams[0].Rules == nil {
-		t.Errorf("camera config %+v, %v: want motion events off and the rules", cams, err)
+	if err != nil || cams[0].Rules == nil {
+		t.Fatalf("camera config %+v, %v: want motion events off and the rules", cams, err)
+	}
+	if rules, err := cams[0].Rules(); err != nil || len(rules) != 1 || rules[0].Type() != "person_down" {
+		t.Errorf("camera rules %v, %v: want motion events off and the rules (person_down only)", rules, err)
 	}
 }
 

@@ -1,19 +1,25 @@
 // Package app is edgeguard's runtime: it loads the configuration and
 // the privacy policy, starts the broker (if embedded), the egress guard,
-// the outbox and one supervised actor per camera, and shuts them down in
+// the outbox and one supervised actor per camera, reloads the
+// configuration and the policy while running, and shuts them down in
 // order. cmd/edgeguard only parses flags and signals and calls Run.
+//
+// The lifecycle (see docs/architecture.md): build every component from
+// the configuration, each construction pushing what undoes it on a stack
+// (lifecycle.go); start their Runs; on a reload build the next state in
+// full and then swap it in through the reloaders (reload.go); at the end
+// unwind the stack, last built first.
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/edgeguard/edgeguard/pipeline/config"
-	"github.com/edgeguard/edgeguard/pipeline/internal/camera"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/anonymise"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/broker"
@@ -27,15 +33,22 @@ import (
 // Options for Run.
 type Options struct {
 	Config *config.Config
+	// ConfigPath is the file Config was loaded from (config.Load). With
+	// it a reload reads the configuration again, cameras and all, and the
+	// file is watched; "" (the demo, tests with a Config built in code)
+	// reloads the policy only.
+	ConfigPath string
 	// Policy overrides the config's policy file (the demo, tests); nil loads
 	// Config.Policy, or the built-in most private policy when that is empty.
 	Policy *policy.Policy
 	Logger *slog.Logger
-	// Reload, when it receives, re-reads the policy file (SIGHUP).
+	// Reload, when it receives, re-reads the configuration file (with
+	// ConfigPath) and the policy file (SIGHUP).
 	Reload <-chan struct{}
-	// PolicyPollInterval is how often the policy file is checked for
-	// changes (by content hash, so editors that replace the file are seen
-	// too); 0 → 2 s, negative disables watching.
+	// PolicyPollInterval is how often the policy file and the
+	// configuration file (with ConfigPath) are checked for changes (by
+	// content hash, so editors that replace the file are seen too); 0 →
+	// 2 s, negative disables watching.
 	PolicyPollInterval time.Duration
 	// BrokerObserver sees every message the embedded broker receives (the
 	// demo prints them). Unused with an external broker.
@@ -64,6 +77,43 @@ func LoadPolicy(cfg *config.Config) (*policy.Policy, error) {
 // cameras stop (ending open situations), the outbox drains, "offline" is
 // published, the broker stops. It returns nil after a clean shutdown.
 func Run(ctx context.Context, opts Options) error {
+	a, err := build(ctx, opts)
+	if err != nil {
+		return err
+	}
+	return a.run(ctx)
+}
+
+// app is the service built: its components, what undoes them, and the
+// state in force.
+type app struct {
+	opts   Options
+	log    *slog.Logger
+	stack  stack
+	guard  *egress.Guard
+	box    *outbox.Outbox
+	snaps  *snapshots
+	obs    *observe.Server
+	health *healthPublisher
+	cams   *cameraSet
+	// brokerURL is the broker the guard talks to (the embedded one's when
+	// mqtt.broker is empty).
+	brokerURL string
+
+	// The reload loop's own (run's goroutine).
+	cur            state
+	watch          watchSet
+	watching       bool   // watch runs
+	policyRejected bool   // policy/error holds a rejection
+	configError    string // the health's config_error
+}
+
+// build builds every component, in this order: the outbox directory's
+// lock, the embedded broker, the egress guard (connecting), the outbox, the
+// snapshot worker and anonymiser, the HTTP endpoint (bound), the health
+// publisher and the cameras. Each one built pushes what undoes it; when
+// one fails, what was built is undone, last first, and its error returned.
+func build(ctx context.Context, opts Options) (_ *app, err error) {
 	cfg := opts.Config
 	log := opts.Logger
 	if log == nil {
@@ -72,6 +122,7 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 10 * time.Second
 	}
+	a := &app{opts: opts, log: log, stack: stack{log: log}}
 	// Everything that can be refused is refused before anything starts
 	// (Check, the same as `edgeguard config check`): the files named, the
 	// policy against the configuration, and where events wait, so that an
@@ -79,15 +130,15 @@ func Run(ctx context.Context, opts Options) error {
 	// undo and before any broker is contacted.
 	chk, err := check(cfg, opts.Policy)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, w := range chk.Warnings {
 		log.Warn(w)
 	}
 	pol := chk.Policy
-	cams, err := newCameraConfigs(cfg, pol)
+	cams, err := cameraConfigs(cfg, pol)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Said once: a default (no outbox.dir) must be visible in the log.
 	boxPlace := chk.Outbox
@@ -96,15 +147,21 @@ func Run(ctx context.Context, opts Options) error {
 	} else {
 		log.Info("outbox location", "dir", boxPlace.Dir, "default", boxPlace.Default, "why", boxPlace.Why)
 	}
+	defer func() {
+		if err != nil {
+			a.stack.unwind(nil)
+		}
+	}()
 	// The outbox directory is locked before the broker is contacted: a
 	// second instance on the same directory (often the same config started
 	// twice) must stop before its MQTT session takes the first one's over.
 	var boxLock *outbox.DirLock
 	if boxPlace.Dir != "" {
 		if boxLock, err = outbox.LockDir(boxPlace.Dir); err != nil {
-			return err
+			return nil, err
 		}
-		defer func() { boxLock.Release() }() // until outbox.New takes it over; then a no-op
+		// Until outbox.New takes it over; then a no-op.
+		a.stack.push("outbox lock", func() error { boxLock.Release(); return nil })
 	}
 	// Many cameras on few cores: OpenCV's thread pool only adds hand-offs
 	// and spinning (see pipeline/internal/video/cruntime). Not fatal: it costs CPU, not
@@ -115,48 +172,48 @@ func Run(ctx context.Context, opts Options) error {
 		log.Info("C libraries set for many cameras", "opencv_threads", cruntime.OpenCVThreads(), "keep_heap", cruntime.Defaults.KeepHeap)
 	}
 
-	brokerURL := cfg.MQTT.Broker
+	a.brokerURL = cfg.MQTT.Broker
 	if cfg.MQTT.Embedded() {
-		b, err := broker.Start(broker.Config{Addr: cfg.MQTT.EmbeddedAddr, Logger: log, Observer: opts.BrokerObserver})
+		b, err := broker.New(broker.Config{Addr: cfg.MQTT.EmbeddedAddr, Logger: log, Observer: opts.BrokerObserver})
 		if err != nil {
-			return fmt.Errorf("embedded MQTT broker: %w (is another broker using the port? set mqtt.broker to use it)", err)
+			return nil, fmt.Errorf("embedded MQTT broker: %w (is another broker using the port? set mqtt.broker to use it)", err)
 		}
-		defer b.Close()
-		brokerURL = "tcp://" + b.Addr()
+		a.stack.push("embedded broker", b.Close)
+		a.brokerURL = b.URL()
 		log.Info("embedded MQTT broker listening", "addr", b.Addr())
 	}
 	password, err := cfg.MQTT.Password()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tlsCfg, err := cfg.MQTT.TLSConfig() // nil for the embedded broker and tcp://
 	if err != nil {
-		return err
+		return nil, err
 	}
-	guard, err := egress.New(egress.Config{
-		Broker: brokerURL, ClientID: cfg.MQTT.ClientID, TopicPrefix: cfg.MQTT.TopicPrefix,
+	a.guard, err = egress.New(egress.Config{
+		Broker: a.brokerURL, ClientID: cfg.MQTT.ClientID, TopicPrefix: cfg.MQTT.TopicPrefix,
 		Device: cfg.Device, Username: cfg.MQTT.Username, Password: password,
 		TLS: tlsCfg, CleanSession: cfg.MQTT.CleanSession,
 		KeepAlive: cfg.MQTT.KeepAlive, Logger: log,
 	}, pol)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	a.stack.pushDrain("egress guard", a.guard.Drain, a.guard.Close)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	if err := guard.Connect(cctx); err != nil {
+	if err := a.guard.Connect(cctx); err != nil {
 		// Not fatal: the guard keeps connecting and messages queue.
 		log.Warn("MQTT broker not reachable yet; events queue until it is", "err", err)
 	}
 	cancel()
-	publishPolicy(ctx, guard, pol, log)
+	publishPolicy(ctx, a.guard, pol, log)
 
 	boxSync, err := outbox.ParseSync(cfg.Outbox.Sync)
 	if err != nil {
-		guard.Close(context.Background())
-		return err
+		return nil, err
 	}
-	box, err := outbox.New(outbox.Config{
-		Publisher: guard,
+	a.box, err = outbox.New(outbox.Config{
+		Publisher: a.guard,
 		Dir:       boxPlace.Dir,
 		DirLock:   boxLock,
 		// A start is never left without its end, and seq keeps
@@ -164,103 +221,77 @@ func Run(ctx context.Context, opts Options) error {
 		EndOpenSituations: true,
 		MaxBytes:          int64(cfg.Outbox.MaxMB) << 20,
 		Sync:              boxSync,
-		// The policy's retention.outbox; "0s" (not at all) still leaves a
-		// second for the hand-over to the broker itself.
-		MaxAge: max(pol.Retention.Outbox, time.Second),
+		MaxAge:            outboxMaxAge(pol),
 		IsSuppressed: func(err error) bool {
 			return errors.Is(err, egress.ErrSuppressed)
 		},
 		Logger: log,
 	})
 	if err != nil {
-		guard.Close(context.Background())
-		return err
+		return nil, err
 	}
+	a.stack.pushDrain("outbox", a.box.Drain, a.box.Close)
 
-	snaps := &snapshots{log: log, override: opts.anonymise}
+	a.snaps = &snapshots{log: log, override: opts.anonymise}
 	// Images queue in the outbox behind their start, so the guard judges
 	// the start before the image (see outbox.Outbox.Snapshot).
-	snaps.worker = snapshot.NewWorker(snapshot.Config{Anonymiser: snaps.anonymiser, Publisher: outboxSnapshots{box}, Logger: log})
-	if err := snaps.setPolicy(pol); err != nil {
-		box.Close()
-		guard.Close(context.Background())
-		return err
+	a.snaps.worker = snapshot.New(snapshot.Config{Anonymiser: a.snaps.anonymiser, Publisher: outboxSnapshots{a.box}, Logger: log})
+	if err := a.snaps.setPolicy(pol); err != nil {
+		return nil, err
 	}
-	defer snaps.close()
+	a.stack.push("anonymiser", a.snaps.close)
 
-	obs, err := observe.New(observe.Config{
-		Addr: cfg.HTTP.Addr, Device: cfg.Device, Egress: guard, Outbox: box,
-		Snapshots: snaps.worker, EventTypes: ConfigEventTypes(cfg), Logger: log,
+	a.obs, err = observe.New(observe.Config{
+		Addr: cfg.HTTP.Addr, Device: cfg.Device, Egress: a.guard, Outbox: a.box,
+		Snapshots: a.snaps.worker, EventTypes: ConfigEventTypes(cfg), Logger: log,
 	})
-	if err == nil {
-		err = obs.Start()
-	}
 	if err != nil {
-		box.Close()
-		guard.Close(context.Background())
-		return err
+		return nil, err
 	}
-	defer obs.Close(context.Background())
-	obs.SetPolicy(pol.Name, pol.SHA256)
+	a.stack.push("HTTP endpoint", a.obs.Close)
+	a.obs.SetPolicy(pol.Name, pol.SHA256)
 
-	camCtx, stopCams := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		snaps.worker.Run(camCtx)
-	}()
-	go func() {
-		defer wg.Done()
-		publishHealth(camCtx, guard, box, snaps.worker, 5*time.Second, 5*time.Minute)
-	}()
-	actors := make([]*camera.Camera, 0, len(cams))
-	for _, cc := range cams {
-		cc.Sink = obs.Sink(box)
-		cc.LastSeq = box.LastSeq(cc.ID)
-		cc.Snapshots = snaps
-		cc.Logger = log
-		cam, err := camera.New(cc)
-		if err != nil {
-			stopCams()
-			wg.Wait()
-			box.Close()
-			guard.Close(context.Background())
-			return err
-		}
-		actors = append(actors, cam)
-		obs.AddCamera(cam)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			camera.Supervise(camCtx, cam, camera.DefaultBackoff)
-		}()
+	a.health = newHealthPublisher(a.guard, a.box, a.snaps.worker, 5*time.Second, 5*time.Minute)
+	if a.cams, err = newCameraSet(cams, a.box, a.obs, a.snaps, log); err != nil {
+		return nil, err
 	}
-	log.Info("edgeguard running", "device", cfg.Device, "cameras", len(actors), "policy", pol.Name, "policy_sha256", pol.SHA256)
-	if opts.Started != nil {
-		opts.Started(brokerURL)
+	a.cur = state{cfg: cfg, pol: pol, cams: cams}
+	return a, nil
+}
+
+// outboxMaxAge is the policy's retention.outbox; "0s" (not at all) still
+// leaves a second for the hand-over to the broker itself.
+func outboxMaxAge(pol *policy.Policy) time.Duration { return max(pol.Retention.Outbox, time.Second) }
+
+// run starts the components' Runs (the HTTP endpoint, the snapshot
+// worker, the health publisher, the cameras), reloads on request until ctx
+// ends, and then unwinds everything: the Runs stop, cameras first (each
+// ends its open situation and says offline), then the outbox drains and
+// the guard says offline, within Options.ShutdownTimeout.
+func (a *app) run(ctx context.Context) error {
+	log := a.log
+	a.stack.run(ctx, "HTTP endpoint", a.obs.Run)
+	a.stack.run(ctx, "snapshot worker", a.snaps.worker.Run)
+	a.stack.run(ctx, "health publisher", a.health.Run)
+	a.stack.run(ctx, "cameras", a.cams.Run)
+	log.Info("edgeguard running", "device", a.cur.cfg.Device, "cameras", len(a.cur.cams), "policy", a.cur.pol.Name, "policy_sha256", a.cur.pol.SHA256)
+	if a.opts.Started != nil {
+		a.opts.Started(a.brokerURL)
 	}
 
 	changed := make(chan struct{}, 1)
-	var watch *fileWatch
-	if cfg.Policy != "" && opts.Policy == nil && opts.PolicyPollInterval >= 0 {
-		if opts.PolicyPollInterval == 0 {
-			opts.PolicyPollInterval = 2 * time.Second
+	if a.opts.PolicyPollInterval >= 0 {
+		if a.opts.ConfigPath != "" {
+			a.watch.follow(a.opts.ConfigPath)
 		}
-		watch = newFileWatch(cfg.Policy, pol.SHA256)
-		go watch.run(camCtx, opts.PolicyPollInterval, changed)
-	}
-	rejected := false
-	reload := func() {
-		next := reloadPolicy(ctx, cfg, guard, log, rejected, snaps.setPolicy)
-		rejected = next == nil
-		if next != nil {
-			pol = next
-			obs.SetPolicy(pol.Name, pol.SHA256)
-			box.SetMaxAge(max(pol.Retention.Outbox, time.Second))
-			for _, cam := range actors {
-				cam.SetZones(zonesFor(pol, cam.ID()))
-			}
+		if a.cur.cfg.Policy != "" && a.opts.Policy == nil {
+			a.watch.add(a.cur.cfg.Policy, a.cur.pol.SHA256)
+		}
+		if a.watching = !a.watch.empty(); a.watching {
+			every := cmp.Or(a.opts.PolicyPollInterval, 2*time.Second)
+			wctx, stopWatch := context.WithCancel(ctx)
+			defer stopWatch()
+			go a.watch.run(wctx, every, changed)
 		}
 	}
 	for running := true; running; {
@@ -268,28 +299,19 @@ func Run(ctx context.Context, opts Options) error {
 		case <-ctx.Done():
 			running = false
 		case <-changed:
-			log.Info("policy file changed or cannot be read; reloading", "path", cfg.Policy)
-			reload()
-		case <-opts.Reload:
+			log.Info("configuration or policy file changed or cannot be read; reloading", "config", a.opts.ConfigPath, "policy", a.cur.cfg.Policy)
+			a.reload(ctx)
+		case <-a.opts.Reload:
 			log.Info("reload requested (SIGHUP)")
-			if watch != nil {
-				watch.look() // what this reload reads is what later content is compared with
-			}
-			reload()
+			a.watch.look() // what this reload reads is what later content is compared with
+			a.reload(ctx)
 		}
 	}
 
 	log.Info("shutting down")
-	sctx, cancelShutdown := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
+	sctx, cancelShutdown := context.WithTimeout(context.Background(), a.opts.ShutdownTimeout)
 	defer cancelShutdown()
-	stopCams()
-	wg.Wait()
-	if err := box.Drain(sctx); err != nil {
-		log.Error("outbox not drained", "err", err)
-	}
-	if err := guard.Close(sctx); err != nil {
-		log.Error("MQTT close", "err", err)
-	}
+	a.stack.unwind(sctx)
 	log.Info("stopped")
 	return nil
 }

@@ -28,7 +28,7 @@ type snapshots struct {
 	pol  atomic.Pointer[policy.Policy]
 	anon atomic.Pointer[anonymise.Anonymiser]
 
-	mu      sync.Mutex // serialises setPolicy
+	mu      sync.Mutex // serialises prepare, commit and close
 	current *anonymise.Config
 }
 
@@ -43,31 +43,69 @@ func (s *snapshots) Submit(frame *gocv.Mat, camera, eventID string, blobs []imag
 
 func (s *snapshots) anonymiser() *anonymise.Anonymiser { return s.anon.Load() }
 
-// setPolicy switches to p. It never leaves a window in which an image could
-// leave under settings weaker than p's: the policy pointer that gates
-// snapshots is swapped after the anonymiser for p is in place.
+// setPolicy switches to p: prepare, then commit.
 func (s *snapshots) setPolicy(p *policy.Policy) error {
+	next, err := s.prepare(p)
+	if err != nil {
+		return err
+	}
+	next.commit()
+	return nil
+}
+
+// nextSnapshots is a policy's snapshot settings made ready by prepare, not
+// yet in force: commit puts them in force. Only the reloading goroutine
+// prepares and commits, one at a time, and a reload prepares them last, so
+// that what it prepared is always committed.
+type nextSnapshots struct {
+	s    *snapshots
+	pol  *policy.Policy
+	swap bool                  // the anonymiser changes (to anon, nil when snapshots are off)
+	anon *anonymise.Anonymiser // built for pol
+	cfg  *anonymise.Config     // what anon was made from
+}
+
+// prepare builds what p needs beyond a pointer swap: the anonymiser (and
+// its face detector) when p's anonymisation differs from the one in force.
+// Nothing changes until commit.
+func (s *snapshots) prepare(p *policy.Policy) (*nextSnapshots, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !p.AllowsSnapshots() {
-		s.pol.Store(p)
-		s.replace(nil, nil)
-		return nil
+		return &nextSnapshots{s: s, pol: p, swap: true}, nil
 	}
 	cfg := anonymise.FromPolicy(p.Anonymisation)
 	cfg.Logger = s.log
 	if s.override != nil {
 		cfg = s.override(cfg)
 	}
-	if s.current == nil || !sameAnonymisation(*s.current, cfg) || s.anon.Load() == nil {
-		a, err := anonymise.New(cfg)
-		if err != nil {
-			return err
-		}
-		s.replace(a, &cfg)
+	if s.current != nil && sameAnonymisation(*s.current, cfg) && s.anon.Load() != nil {
+		return &nextSnapshots{s: s, pol: p}, nil
 	}
-	s.pol.Store(p)
-	return nil
+	a, err := anonymise.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &nextSnapshots{s: s, pol: p, swap: true, anon: a, cfg: &cfg}, nil
+}
+
+// commit puts the prepared settings in force. It never leaves a window in
+// which an image could leave under settings weaker than the policy's: the
+// policy pointer that gates snapshots is swapped after the anonymiser for
+// it is in place, and before the anonymiser goes when snapshots go off.
+func (n *nextSnapshots) commit() {
+	s := n.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !n.pol.AllowsSnapshots() {
+		s.pol.Store(n.pol)
+		s.replace(nil, nil)
+		return
+	}
+	if n.swap {
+		s.replace(n.anon, n.cfg)
+	}
+	s.pol.Store(n.pol)
 }
 
 func (s *snapshots) replace(a *anonymise.Anonymiser, cfg *anonymise.Config) {
@@ -84,7 +122,13 @@ func sameAnonymisation(a, b anonymise.Config) bool {
 		a.Margin == b.Margin && a.Persons == b.Persons
 }
 
-func (s *snapshots) close() { s.mu.Lock(); s.replace(nil, nil); s.mu.Unlock() }
+// close closes the anonymiser; no image leaves after it.
+func (s *snapshots) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.replace(nil, nil)
+	return nil
+}
 
 // outboxSnapshots is the snapshot worker's Publisher: finished images go
 // into the outbox, behind their situation's start, not straight to the

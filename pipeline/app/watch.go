@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
+	"slices"
 	"sync"
 	"time"
 )
@@ -50,9 +51,67 @@ func (w *fileWatch) look() bool {
 	return true
 }
 
+// watchSet watches the files a reload reads (the configuration and the
+// policy): a change of any is one reload of both.
+type watchSet struct {
+	mu    sync.Mutex
+	files []*fileWatch
+}
+
+// follow watches paths from now on: a file watched already keeps what it
+// last saw; a new one (the policy file a reload named) starts from its
+// content now, which the reload that named it has just read.
+func (s *watchSet) follow(paths ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var files []*fileWatch
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		i := slices.IndexFunc(s.files, func(w *fileWatch) bool { return w.path == p })
+		if i >= 0 {
+			files = append(files, s.files[i])
+			continue
+		}
+		w := newFileWatch(p, "")
+		w.look()
+		files = append(files, w)
+	}
+	s.files = files
+}
+
+// add watches path, whose content last seen hashes to sha.
+func (s *watchSet) add(path, sha string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files = append(s.files, newFileWatch(path, sha))
+}
+
+// look looks at every file and reports whether any differs from what was
+// last seen.
+func (s *watchSet) look() bool {
+	s.mu.Lock()
+	files := slices.Clone(s.files)
+	s.mu.Unlock()
+	changed := false
+	for _, w := range files {
+		if w.look() {
+			changed = true
+		}
+	}
+	return changed
+}
+
+func (s *watchSet) empty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.files) == 0
+}
+
 // run looks every interval and signals changed (without blocking: one
 // pending signal is enough) until ctx ends.
-func (w *fileWatch) run(ctx context.Context, every time.Duration, changed chan<- struct{}) {
+func (s *watchSet) run(ctx context.Context, every time.Duration, changed chan<- struct{}) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -61,7 +120,7 @@ func (w *fileWatch) run(ctx context.Context, every time.Duration, changed chan<-
 			return
 		case <-t.C:
 		}
-		if w.look() {
+		if s.look() {
 			select {
 			case changed <- struct{}{}:
 			default:

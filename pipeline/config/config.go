@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/redact"
 	"github.com/edgeguard/edgeguard/policy/yamlstrict"
 )
 
@@ -199,7 +200,7 @@ type Camera struct {
 
 // RedactedURL is the camera URL with any user name and password replaced by
 // "xxxxx", for logs, status and errors.
-func (c Camera) RedactedURL() string { return redactURL(c.URL) }
+func (c Camera) RedactedURL() string { return redact.URL(c.URL) }
 
 // Defaults returns the value every setting has when the file does not set
 // it. configs/edgeguard.yaml spells out the same values.
@@ -217,13 +218,14 @@ func Defaults() Config {
 			Transport: "tcp",
 			Analysis:  Analysis{FPS: 5, Width: 640},
 			Motion: Motion{
-				Enabled:        true,
-				MinArea:        0.002,
-				Sensitivity:    16,
-				Warmup:         5 * time.Second,
-				QuietTime:      5 * time.Second,
-				MinDuration:    0,
-				UpdateInterval: 10 * time.Second,
+				Enabled:     true,
+				MinArea:     0.002,
+				Sensitivity: 16,
+				Warmup:      5 * time.Second,
+				// The motion rule's own keys: the registry's defaults.
+				QuietTime:      motionDefault("quiet_time"),
+				MinDuration:    motionDefault("min_duration"),
+				UpdateInterval: motionDefault("update_interval"),
 			},
 		},
 	}

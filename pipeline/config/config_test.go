@@ -33,8 +33,9 @@ func TestExampleFileMatchesDefaults(t *testing.T) {
 	if cfg.Defaults != def.Defaults {
 		t.Errorf("defaults = %+v, Defaults() has %+v", cfg.Defaults, def.Defaults)
 	}
-	// No exception any more: without outbox.dir the outbox goes to the
-	// durable state directory (Outbox.Resolve), never to memory.
+	// The outbox too: without outbox.dir it goes to the durable state
+	// directory (Outbox.Resolve), never to memory, so Defaults() names
+	// neither a directory nor memory.
 	wantOutbox := def.Outbox
 	if cfg.Outbox != wantOutbox || def.Outbox.Dir != "" || def.Outbox.Memory {
 		t.Errorf("outbox = %+v, want %+v; Defaults() has %+v", cfg.Outbox, wantOutbox, def.Outbox)
@@ -133,8 +134,8 @@ func TestParseErrors(t *testing.T) {
 			"e.yaml:4:5: cameras[0].url: not a valid URL (it must start with a scheme such as rtsp://); " + eg},
 		{"url with unescaped password", "device: e\ncameras:\n  - id: a\n    url: \"rtsp://admin:s3 cr3t@192.0.2.1/\"\n",
 			"e.yaml:4:5: cameras[0].url: not a valid URL (the user name or password contains characters that must be %-escaped, e.g. a space as %20); " + eg},
-		// An RTSP URL cannot carry these unescaped; the camera answered 404
-		// for ever (issue 18 item 6).
+		// An RTSP URL cannot carry these unescaped; accepted, the camera
+		// would answer 404 for ever (issue 18 item 6).
 		{"url with a space in the path", "device: e\ncameras:\n  - id: a\n    url: \"rtsp://admin:s3cr3t@192.0.2.1/live stream\"\n",
 			"e.yaml:4:5: cameras[0].url: the path contains a space, which an RTSP URL cannot carry unescaped; write it as %20"},
 		{"url with several unescaped characters", "device: e\ncameras:\n  - id: a\n    url: \"rtsp://192.0.2.1/a b|c{d} e\"\n",
@@ -313,8 +314,11 @@ func TestRedactedURL(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"rtsp://admin:s3cr3t@192.0.2.1:554/s", "rtsp://xxxxx@192.0.2.1:554/s"},
 		{"rtsp://192.0.2.1/s?channel=1&password=s3cr3t", "rtsp://192.0.2.1/s?channel=1&password=xxxxx"},
-		{"rtsp://admin:s3 cr3t@192.0.2.1/", "rtsp://xxxxx"},
-		{"admin:s3cr3t@192.0.2.1", "xxxxx"},
+		// Not parsable, still redacted as a URL: the host stays.
+		{"rtsp://admin:s3 cr3t@192.0.2.1/", "rtsp://xxxxx@192.0.2.1/"},
+		{"admin:s3cr3t@192.0.2.1", "xxxxx@192.0.2.1"},
+		// net/url reads "adm" as the host and keeps the password in the path.
+		{"rtsp://adm/in:s3cr3t@192.0.2.1/s", "rtsp://xxxxx@192.0.2.1/s"},
 		{"rtsp://192.0.2.1/s", "rtsp://192.0.2.1/s"},
 	}
 	for _, tt := range tests {

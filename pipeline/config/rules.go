@@ -60,79 +60,101 @@ type Perspective struct {
 	Height2 float64 `yaml:"height2"`
 }
 
-// Rule is one pattern detector. Type selects the detector; which other keys
-// apply depends on it (see ruleFields); a key that does not apply is an
-// error rather than silently ignored. Zero values mean the detector's
-// default, which is why an explicit 0 is rejected.
+// Rule is one pattern rule. Type selects the detector, a type of the rule
+// registry (pattern.Lookup), which says which other keys apply; a key that
+// does not apply is an error rather than silently ignored. Zero values
+// mean the detector's default, which is why an explicit 0 is rejected.
 type Rule struct {
-	Type string `yaml:"type"`
+	Type string
 	// Name is the rule's name in logs; default "<type>-<zone or line>".
-	Name  string `yaml:"name"`
-	Zone  string `yaml:"zone"`
-	Line  string `yaml:"line"`
-	Class string `yaml:"class"`
-
-	MinSize     float64       `yaml:"min_size"`
-	MinDuration time.Duration `yaml:"min_duration"`
-
-	Dwell  time.Duration `yaml:"dwell"`
-	Radius float64       `yaml:"radius"`
-
-	MinCount     int           `yaml:"min_count"`
-	MinOccupancy float64       `yaml:"min_occupancy"`
-	Duration     time.Duration `yaml:"duration"`
-
-	Speed  float64       `yaml:"speed"`
-	Window time.Duration `yaml:"window"`
-
-	Energy float64 `yaml:"energy"`
-	Spread float64 `yaml:"spread"`
-
-	DownTime   time.Duration `yaml:"down_time"`
-	Aspect     float64       `yaml:"aspect"`
-	HeightDrop float64       `yaml:"height_drop"`
-	Upright    time.Duration `yaml:"upright"`
-
-	DarkMean   float64       `yaml:"dark_mean"`
-	FlatStdDev float64       `yaml:"flat_stddev"`
-	BlurRatio  float64       `yaml:"blur_ratio"`
-	Shift      float64       `yaml:"shift"`
-	Learn      time.Duration `yaml:"learn"`
-
-	QuietTime      time.Duration `yaml:"quiet_time"`
-	UpdateInterval time.Duration `yaml:"update_interval"`
+	Name  string
+	Zone  string
+	Line  string
+	Class string
+	// QuietTime and UpdateInterval are the common timing keys.
+	QuietTime, UpdateInterval time.Duration
+	// Settings are the type's own keys (pattern.Spec.Keys) that the file
+	// sets, by key; the others take the type's default.
+	Settings pattern.Settings
 }
 
-// ruleFields lists the keys each rule type takes besides the common ones
-// (type, name, quiet_time, update_interval). The order is the order in
-// messages.
-var ruleFields = map[string][]string{
-	pattern.TypeIntrusion:       {"zone", "class", "min_size", "min_duration"},
-	pattern.TypeZoneEnter:       {"zone", "class", "min_size", "min_duration"},
-	pattern.TypeZoneExit:        {"zone", "class", "min_size", "min_duration"},
-	pattern.TypeLineCrossing:    {"line", "class"},
-	pattern.TypeLoitering:       {"zone", "class", "dwell", "radius"},
-	pattern.TypeCrowd:           {"zone", "class", "min_count", "min_occupancy", "duration"},
-	pattern.TypeRunning:         {"zone", "class", "speed", "window", "min_duration"},
-	pattern.TypePersonDown:      {"zone", "down_time", "aspect", "height_drop", "upright"},
-	pattern.TypeTamper:          {"dark_mean", "flat_stddev", "blur_ratio", "shift", "duration", "learn"},
-	pattern.TypeViolentMotion:   {"zone", "energy", "spread", "min_duration"},
-	pattern.TypeAbandonedObject: {"zone", "min_size", "duration", "radius"},
-	pattern.TypeObjectRemoved:   {"zone", "min_size", "duration"},
+// ruleFile is how a rule is decoded: a struct, made once from the
+// registry, with every key any rule type takes (the strict decoder checks
+// the keys and their value types, and knows them all for "did you mean").
+var ruleFile = func() (f struct {
+	t    reflect.Type
+	keys []string // by field
+}) {
+	var fields []reflect.StructField
+	add := func(key string, t reflect.Type) {
+		if i := slices.Index(f.keys, key); i >= 0 {
+			if fields[i].Type != t {
+				panic(fmt.Sprintf("config: rule key %s has two value types, %s and %s", key, fields[i].Type, t))
+			}
+			return
+		}
+		f.keys = append(f.keys, key)
+		fields = append(fields, reflect.StructField{Name: fmt.Sprintf("K%d", len(fields)), Type: t, Tag: reflect.StructTag(`yaml:"` + key + `"`)})
+	}
+	str := reflect.TypeFor[string]()
+	for _, k := range []string{"type", "name", "zone", "line", "class"} {
+		add(k, str)
+	}
+	for _, s := range pattern.Specs() {
+		if s.Section == "" {
+			for _, k := range s.Keys {
+				add(k.Name, k.Kind.Type())
+			}
+		}
+	}
+	for _, k := range pattern.TimingKeys {
+		add(k.Name, k.Kind.Type())
+	}
+	f.t = reflect.StructOf(fields)
+	return f
+}()
+
+// UnmarshalStrict decodes one rule of the file.
+func (r *Rule) UnmarshalStrict(d *yamlstrict.Decoder, raw yamlstrict.Raw) {
+	v := reflect.New(ruleFile.t)
+	d.DecodeRaw(raw, v.Interface())
+	e := v.Elem()
+	*r = Rule{}
+	for i, key := range ruleFile.keys {
+		kp := raw.Path() + "." + key
+		if !d.Has(kp) || d.HasError(kp) {
+			continue
+		}
+		switch x := e.Field(i).Interface(); key {
+		case "type":
+			r.Type = x.(string)
+		case "name":
+			r.Name = x.(string)
+		case "zone":
+			r.Zone = x.(string)
+		case "line":
+			r.Line = x.(string)
+		case "class":
+			r.Class = x.(string)
+		case "quiet_time":
+			r.QuietTime = x.(time.Duration)
+		case "update_interval":
+			r.UpdateInterval = x.(time.Duration)
+		default:
+			if r.Settings == nil {
+				r.Settings = pattern.Settings{}
+			}
+			r.Settings[key] = x
+		}
+	}
 }
 
-var commonRuleFields = []string{"type", "name", "quiet_time", "update_interval"}
+// RuleTypes are the pattern types a rule can have, in the order of
+// messages: the registry's, without motion (the camera's motion: section).
+var RuleTypes = pattern.RuleTypes()
 
-// RuleTypes are the pattern types a rule can have, in the order of messages.
-var RuleTypes = []string{
-	pattern.TypeIntrusion, pattern.TypeZoneEnter, pattern.TypeZoneExit, pattern.TypeLineCrossing,
-	pattern.TypeLoitering, pattern.TypeCrowd, pattern.TypeRunning, pattern.TypePersonDown, pattern.TypeTamper,
-	pattern.TypeAbandonedObject, pattern.TypeObjectRemoved,
-	pattern.TypeViolentMotion,
-}
-
-// EventTypes are the event types the camera's rules produce (without
-// motion), each once, in rule order.
+// EventTypes are the event types the pattern rules produce (without
+// motion, see Camera.AllEventTypes), each once, in rule order.
 func (p Patterns) EventTypes() []string {
 	var out []string
 	for _, r := range p.Rules {
@@ -141,6 +163,55 @@ func (p Patterns) EventTypes() []string {
 		}
 	}
 	return out
+}
+
+// motionRule is the motion section as the registry's rule of type motion.
+func (m Motion) rule() Rule {
+	return Rule{Type: pattern.TypeMotion, Name: pattern.TypeMotion, Settings: m.settings()}
+}
+
+// settings are the section's values of the motion rule's keys.
+func (m Motion) settings() pattern.Settings {
+	return pattern.Settings{"min_duration": m.MinDuration, "quiet_time": m.QuietTime, "update_interval": m.UpdateInterval}
+}
+
+// motionDefault is the registry's default of the motion rule's key.
+func motionDefault(key string) time.Duration {
+	s, _ := pattern.Lookup(pattern.TypeMotion)
+	k, ok := s.Key(key)
+	if !ok {
+		panic("config: the motion rule has no key " + key)
+	}
+	return time.Duration(k.Default)
+}
+
+// AllRules are the rules the camera runs: motion (its motion: section as
+// a rule of the registry's type motion), unless motion events are off,
+// then its pattern rules.
+func (c Camera) AllRules() []Rule {
+	if !c.Motion.Enabled {
+		return c.Rules
+	}
+	return append([]Rule{c.Motion.rule()}, c.Rules...)
+}
+
+// AllEventTypes are the event types the camera produces: those of
+// AllRules, each once, in rule order.
+func (c Camera) AllEventTypes() []string {
+	return Patterns{Rules: c.AllRules()}.EventTypes()
+}
+
+// NewAllRules builds fresh instances of AllRules, for a camera session.
+func (c Camera) NewAllRules() ([]pattern.Rule, error) {
+	rules, err := c.NewRules()
+	if err != nil || !c.Motion.Enabled {
+		return rules, err
+	}
+	m, err := c.build(c.Motion.rule())
+	if err != nil {
+		return nil, fmt.Errorf("motion: %w", err)
+	}
+	return append([]pattern.Rule{m}, rules...), nil
 }
 
 // NewRules builds fresh detector instances (they keep per-track state, so
@@ -236,21 +307,16 @@ func ruleName(r Rule) string {
 	return r.Type
 }
 
-// build turns one rule into its detector; pattern's Validate reports fields
-// relative to the rule.
+// build turns one rule into its detector through the registry; errors
+// name fields relative to the rule.
 func (p Patterns) build(r Rule) (pattern.Rule, error) {
-	name, persp, zone := ruleName(r), p.perspective(), p.zone(r.Zone)
 	class := pattern.Class(r.Class)
 	if class == "any" {
 		class = pattern.Any
 	}
-	tm := pattern.Timing{QuietTime: r.QuietTime, UpdateInterval: r.UpdateInterval}
-	switch r.Type {
-	case pattern.TypeIntrusion, pattern.TypeZoneEnter, pattern.TypeZoneExit:
-		mode := map[string]pattern.IntrusionMode{pattern.TypeIntrusion: pattern.Present, pattern.TypeZoneEnter: pattern.Enter, pattern.TypeZoneExit: pattern.Exit}[r.Type]
-		return pattern.NewIntrusion(pattern.IntrusionConfig{Name: name, Zone: zone, Mode: mode, MinSize: r.MinSize,
-			MinDuration: r.MinDuration, Class: class, Perspective: persp, Timing: tm})
-	case pattern.TypeLineCrossing:
+	c := pattern.Common{Name: ruleName(r), Zone: p.zone(r.Zone), Class: class, Perspective: p.perspective(),
+		Timing: pattern.Timing{QuietTime: r.QuietTime, UpdateInterval: r.UpdateInterval}}
+	if r.Line != "" {
 		ls, ok := p.Lines[r.Line]
 		if !ok {
 			return nil, &pattern.FieldError{Field: "line", Msg: fmt.Sprintf("unknown line %q", r.Line)}
@@ -259,43 +325,10 @@ func (p Patterns) build(r Rule) (pattern.Rule, error) {
 		if err != nil {
 			return nil, &pattern.FieldError{Field: "line", Msg: err.Error()}
 		}
-		return pattern.NewLineCrossing(pattern.LineConfig{Name: name, LineName: r.Line, Line: l, Class: class, Perspective: persp, Timing: tm})
-	case pattern.TypeLoitering:
-		return pattern.NewLoitering(pattern.LoiterConfig{Name: name, Zone: zone, Dwell: r.Dwell, Radius: r.Radius,
-			Class: class, Perspective: persp, Timing: tm})
-	case pattern.TypeCrowd:
-		return pattern.NewCrowd(pattern.CrowdConfig{Name: name, Zone: zone, MinCount: r.MinCount, MinOccupancy: r.MinOccupancy,
-			Duration: r.Duration, Class: class, Perspective: persp, Timing: tm})
-	case pattern.TypeRunning:
-		return pattern.NewRunning(pattern.RunningConfig{Name: name, Zone: zone, Speed: r.Speed, Window: r.Window,
-			MinDuration: r.MinDuration, Class: class, Perspective: persp, Timing: tm})
-	case pattern.TypePersonDown:
-		return pattern.NewPersonDown(pattern.PersonDownConfig{Name: name, Zone: zone, DownTime: r.DownTime, Aspect: r.Aspect,
-			HeightDrop: r.HeightDrop, Upright: r.Upright, Perspective: persp, Timing: tm})
-	case pattern.TypeViolentMotion:
-		return pattern.NewViolent(pattern.ViolentConfig{Name: name, Zone: zone, Energy: r.Energy, Spread: r.Spread,
-			MinDuration: r.MinDuration, Perspective: persp, Timing: tm})
-	case pattern.TypeTamper:
-		return pattern.NewTamper(pattern.TamperConfig{Name: name, DarkMean: r.DarkMean, FlatStdDev: r.FlatStdDev,
-			BlurRatio: r.BlurRatio, Shift: r.Shift, Duration: r.Duration, Learn: r.Learn, Timing: tm})
-	case pattern.TypeAbandonedObject:
-		return pattern.NewAbandonedObject(pattern.AbandonedConfig{Name: name, Zone: zone, MinSize: r.MinSize, Duration: r.Duration,
-			Radius: r.Radius, Perspective: persp, Timing: tm})
-	case pattern.TypeObjectRemoved:
-		return pattern.NewObjectRemoved(pattern.RemovedConfig{Name: name, Zone: zone, MinSize: r.MinSize, Duration: r.Duration, Timing: tm})
+		c.LineName, c.Line = r.Line, l
 	}
-	return nil, &pattern.FieldError{Field: "type", Msg: fmt.Sprintf("unknown type %q", r.Type)}
+	return pattern.New(r.Type, c, r.Settings)
 }
-
-// ruleKeys maps a rule's YAML keys to its struct fields.
-var ruleKeys = func() map[string]int {
-	m := map[string]int{}
-	t := reflect.TypeFor[Rule]()
-	for i := 0; i < t.NumField(); i++ {
-		m[t.Field(i).Tag.Get("yaml")] = i
-	}
-	return m
-}()
 
 // validatePatterns checks a camera's zones, lines, perspective and rules;
 // p is the camera's path ("cameras[0]").
@@ -407,21 +440,25 @@ func validatePatterns(d *yamlstrict.Decoder, p string, pt *Patterns) {
 }
 
 // validateRule checks the rule's type, which keys it may have and what
-// they refer to; it reports whether the rule can be built.
+// they refer to, all as the registry says; it reports whether the rule can
+// be built.
 func validateRule(d *yamlstrict.Decoder, rp string, r Rule, pt *Patterns, zoneNames, lineNames []string) bool {
-	fields, ok := ruleFields[r.Type]
-	if !ok {
-		if r.Type == "" {
-			d.Errorf(rp+".type", "required; one of: %s", strings.Join(RuleTypes, ", "))
-		} else {
-			d.Errorf(rp+".type", "unknown rule type %s; allowed: %s", yamlstrict.Quote(r.Type), strings.Join(RuleTypes, ", "))
-		}
+	spec, ok := pattern.Lookup(r.Type)
+	switch {
+	case ok && spec.Section != "":
+		d.Errorf(rp+".type", "%s is set in the camera's %s: section, not as a rule; rule types: %s", r.Type, spec.Section, strings.Join(RuleTypes, ", "))
+		return false
+	case ok:
+	case r.Type == "":
+		d.Errorf(rp+".type", "required; one of: %s", strings.Join(RuleTypes, ", "))
+		return false
+	default:
+		d.Errorf(rp+".type", "unknown rule type %s; allowed: %s", yamlstrict.Quote(r.Type), strings.Join(RuleTypes, ", "))
 		return false
 	}
 	good := true
-	allowed := append(slices.Clone(commonRuleFields), fields...)
-	v := reflect.ValueOf(r)
-	for key, i := range ruleKeys {
+	allowed := append([]string{"type"}, spec.KeyNames()...)
+	for _, key := range ruleFile.keys {
 		kp := rp + "." + key
 		if !d.Has(kp) {
 			continue
@@ -431,7 +468,7 @@ func validateRule(d *yamlstrict.Decoder, rp string, r Rule, pt *Patterns, zoneNa
 			good = false
 			continue
 		}
-		if f := v.Field(i); f.Kind() != reflect.String && f.IsZero() && !d.HasError(kp) {
+		if isZero(r, key) && !d.HasError(kp) {
 			d.Errorf(kp, "0 means the default here; remove the line to use the default")
 			good = false
 		}
@@ -446,16 +483,15 @@ func validateRule(d *yamlstrict.Decoder, rp string, r Rule, pt *Patterns, zoneNa
 		d.Errorf(rp+".class", "unknown value %s; allowed: any, person, object", yamlstrict.Quote(r.Class))
 		good = false
 	}
-	needsZone := r.Type == pattern.TypeIntrusion || r.Type == pattern.TypeZoneEnter || r.Type == pattern.TypeZoneExit
 	switch {
 	case r.Zone != "" && pt.Zones[r.Zone] == nil:
 		d.Errorf(rp+".zone", "unknown zone %s; %s", yamlstrict.Quote(r.Zone), defined("zones", zoneNames))
 		good = false
-	case r.Zone == "" && needsZone:
+	case r.Zone == "" && spec.Place == pattern.RequiredZone:
 		d.Errorf(rp+".zone", "required: the name of a zone under zones; %s", defined("zones", zoneNames))
 		good = false
 	}
-	if r.Type == pattern.TypeLineCrossing {
+	if spec.Place == pattern.RequiredLine {
 		_, known := pt.Lines[r.Line]
 		switch {
 		case r.Line == "":
@@ -467,6 +503,18 @@ func validateRule(d *yamlstrict.Decoder, rp string, r Rule, pt *Patterns, zoneNa
 		}
 	}
 	return good
+}
+
+// isZero reports whether the rule's numeric key is 0 (text keys never are).
+func isZero(r Rule, key string) bool {
+	switch key {
+	case "quiet_time":
+		return r.QuietTime == 0
+	case "update_interval":
+		return r.UpdateInterval == 0
+	}
+	x, ok := r.Settings[key]
+	return ok && reflect.ValueOf(x).IsZero()
 }
 
 func defined(what string, names []string) string {

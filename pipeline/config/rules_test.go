@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/track"
 	"github.com/edgeguard/edgeguard/policy"
@@ -96,7 +97,7 @@ func TestRuleErrors(t *testing.T) {
 		{"zone on tamper", withRules + "      - {type: tamper, zone: entrance}\n",
 			"e.yaml:11:24: cameras[0].rules[0].zone: does not apply to type tamper; its settings: type, name, quiet_time, update_interval, dark_mean, flat_stddev, blur_ratio, shift, duration, learn"},
 		{"unknown rule key", withRules + "      - {type: crowd, zone: entrance, people: 5}\n",
-			"e.yaml:11:39: cameras[0].rules[0].people: unknown field; allowed: type, name, zone, line, class, min_size, min_duration, dwell, radius, min_count, min_occupancy, duration, speed, window, energy, spread, down_time, aspect, height_drop, upright, dark_mean, flat_stddev, blur_ratio, shift, learn, quiet_time, update_interval"},
+			"e.yaml:11:39: cameras[0].rules[0].people: unknown field; allowed: type, name, zone, line, class, min_size, min_duration, dwell, radius, min_count, min_occupancy, duration, speed, window, down_time, aspect, height_drop, upright, dark_mean, flat_stddev, blur_ratio, shift, learn, energy, spread, quiet_time, update_interval"},
 		{"threshold out of range", withRules + "      - {type: crowd, zone: platform, min_count: 1}\n",
 			"e.yaml:11:39: cameras[0].rules[0].min_count: 1 is outside 2..1000"},
 		{"speed out of range", withRules + "      - {type: running, speed: 50}\n",
@@ -127,16 +128,22 @@ func TestRuleErrors(t *testing.T) {
 			"e.yaml:11:32: cameras[0].rules[0].class: does not apply to type violent_motion; its settings: type, name, quiet_time, update_interval, zone, energy, spread, min_duration"},
 		{"spread on running", withRules + "      - {type: running, spread: 0.5}\n",
 			"e.yaml:11:25: cameras[0].rules[0].spread: does not apply to type running; its settings: type, name, quiet_time, update_interval, zone, class, speed, window, min_duration"},
+		{"motion as a rule", withRules + "      - {type: motion}\n",
+			"e.yaml:11:10: cameras[0].rules[0].type: motion is set in the camera's motion: section, not as a rule; rule types: intrusion, zone_enter, zone_exit, line_crossing, loitering, crowd, running, person_down, tamper, abandoned_object, object_removed, violent_motion"},
+		{"typo in a key", withRules + "      - {type: loitering, dwel: 60s}\n",
+			"e.yaml:11:27: cameras[0].rules[0].dwel: unknown field; did you mean \"dwell\"? allowed: type, name, zone, line, class, min_size, min_duration, dwell, radius, min_count, min_occupancy, duration, speed, window, down_time, aspect, height_drop, upright, dark_mean, flat_stddev, blur_ratio, shift, learn, energy, spread, quiet_time, update_interval"},
+		{"wrong value type", withRules + "      - {type: loitering, dwell: 60}\n",
+			"e.yaml:11:27: cameras[0].rules[0].dwell: expected a duration such as 30s, 500ms, 5m, 24h or 7d, got 60 (add a unit, e.g. 60s)"},
 		{"bad class", withRules + "      - {type: intrusion, zone: entrance, class: people}\n",
 			"e.yaml:11:43: cameras[0].rules[0].class: unknown value \"people\"; allowed: any, person, object"},
 		{"self-intersecting zone", valid + "    zones:\n      bowtie: [[0.1, 0.1], [0.5, 0.5], [0.5, 0.1], [0.1, 0.5]]\n",
-			"e.yaml:6:7: cameras[0].zones.bowtie: zone edges 0 and 2 cross each other (self-intersecting polygon)"},
+			"e.yaml:6:7: cameras[0].zones.bowtie: edge 1–2 crosses or touches edge 3–4; list the corners in order around the area"},
 		{"zone point outside the frame", valid + "    zones:\n      hall: [[0.1, 0.1], [1.5, 0.1], [0.5, 0.5]]\n",
-			"e.yaml:6:26: cameras[0].zones.hall[1]: (1.5, 0.1) is outside the frame (coordinates are 0..1)"},
+			"e.yaml:6:27: cameras[0].zones.hall[1][0]: 1.5 is outside the picture; allowed: 0 to 1 (0,0 is the top left corner, 1,1 the bottom right)"},
 		{"zone point not a pair", valid + "    zones:\n      hall: [[0.1, 0.1], [0.9, 0.1, 0], [0.5, 0.5]]\n",
 			"e.yaml:6:26: cameras[0].zones.hall[1]: expected a point [x, y], got 3 numbers"},
 		{"zone with two points", valid + "    zones:\n      hall: [[0.1, 0.1], [0.9, 0.1]]\n",
-			"e.yaml:6:7: cameras[0].zones.hall: a zone needs at least 3 points, got 2"},
+			"e.yaml:6:7: cameras[0].zones.hall: needs at least 3 corners [x, y], e.g. [[0.0, 0.0], [0.3, 0.0], [0.3, 0.4]]; got 2"},
 		{"bad zone name", valid + "    zones:\n      \"main hall\": [[0.1, 0.1], [0.9, 0.1], [0.5, 0.5]]\n",
 			"e.yaml:6:7: cameras[0].zones[\"main hall\"]: \"main hall\" is not a valid zone name; allowed: 1 to 64 letters, digits, - and _ (it is sent as the event's zone)"},
 		{"line outside the frame", valid + "    lines:\n      gate: {from: [0.3, 0.6], to: [0.3, 1.2]}\n",
@@ -276,5 +283,44 @@ func TestViolentRule(t *testing.T) {
 	}
 	if n := pattern.NeedsOf(rules); !n.Flow {
 		t.Errorf("needs %+v, want flow", n)
+	}
+}
+
+// TestMotionIsARule: the motion section is the registry's rule of type
+// motion, first among the camera's rules, with the section's timing; off,
+// it is not there.
+func TestMotionIsARule(t *testing.T) {
+	cfg, err := Parse("e.yaml", []byte(withRules+"      - {type: tamper}\n    motion: {min_duration: 2s, quiet_time: 7s, update_interval: 0s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Cameras[0]
+	rules, err := c.NewAllRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rules) != 2 || rules[0].Type() != pattern.TypeMotion || rules[1].Type() != pattern.TypeTamper {
+		t.Fatalf("rules %v: want motion, then tamper", rules)
+	}
+	if lc := rules[0].Lifecycle(); lc != (lifecycle.Config{MinDuration: 2 * time.Second, QuietTime: 7 * time.Second}) {
+		t.Errorf("motion lifecycle %+v: want the section's, without updates", lc)
+	}
+	if got := strings.Join(c.AllEventTypes(), ","); got != "motion,tamper" {
+		t.Errorf("event types %s", got)
+	}
+	c.Motion.Enabled = false
+	if rules, err := c.NewAllRules(); err != nil || len(rules) != 1 || strings.Join(c.AllEventTypes(), ",") != "tamper" {
+		t.Errorf("motion off: rules %v, %v, types %v", rules, err, c.AllEventTypes())
+	}
+	// The section's defaults are the registry's.
+	spec, _ := pattern.Lookup(pattern.TypeMotion)
+	m := Defaults().Defaults.Motion
+	for k, v := range m.settings() {
+		if key, ok := spec.Key(k); !ok || time.Duration(key.Default) != v.(time.Duration) {
+			t.Errorf("motion.%s default %v, registry %+v", k, v, key)
+		}
+	}
+	if len(m.settings()) != len(spec.Keys) {
+		t.Errorf("the motion section sets %v, the registry's motion has %d keys", m.settings(), len(spec.Keys))
 	}
 }

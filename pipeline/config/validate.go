@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 	"github.com/edgeguard/edgeguard/policy/yamlstrict"
 )
 
@@ -317,22 +318,31 @@ func validateSettings(d *yamlstrict.Decoder, prefix string, s CameraSettings, al
 	if has("motion.sensitivity") && (m.Sensitivity < 2 || m.Sensitivity > 100) {
 		d.Errorf(p("motion.sensitivity"), "%s is out of range; allowed: 2 to 100 (lower reacts to smaller changes)", fmtFloat(m.Sensitivity))
 	}
-	for _, r := range []struct {
-		key      string
-		v        time.Duration
-		min, max time.Duration
-	}{
-		{"motion.warmup", m.Warmup, 0, 10 * time.Minute},
-		{"motion.quiet_time", m.QuietTime, 0, time.Hour},
-		{"motion.min_duration", m.MinDuration, 0, time.Hour},
-		{"motion.update_interval", m.UpdateInterval, 0, time.Hour},
-	} {
-		if has(r.key) {
-			inRange(d, p(r.key), r.v, r.min, r.max)
-		}
+	if has("motion.warmup") {
+		inRange(d, p("motion.warmup"), m.Warmup, 0, 10*time.Minute)
 	}
-	if has("motion.update_interval") && m.UpdateInterval > 0 && m.UpdateInterval < time.Second {
-		d.Errorf(p("motion.update_interval"), "%s is too short; allowed: 0s (no updates) or 1s to 1h", m.UpdateInterval)
+	// The motion rule's keys, with the registry's ranges. In this section
+	// 0 is a value, never "the default".
+	spec, _ := pattern.Lookup(pattern.TypeMotion)
+	set := m.settings()
+	for _, k := range spec.Keys {
+		key := "motion." + k.Name
+		if !has(key) {
+			continue
+		}
+		v, ok := set[k.Name].(time.Duration)
+		if !ok || k.Kind != pattern.Duration {
+			panic("config: motion section has no duration for key " + k.Name)
+		}
+		lo, hi := time.Duration(k.Min), time.Duration(k.Max)
+		switch {
+		case k.Zero == "":
+			inRange(d, p(key), v, 0, hi) // 0 takes the rule's default
+		case v < 0 || v > hi:
+			inRange(d, p(key), v, 0, hi)
+		case v > 0 && v < lo:
+			d.Errorf(p(key), "%s is too short; allowed: 0s (%s) or %s to %s", v, k.Zero, fmtDuration(lo), fmtDuration(hi))
+		}
 	}
 }
 
@@ -412,33 +422,4 @@ func urlProblem(err error) string {
 		return "it must start with a scheme such as rtsp://"
 	}
 	return "it cannot be parsed"
-}
-
-// secretParam matches query parameters that carry credentials on some
-// cameras (e.g. ?user=admin&password=...).
-var secretParam = regexp.MustCompile(`(?i)(user|pass|pwd|token|secret|key|auth)`)
-
-// redactURL hides user info ("xxxxx"), also in strings that do not parse
-// as a URL, since an operator's typo must not put a password into a log.
-func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil && strings.Contains(raw, "://") {
-		if u.User != nil {
-			u.User = url.User("xxxxx")
-		}
-		if u.RawQuery != "" {
-			q := u.Query()
-			for k := range q {
-				if secretParam.MatchString(k) {
-					q[k] = []string{"xxxxx"}
-				}
-			}
-			u.RawQuery = q.Encode()
-		}
-		return u.String()
-	}
-	// Unparsable: show at most the scheme.
-	if i := strings.Index(raw, "://"); i >= 0 && !strings.ContainsAny(raw[:i], "@:/") {
-		return raw[:i+3] + "xxxxx"
-	}
-	return "xxxxx"
 }

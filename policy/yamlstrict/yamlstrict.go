@@ -83,7 +83,15 @@ type Decoder struct {
 	skip    map[*yaml.Node]bool // keys already reported (duplicates, KeyCheck)
 }
 
+// Unmarshaler is implemented by a type that decodes itself: one whose keys
+// depend on one of its values (a rule's keys on its type). It is given its
+// part of the document, to decode with DecodeRaw into what it chooses.
+type Unmarshaler interface {
+	UnmarshalStrict(d *Decoder, r Raw)
+}
+
 var (
+	unmarshalerType     = reflect.TypeFor[Unmarshaler]()
 	rawType             = reflect.TypeFor[Raw]()
 	durationType        = reflect.TypeFor[time.Duration]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
@@ -331,6 +339,10 @@ func (d *Decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		return
 	case durationType:
 		d.duration(n, path, v)
+		return
+	}
+	if v.CanAddr() && reflect.PointerTo(t).Implements(unmarshalerType) {
+		v.Addr().Interface().(Unmarshaler).UnmarshalStrict(d, Raw{node: n, path: path})
 		return
 	}
 	if t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(textUnmarshalerType) {

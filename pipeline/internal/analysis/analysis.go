@@ -1,7 +1,7 @@
 // Package analysis is what a camera does with one grey analysis frame:
-// motion detection, frame statistics, the pixel measurements its rules need
-// (static objects, optical flow, person detection), then tracks, rules and
-// situations. The camera and pipeline/tools/eval both call Apply, so the
+// motion detection, then what its rules need (frame statistics, static
+// objects, optical flow, person detection, tracks), the rules (motion is
+// one of them) and their situations. The camera and pipeline/tools/eval both call Apply, so the
 // evaluation measures exactly the code the service runs.
 package analysis
 
@@ -25,7 +25,8 @@ import (
 type Config struct {
 	Motion motion.Config
 	Track  track.Config
-	// Rules are the camera's pattern rules; without rules only motion runs.
+	// Rules are the camera's rules, the motion rule among them; without
+	// rules only the motion detector runs, and no situation is reported.
 	Rules []pattern.Rule
 	// PersonHOG runs the HOG person detector on the blobs (config
 	// person_detector: hog), so that rules with class person use its
@@ -57,7 +58,7 @@ const changedArea = 0.05
 // Analyser holds one camera's models. Not safe for concurrent use.
 type Analyser struct {
 	det   *motion.Detector
-	meter *framestat.Meter // nil without rules
+	meter *framestat.Meter // nil unless a rule needs the scene (tracks, statistics)
 	flow  *flow.Stage      // nil unless a rule needs optical flow
 	pipe  *pattern.Pipeline
 	needs pattern.Needs
@@ -86,21 +87,23 @@ func New(cfg Config) (*Analyser, error) {
 		}
 		a.needs = a.pipe.Needs()
 	}
+	// The person detector tells the tracks' people from objects: it runs
+	// where tracks do.
+	hog := (cfg.PersonHOG && a.needs.Scene) || a.needs.Persons
 	// The person detector picks its scale from the blob's height, which
 	// the background model at half width gets only to within 2 px: with
 	// it, the model runs at the frame's width (about 1 ms more per frame).
-	if (cfg.PersonHOG || a.needs.Persons) && cfg.Motion.ModelWidth == 0 {
+	if hog && cfg.Motion.ModelWidth == 0 {
 		cfg.Motion.ModelWidth = -1
 	}
 	if a.det, err = motion.NewDetector(cfg.Motion); err != nil {
 		return nil, err
 	}
-	if len(cfg.Rules) == 0 {
-		return a, nil
-	}
-	if a.meter, err = framestat.New(framestat.Config{}); err != nil {
-		a.Close()
-		return nil, err
+	if a.needs.Scene {
+		if a.meter, err = framestat.New(framestat.Config{}); err != nil {
+			a.Close()
+			return nil, err
+		}
 	}
 	if a.needs.Static {
 		if a.static, err = staticobj.New(cfg.Static); err != nil {
@@ -114,7 +117,7 @@ func New(cfg Config) (*Analyser, error) {
 			return nil, err
 		}
 	}
-	if cfg.PersonHOG || a.needs.Persons {
+	if hog {
 		if a.person, err = person.New(cfg.Person); err != nil {
 			a.Close()
 			return nil, err
@@ -134,8 +137,11 @@ func (a *Analyser) Apply(now time.Time, grey gocv.Mat) Frame {
 	}
 	f.Info = pattern.FrameInfo{
 		Width: grey.Cols(), Height: grey.Rows(),
+		Moving: res.Motion, MotionScore: res.Score,
 		Warmup: res.Warmup, LightChange: res.LightChange,
-		Stats: a.meter.Measure(now, grey, res.LightChange || res.Area >= changedArea),
+	}
+	if a.meter != nil {
+		f.Info.Stats = a.meter.Measure(now, grey, res.LightChange || res.Area >= changedArea)
 	}
 	if a.static != nil {
 		// The long-term background is re-learnt whenever the frame stops

@@ -2,38 +2,31 @@ package camera
 
 import (
 	"context"
-	"image"
 	"time"
 
 	"github.com/edgeguard/edgeguard/pipeline/event"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
-	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/track"
 )
 
-// analyser runs motion detection and the event lifecycle on the newest
-// masked frame, and the behaviour-pattern rules after motion, through
-// pipeline/internal/analysis (the same calls as pipeline/tools/eval, so the evaluation
-// measures what runs here).
+// analyser runs the camera's rules — motion among them — on the newest
+// masked frame through pipeline/internal/analysis (the same calls as
+// pipeline/tools/eval, so the evaluation measures what runs here), and
+// sends every situation's transitions.
 type analyser struct {
 	cam  *Camera
 	slot *latestSlot
 	pool *framePool
 
-	an       *analysis.Analyser
-	tracker  *lifecycle.Tracker
-	eventID  string
-	lastRes  motion.Result
-	lastSize image.Point
-
-	// patIDs is the EventID of each rule's running situation, by rule name
-	// (unique per camera).
-	patIDs map[string]string
+	an *analysis.Analyser
+	// ids is the EventID of each rule's running situation, by the rule's
+	// index.
+	ids []string
 }
 
-// start builds this session's motion detector and rule pipeline.
+// start builds this session's motion detector and rules.
 func (a *analyser) start() error {
 	var rules []pattern.Rule
 	if a.cam.cfg.Rules != nil {
@@ -47,18 +40,12 @@ func (a *analyser) start() error {
 		return err
 	}
 	a.an = an
-	a.patIDs = make(map[string]string, len(rules))
+	a.ids = make([]string, len(rules))
 	return nil
 }
 
 func (a *analyser) run(ctx context.Context) {
 	c := a.cam
-	tr, err := lifecycle.New(c.cfg.Lifecycle)
-	if err != nil {
-		c.log.Error("lifecycle config", "err", err)
-		return
-	}
-	a.tracker = tr
 	if err := a.start(); err != nil {
 		c.log.Error("analysis config", "err", err)
 		return
@@ -67,11 +54,8 @@ func (a *analyser) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			// Leave no situation without its end.
-			if x := a.tracker.Flush(); x.Phase != lifecycle.None && !c.cfg.NoMotionEvents {
-				a.emit(context.WithoutCancel(ctx), x)
-			}
 			for _, pe := range a.an.Flush() {
-				a.emitPattern(context.WithoutCancel(ctx), pe)
+				a.emit(context.WithoutCancel(ctx), pe)
 			}
 			if f, ok := a.slot.take(); ok {
 				a.pool.put(f.mat)
@@ -87,50 +71,56 @@ func (a *analyser) run(ctx context.Context) {
 	}
 }
 
-// analyse runs one masked frame through motion, the rules and the
+// analyse runs one masked frame through motion, the rules and their
 // lifecycles, and gives the frame back to the pool. Apart from emitting a
 // transition, it does not allocate in steady state.
 func (a *analyser) analyse(ctx context.Context, f analysisFrame) {
 	c := a.cam
-	w, h := f.mat.Cols(), f.mat.Rows()
 	if c.inspect != nil {
 		c.inspect(*f.mat)
 	}
-	at := time.Unix(0, f.at)
-	fr := a.an.Apply(at, *f.mat)
+	fr := a.an.Apply(time.Unix(0, f.at), *f.mat)
 	a.pool.put(f.mat)
 	c.analysed.Add(1)
-	res := fr.Motion
-	if res.Motion {
-		a.lastRes = res
-		a.lastSize = image.Pt(w, h)
-	}
-	if x, ok := a.tracker.Observe(at, res.Motion, res.Score); ok && !c.cfg.NoMotionEvents {
-		a.emit(ctx, x)
-	}
 	for _, pe := range fr.Events {
-		a.emitPattern(ctx, pe)
+		a.emit(ctx, pe)
 	}
 }
 
-// emitPattern sends one transition of a rule's situation. The zone is the
-// operator's zone or line name; count and boxes describe the objects taking
-// part (the egress guard strips what the policy does not allow). Nothing
-// about the tracks themselves leaves.
-func (a *analyser) emitPattern(ctx context.Context, pe pattern.Event) {
+// emit sends one transition of a rule's situation, under the situation's
+// event id, and asks for a snapshot at its start.
+func (a *analyser) emit(ctx context.Context, pe pattern.Event) {
 	c := a.cam
-	id := a.patIDs[pe.Rule]
+	id := a.ids[pe.Index]
 	if pe.Phase == lifecycle.Start || id == "" {
 		id = event.NewID()
-		a.patIDs[pe.Rule] = id
+		a.ids[pe.Index] = id
 	}
 	if pe.Phase == lifecycle.End {
-		delete(a.patIDs, pe.Rule)
+		a.ids[pe.Index] = ""
 	}
+	ev := c.event(id, pe)
+	if !c.send(ctx, ev, pe.Rule) {
+		return
+	}
+	if pe.Phase == lifecycle.Start && c.cfg.Snapshots != nil && c.cfg.Snapshots.Wanted() {
+		// The decode goroutine takes the next picture; boxes let the
+		// anonymiser cover moving persons if the policy asks for it. Only
+		// once the start is queued: the outbox queues the image behind
+		// it, and the guard refuses an image whose start it has not seen.
+		c.snapReq.Store(&snapRequest{eventID: id, boxes: ev.Boxes})
+	}
+}
+
+// event is the message of one transition of a situation (a rule's, or
+// video loss). The zone is the operator's zone or line name; count and
+// boxes describe the objects taking part (the egress guard strips what the
+// policy does not allow). Nothing about the tracks themselves leaves.
+func (c *Camera) event(eventID string, pe pattern.Event) event.Event {
 	ev := event.Event{
 		Schema:    event.Schema,
 		ID:        event.NewID(),
-		EventID:   id,
+		EventID:   eventID,
 		Device:    c.cfg.Device,
 		Camera:    c.cfg.ID,
 		Type:      pe.Type,
@@ -153,64 +143,25 @@ func (a *analyser) emitPattern(ctx context.Context, pe pattern.Event) {
 			}
 		}
 	}
+	return ev
+}
+
+// send queues ev and logs it; false if the sink refused it.
+func (c *Camera) send(ctx context.Context, ev event.Event, rule string) bool {
 	c.events.Add(1)
 	if err := c.cfg.Sink.Event(ctx, ev); err != nil {
 		c.log.Error("event not queued", "event_id", ev.EventID, "type", ev.Type, "phase", ev.Phase, "err", err)
-		return
+		return false
 	}
-	if pe.Phase == lifecycle.Start && c.cfg.Snapshots != nil && c.cfg.Snapshots.Wanted() {
-		// Only once the start is queued: see emit.
-		c.snapReq.Store(&snapRequest{eventID: id, boxes: ev.Boxes})
+	attrs := []any{"rule", rule, "event_id", ev.EventID, "id", ev.ID, "seq", ev.Seq, "score", ev.Score}
+	if ev.Zone != "" {
+		attrs = append(attrs, "zone", ev.Zone)
 	}
-	c.log.Info(ev.Type+" "+string(ev.Phase), "rule", pe.Rule, "zone", ev.Zone, "event_id", ev.EventID, "id", ev.ID, "seq", ev.Seq, "score", ev.Score)
-}
-
-func (a *analyser) emit(ctx context.Context, x lifecycle.Transition) {
-	c := a.cam
-	if x.Phase == lifecycle.Start {
-		a.eventID = event.NewID()
+	if ev.Detail != "" {
+		attrs = append(attrs, "detail", ev.Detail)
 	}
-	ev := event.Event{
-		Schema:    event.Schema,
-		ID:        event.NewID(),
-		EventID:   a.eventID,
-		Device:    c.cfg.Device,
-		Camera:    c.cfg.ID,
-		Type:      "motion",
-		Phase:     event.Phase(x.Phase.String()),
-		Seq:       c.seq.Add(1),
-		At:        event.Time{Time: x.At},
-		StartedAt: event.Time{Time: x.StartedAt},
-		Score:     float64(int(x.Score*1000+0.5)) / 1000,
-	}
-	if x.Phase == lifecycle.End {
-		ev.EndedAt = &event.Time{Time: x.At}
-	} else if len(a.lastRes.Boxes) > 0 && a.lastSize.X > 0 {
-		// Normalised boxes; the egress guard removes them unless the policy
-		// allows boxes.
-		ev.Count = len(a.lastRes.Boxes)
-		ev.Boxes = make([]event.Box, 0, len(a.lastRes.Boxes))
-		fw, fh := float64(a.lastSize.X), float64(a.lastSize.Y)
-		for _, b := range a.lastRes.Boxes {
-			ev.Boxes = append(ev.Boxes, event.Box{
-				X: round3(float64(b.Min.X) / fw), Y: round3(float64(b.Min.Y) / fh),
-				W: round3(float64(b.Dx()) / fw), H: round3(float64(b.Dy()) / fh),
-			})
-		}
-	}
-	c.events.Add(1)
-	if err := c.cfg.Sink.Event(ctx, ev); err != nil {
-		c.log.Error("event not queued", "event_id", ev.EventID, "phase", ev.Phase, "err", err)
-		return
-	}
-	if x.Phase == lifecycle.Start && c.cfg.Snapshots != nil && c.cfg.Snapshots.Wanted() {
-		// The decode goroutine takes the next picture; boxes let the
-		// anonymiser cover moving persons if the policy asks for it. Only
-		// once the start is queued: the outbox queues the image behind
-		// it, and the guard refuses an image whose start it has not seen.
-		c.snapReq.Store(&snapRequest{eventID: a.eventID, boxes: ev.Boxes})
-	}
-	c.log.Info("motion "+string(ev.Phase), "event_id", ev.EventID, "id", ev.ID, "seq", ev.Seq, "score", ev.Score)
+	c.log.Info(ev.Type+" "+string(ev.Phase), attrs...)
+	return true
 }
 
 func (a *analyser) close() {

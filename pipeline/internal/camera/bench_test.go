@@ -2,12 +2,12 @@ package camera
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
-	"time"
 
 	"gocv.io/x/gocv"
 
+	"github.com/edgeguard/edgeguard/internal/cpuclock"
+	"github.com/edgeguard/edgeguard/internal/geometry"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/codec"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/privacymask"
@@ -81,11 +81,11 @@ func benchFramePath(b *testing.B, c codec.Codec, aus [][][]byte, every int) {
 	}
 	srcW, srcH := dec.Size()
 	w, h := analysisSize(srcW, srcH, 640)
-	mask, err := privacymask.New([][]privacymask.Point{{{X: 0.7, Y: 0}, {X: 1, Y: 0}, {X: 1, Y: 0.4}, {X: 0.7, Y: 0.4}}}, w, h)
+	zones := privacymask.NewZones([]geometry.Polygon{{{X: 0.7, Y: 0}, {X: 1, Y: 0}, {X: 1, Y: 0.4}, {X: 0.7, Y: 0.4}}})
+	mask, err := zones.Mask(w, h, privacymask.Grey)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer mask.Close()
 	frame := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8U)
 	defer frame.Close()
 	buf, err := frame.DataPtrUint8()
@@ -93,7 +93,7 @@ func benchFramePath(b *testing.B, c codec.Codec, aus [][][]byte, every int) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	cpu := processCPU()
+	cpu := cpuclock.Start()
 	for i := 0; b.Loop(); i++ {
 		got, err := dec.Decode(aus[i%len(aus)])
 		if err != nil {
@@ -108,16 +108,5 @@ func benchFramePath(b *testing.B, c codec.Codec, aus [][][]byte, every int) {
 		mask.Apply(frame)
 		det.Apply(frame)
 	}
-	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
-}
-
-// processCPU is the CPU time this process has used. The benchmarks report
-// it per op (cpu-ns/op) next to ns/op: on a shared machine wall time per op
-// also counts the time other processes had the cores, CPU time much less.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	cpu.Report(b)
 }

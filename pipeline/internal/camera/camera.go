@@ -1,6 +1,6 @@
-// Package camera runs one camera: RTSP in, decode, privacy mask, motion,
-// situations out. Each camera is an actor with Run(ctx) error; a Supervisor
-// restarts it with back-off.
+// Package camera runs one camera: RTSP in, decode, privacy mask, analysis
+// (motion and the rules), situations out. Each camera is an actor with
+// Run(ctx) error; a Supervisor restarts it with back-off.
 package camera
 
 import (
@@ -15,8 +15,8 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/edgeguard/edgeguard/internal/redact"
 	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/track"
@@ -47,25 +47,25 @@ type Config struct {
 	// AnalysisWidth is the width frames are scaled to for analysis; the
 	// height follows the stream's aspect ratio.
 	AnalysisWidth int
-	Motion        motion.Config
-	Lifecycle     lifecycle.Config
-	// NoMotionEvents: motion is detected (the rules need its blobs) but not
-	// reported.
-	NoMotionEvents bool
+	// Motion is the motion detector, which runs on every analysed frame:
+	// the rules are built on its blobs.
+	Motion motion.Config
 	// LastSeq is the seq of this camera's last message before this run
 	// (the outbox remembers it, outbox.Outbox.LastSeq): the first message
 	// takes LastSeq+1, so seq keeps increasing across restarts and
 	// consumers can order a camera's messages by it.
 	LastSeq uint64
-	// Rules builds the behaviour-pattern rules (config.Patterns.NewRules),
-	// called at the start of every session because rules keep per-track
-	// state; nil or no rules → motion events only.
+	// Rules builds the camera's rules (config.Camera.NewAllRules): the
+	// motion rule, whose situations are the motion events, and the
+	// behaviour-pattern rules. It is called at the start of every session
+	// because rules keep per-track state; nil or no rules → no events.
 	Rules func() ([]pattern.Rule, error)
 	// PersonHOG runs OpenCV's HOG people detector on moving blobs so rules
 	// can tell a person from an object (config person_detector: hog).
 	PersonHOG bool
-	// Zones are the privacy zones filled at the decoder's output.
-	Zones [][]privacymask.Point
+	// Zones are the privacy zones filled at the decoder's output; nil →
+	// none.
+	Zones *privacymask.Zones
 	// Snapshots, if set, receives a frame at the start of every situation
 	// while it says it wants one (the policy allows snapshots).
 	Snapshots SnapshotSink
@@ -119,7 +119,7 @@ type Stats struct {
 type Camera struct {
 	cfg   Config
 	log   *slog.Logger
-	zones atomic.Pointer[[][]privacymask.Point]
+	zones atomic.Pointer[privacymask.Zones]
 	seq   atomic.Uint64
 
 	accessUnits, droppedAUs, decoded, decodeErrors atomic.Uint64
@@ -161,9 +161,6 @@ func New(cfg Config) (*Camera, error) {
 	if cfg.StallTimeout <= 0 {
 		cfg.StallTimeout = 10 * time.Second
 	}
-	if err := cfg.Lifecycle.Validate(); err != nil {
-		return nil, fmt.Errorf("camera %s: %w", cfg.ID, err)
-	}
 	if cfg.Rules != nil {
 		// Build once now so that a broken rule set fails here, not in the
 		// first session; every session builds its own fresh rules.
@@ -180,8 +177,10 @@ func New(cfg Config) (*Camera, error) {
 	}
 	c := &Camera{cfg: cfg, log: cfg.Logger.With("camera", cfg.ID)}
 	c.seq.Store(cfg.LastSeq)
-	zones := cfg.Zones
-	c.zones.Store(&zones)
+	if cfg.Zones == nil {
+		cfg.Zones = privacymask.NewZones(nil)
+	}
+	c.zones.Store(cfg.Zones)
 	return c, nil
 }
 
@@ -189,8 +188,17 @@ func New(cfg Config) (*Camera, error) {
 func (c *Camera) ID() string { return c.cfg.ID }
 
 // SetZones replaces the privacy zones; the decode goroutine applies the new
-// mask before the next analysis frame leaves it.
-func (c *Camera) SetZones(z [][]privacymask.Point) { c.zones.Store(&z) }
+// mask before the next analysis frame or snapshot leaves it. Zones equal to
+// the current ones are kept, with the masks they have built.
+func (c *Camera) SetZones(z *privacymask.Zones) {
+	if z == nil {
+		z = privacymask.NewZones(nil)
+	}
+	if cur := c.zones.Load(); cur != nil && cur.Equal(z) {
+		return
+	}
+	c.zones.Store(z)
+}
 
 // Stats returns the counters.
 func (c *Camera) Stats() Stats {
@@ -204,6 +212,14 @@ func (c *Camera) Stats() Stats {
 		DecodeCPU:         time.Duration(c.decodeCPU.Load()),
 		LastAnalysisWidth: int(c.analysisWidth.Load()),
 	}
+}
+
+// LastStatus is the last status the camera published (what its retained
+// status topic says, whether or not the Sink could queue it); the zero
+// value before the first.
+func (c *Camera) LastStatus() event.CameraStatus {
+	st, _ := c.lastState.Load().(event.CameraStatus)
+	return st
 }
 
 // status publishes st unless it tells a consumer nothing new. since is
@@ -267,7 +283,7 @@ func (c *Camera) Run(ctx context.Context) error {
 		return err
 	}
 	defer dec.Close()
-	c.log.Info("camera session started", "codec", info.Codec, "offered", info.OfferedMedia, "url", ingest.RedactURL(c.cfg.URL))
+	c.log.Info("camera session started", "codec", info.Codec, "offered", info.OfferedMedia, "url", redact.URL(c.cfg.URL))
 
 	pool := &framePool{}
 	defer pool.Close()
@@ -301,10 +317,6 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 	due := interval * 9 / 10
 	var (
 		lastAnalysed time.Time
-		snap         snapshotMask
-		mask         *privacymask.Mask
-		maskZones    *[][]privacymask.Point
-		maskW, maskH int
 		rate         fpsEstimator
 		streaming    bool
 		lastDropped  uint64
@@ -316,12 +328,6 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 		shownFPS     float64
 		lastErrLog   time.Time
 	)
-	defer func() {
-		if mask != nil {
-			mask.Close()
-		}
-		snap.close()
-	}()
 	// A camera can keep the RTSP session open and send nothing (frozen
 	// encoder, half-dead network path); without pictures for StallTimeout
 	// the session is dropped and the supervisor reconnects.
@@ -401,7 +407,7 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 			c.log.Info("camera resolution changed", "width", srcW, "height", srcH)
 		}
 		if r := c.snapReq.Swap(nil); r != nil {
-			if err := c.snapshot(dec, &snap, r, srcW, srcH); err != nil {
+			if err := c.snapshot(dec, r, srcW, srcH); err != nil {
 				return err
 			}
 		}
@@ -410,18 +416,7 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 		}
 		lastAnalysed = au.Received
 		w, h := analysisSize(srcW, srcH, c.cfg.AnalysisWidth)
-		if z := c.zones.Load(); mask == nil || z != maskZones || w != maskW || h != maskH {
-			if mask != nil {
-				mask.Close()
-			}
-			mask, err = privacymask.New(*z, w, h)
-			if err != nil {
-				// Fail closed: without a valid mask nothing is analysed.
-				return fmt.Errorf("privacy zones: %w", err)
-			}
-			maskZones, maskW, maskH = z, w, h
-			c.analysisWidth.Store(int64(w))
-		}
+		c.analysisWidth.Store(int64(w))
 		m := pool.get(w, h)
 		buf, err := m.DataPtrUint8()
 		if err == nil {
@@ -431,39 +426,23 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 			pool.put(m)
 			return fmt.Errorf("scale: %w", err)
 		}
-		mask.Apply(*m)
+		// The zones' mask for this size, built once and kept until the zones
+		// or the size change.
+		if err := c.zones.Load().Apply(*m, privacymask.Grey); err != nil {
+			// Fail closed: without a valid mask nothing is analysed.
+			pool.put(m)
+			return fmt.Errorf("privacy zones: %w", err)
+		}
 		slot.offer(analysisFrame{mat: m, at: au.Received.UnixNano()})
-	}
-}
-
-// snapshotMask is the privacy mask at snapshot size, rebuilt when the zones
-// or the size change.
-type snapshotMask struct {
-	mask  *privacymask.Mask
-	zones *[][]privacymask.Point
-	w, h  int
-}
-
-func (s *snapshotMask) close() {
-	if s.mask != nil {
-		s.mask.Close()
-		s.mask = nil
 	}
 }
 
 // snapshot scales the current picture to the snapshot size in BGR and
 // fills the privacy zones before the frame leaves the decode goroutine,
-// exactly as for analysis frames (invariant 2).
-func (c *Camera) snapshot(dec *codec.Decoder, s *snapshotMask, r *snapRequest, srcW, srcH int) error {
+// exactly as for analysis frames (invariant 2), with the same zones' mask
+// at this size.
+func (c *Camera) snapshot(dec *codec.Decoder, r *snapRequest, srcW, srcH int) error {
 	w, h := analysisSize(srcW, srcH, c.cfg.SnapshotWidth)
-	if z := c.zones.Load(); s.mask == nil || z != s.zones || w != s.w || h != s.h {
-		s.close()
-		m, err := privacymask.New(*z, w, h)
-		if err != nil {
-			return fmt.Errorf("privacy zones: %w", err)
-		}
-		s.mask, s.zones, s.w, s.h = m, z, w, h
-	}
 	frame := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
 	buf, err := frame.DataPtrUint8()
 	if err == nil {
@@ -473,7 +452,10 @@ func (c *Camera) snapshot(dec *codec.Decoder, s *snapshotMask, r *snapRequest, s
 		frame.Close()
 		return fmt.Errorf("scale snapshot: %w", err)
 	}
-	s.mask.Apply(frame)
+	if err := c.zones.Load().Apply(frame, privacymask.BGR); err != nil {
+		frame.Close()
+		return fmt.Errorf("privacy zones: %w", err)
+	}
 	blobs := make([]image.Rectangle, 0, len(r.boxes))
 	for _, b := range r.boxes {
 		blobs = append(blobs, image.Rect(int(b.X*float64(w)), int(b.Y*float64(h)),

@@ -10,8 +10,8 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/edgeguard/edgeguard/internal/geometry"
 	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/codec"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/privacymask"
@@ -61,12 +61,12 @@ func startSim(t *testing.T, sc scene.Config, user, pass string) *simcam.Server {
 	return s
 }
 
-func testCamera(t *testing.T, url string, zones [][]privacymask.Point, sink Sink) *Camera {
+func testCamera(t *testing.T, url string, zones []geometry.Polygon, sink Sink) *Camera {
 	t.Helper()
 	m := motion.DefaultConfig()
 	m.WarmupFrames = 5
 	c, err := New(Config{Device: "d", ID: "c", URL: url, AnalysisFPS: 5, AnalysisWidth: 320, Motion: m,
-		Lifecycle: lifecycle.Config{QuietTime: time.Second}, Zones: zones, Sink: sink})
+		Rules: withMotion(nil), Zones: privacymask.NewZones(zones), Sink: sink})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestPrivacyZoneHidesMotion(t *testing.T) {
 	}
 	sim := startSim(t, scene.Walker(640, 360, 25), "", "")
 	// The walker crosses at y 0.56–0.60 with a quarter-frame height.
-	zone := [][]privacymask.Point{{{X: 0, Y: 0.35}, {X: 1, Y: 0.35}, {X: 1, Y: 0.85}, {X: 0, Y: 0.85}}}
+	zone := []geometry.Polygon{{{X: 0, Y: 0.35}, {X: 1, Y: 0.35}, {X: 1, Y: 0.85}, {X: 0, Y: 0.85}}}
 	masked, open := newRecorder(), newRecorder()
 	mc := testCamera(t, sim.URL(), zone, masked)
 	var checked, leaked int

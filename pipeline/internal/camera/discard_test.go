@@ -8,6 +8,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/edgeguard/edgeguard/internal/geometry"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/codec"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/privacymask"
 	"github.com/edgeguard/edgeguard/pipeline/tools/scene"
@@ -44,7 +45,7 @@ func TestNonReferencePicturesNotDecoded(t *testing.T) {
 	rec := newRecorder()
 	// A privacy zone above the walker's path: frames analysis gets are still
 	// masked when pictures around them were never decoded (invariant 2).
-	zone := [][]privacymask.Point{{{X: 0, Y: 0}, {X: 1, Y: 0}, {X: 1, Y: 0.3}, {X: 0, Y: 0.3}}}
+	zone := []geometry.Polygon{{{X: 0, Y: 0}, {X: 1, Y: 0}, {X: 1, Y: 0.3}, {X: 0, Y: 0.3}}}
 	c := testCamera(t, sim.URL(), zone, rec)
 	var mu sync.Mutex
 	var checked, leaked int

@@ -3,7 +3,6 @@ package camera
 import (
 	"context"
 	"fmt"
-	"github.com/edgeguard/edgeguard/internal/testlog"
 	"log/slog"
 	"net"
 	"slices"
@@ -12,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/codec"
@@ -82,8 +81,8 @@ func superviseRig(t *testing.T, rc rigConfig) *faultRig {
 	logs := &lineLog{}
 	rec := newRecorder()
 	cam, err := New(Config{Device: "d", ID: "c", URL: rc.url, Transport: rc.transport, AnalysisFPS: 10,
-		AnalysisWidth: rc.width, Motion: m, Lifecycle: lifecycle.Config{QuietTime: time.Second},
-		Timeout: rc.timeout, StallTimeout: rc.stallTimeout, Rules: rc.rules, Sink: rec, Logger: logs.logger()})
+		AnalysisWidth: rc.width, Motion: m,
+		Timeout: rc.timeout, StallTimeout: rc.stallTimeout, Rules: withMotion(rc.rules), Sink: rec, Logger: logs.logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

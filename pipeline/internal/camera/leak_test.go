@@ -14,7 +14,7 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
+	"github.com/edgeguard/edgeguard/internal/geometry"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/anonymise"
@@ -66,7 +66,7 @@ func TestMatLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := &countingPublisher{}
-	worker := snapshot.NewWorker(snapshot.Config{Anonymiser: func() *anonymise.Anonymiser { return anon },
+	worker := snapshot.New(snapshot.Config{Anonymiser: func() *anonymise.Anonymiser { return anon },
 		Publisher: pub, Logger: log})
 	wctx, stopWorker := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -77,9 +77,8 @@ func TestMatLeak(t *testing.T) {
 	m.WarmupFrames = 5
 	rec := newRecorder()
 	cam, err := New(Config{Device: "d", ID: "c", URL: sim.URL(), AnalysisFPS: 5, AnalysisWidth: 640, Motion: m,
-		Lifecycle: lifecycle.Config{QuietTime: time.Second},
-		Rules:     func() ([]pattern.Rule, error) { return eval.Rules(), nil },
-		Zones:     [][]privacymask.Point{{{X: 0, Y: 0}, {X: 0.2, Y: 0}, {X: 0.2, Y: 0.2}}},
+		Rules:     withMotion(func() ([]pattern.Rule, error) { return eval.Rules(), nil }),
+		Zones:     privacymask.NewZones([]geometry.Polygon{{{X: 0, Y: 0}, {X: 0.2, Y: 0}, {X: 0.2, Y: 0.2}}}),
 		Snapshots: wantAll{worker}, Sink: rec, Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +108,7 @@ func TestMatLeak(t *testing.T) {
 				n := gocv.MatProfile.Count() - start
 				peak = max(peak, n)
 				if session == 1 && i == 6 {
-					cam.SetZones([][]privacymask.Point{{{X: 0.8, Y: 0.8}, {X: 1, Y: 0.8}, {X: 1, Y: 1}}})
+					cam.SetZones(privacymask.NewZones([]geometry.Polygon{{{X: 0.8, Y: 0.8}, {X: 1, Y: 0.8}, {X: 1, Y: 1}}}))
 				}
 				if session == 1 && i == 20 {
 					mid = n

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/tools/eval"
@@ -42,17 +41,14 @@ func BenchmarkAnalyse(b *testing.B) {
 				sc.Render(50+i*5, y, u, v)
 				frames[i] = append([]byte(nil), y[:w*h]...)
 			}
-			c, err := New(Config{ID: "b", URL: "rtsp://h/", Motion: motion.DefaultConfig(), Lifecycle: lifecycle.Config{QuietTime: time.Second},
-				Rules: tc.rules, Sink: discardSink{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			c, err := New(Config{ID: "b", URL: "rtsp://h/", Motion: motion.DefaultConfig(),
+				Rules: withMotion(tc.rules), Sink: discardSink{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err != nil {
 				b.Fatal(err)
 			}
 			pool := &framePool{}
 			defer pool.Close()
 			a := &analyser{cam: c, pool: pool}
-			if a.tracker, err = lifecycle.New(c.cfg.Lifecycle); err != nil {
-				b.Fatal(err)
-			}
 			if err := a.start(); err != nil {
 				b.Fatal(err)
 			}

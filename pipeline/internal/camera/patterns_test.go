@@ -7,7 +7,6 @@ import (
 
 	"github.com/edgeguard/edgeguard/internal/geometry"
 	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/tools/scene"
@@ -32,7 +31,7 @@ func TestPatternRules(t *testing.T) {
 		return []pattern.Rule{r}, err
 	}
 	c, err := New(Config{Device: "d", ID: "c", URL: sim.URL(), AnalysisFPS: 5, AnalysisWidth: 320, Motion: m,
-		Lifecycle: lifecycle.Config{QuietTime: time.Second}, Rules: rules, Sink: rec})
+		Rules: withMotion(rules), Sink: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,11 +87,11 @@ func TestNoMotionEvents(t *testing.T) {
 	rec := &recorder{signal: make(chan event.Event, 1000)}
 	m := motion.DefaultConfig()
 	m.WarmupFrames = 5
-	c, err := New(Config{ID: "c", URL: "rtsp://h/", Motion: m, Lifecycle: lifecycle.Config{QuietTime: time.Second},
-		NoMotionEvents: true, Sink: rec, Rules: func() ([]pattern.Rule, error) {
-			r, err := pattern.NewLineCrossing(pattern.LineConfig{Name: "gate-rule", LineName: "gate", Line: gate})
-			return []pattern.Rule{r}, err
-		}})
+	// Motion events off: the rules are the pattern rules alone.
+	c, err := New(Config{ID: "c", URL: "rtsp://h/", Motion: m, Sink: rec, Rules: func() ([]pattern.Rule, error) {
+		r, err := pattern.NewLineCrossing(pattern.LineConfig{Name: "gate-rule", LineName: "gate", Line: gate})
+		return []pattern.Rule{r}, err
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,9 +99,6 @@ func TestNoMotionEvents(t *testing.T) {
 	defer pool.Close()
 	a := &analyser{cam: c, pool: pool}
 	defer a.close()
-	if a.tracker, err = lifecycle.New(c.cfg.Lifecycle); err != nil {
-		t.Fatal(err)
-	}
 	if err := a.start(); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/tools/simcam"
 )
 
@@ -184,7 +183,7 @@ func TestStatusRule(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := newRecorder()
 			cam, err := New(Config{Device: "d", ID: "c", URL: "rtsp://127.0.0.1:1/x", Sink: rec,
-				Lifecycle: lifecycle.Config{QuietTime: time.Second}})
+				Rules: withMotion(nil)})
 			if err != nil {
 				t.Fatal(err)
 			}

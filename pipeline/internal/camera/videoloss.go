@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/edgeguard/edgeguard/pipeline/event"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 )
 
@@ -46,28 +47,16 @@ func (c *Camera) watchVideoLoss(ctx context.Context, vl videoLoss) {
 		startedAt time.Time
 		peak      float64
 	)
-	send := func(ctx context.Context, phase event.Phase, at time.Time) {
-		ev := event.Event{
-			Schema: event.Schema, ID: event.NewID(), EventID: eventID,
-			Device: c.cfg.Device, Camera: c.cfg.ID, Type: pattern.TypeTamper, Phase: phase,
-			Seq: c.seq.Add(1), At: event.Time{Time: at}, StartedAt: event.Time{Time: startedAt},
-			Score: peak, Detail: "lost",
-		}
-		if phase == event.PhaseEnd {
-			ev.EndedAt = &event.Time{Time: at}
-		}
-		c.events.Add(1)
-		if err := c.cfg.Sink.Event(ctx, ev); err != nil {
-			c.log.Error("event not queued", "event_id", ev.EventID, "type", ev.Type, "phase", ev.Phase, "err", err)
-			return
-		}
-		c.log.Info("tamper "+string(phase), "rule", vl.rule, "detail", "lost", "event_id", eventID, "id", ev.ID, "seq", ev.Seq)
+	send := func(ctx context.Context, phase lifecycle.Phase, at time.Time) {
+		// The same message as a rule's tamper, with detail lost.
+		c.send(ctx, c.event(eventID, pattern.Event{Rule: vl.rule, Type: pattern.TypeTamper, Detail: "lost",
+			Transition: lifecycle.Transition{Phase: phase, StartedAt: startedAt, At: at, Score: peak}}), vl.rule)
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			if eventID != "" {
-				send(context.WithoutCancel(ctx), event.PhaseEnd, time.Now())
+				send(context.WithoutCancel(ctx), lifecycle.End, time.Now())
 			}
 			return
 		case now := <-tick.C:
@@ -80,9 +69,9 @@ func (c *Camera) watchVideoLoss(ctx context.Context, vl videoLoss) {
 			switch {
 			case eventID == "" && gone >= vl.after:
 				eventID, startedAt, peak = event.NewID(), lastAt, 1
-				send(ctx, event.PhaseStart, now)
+				send(ctx, lifecycle.Start, now)
 			case eventID != "" && gone < vl.after:
-				send(ctx, event.PhaseEnd, lastAt)
+				send(ctx, lifecycle.End, lastAt)
 				eventID = ""
 			}
 		}

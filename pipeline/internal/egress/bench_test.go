@@ -5,10 +5,10 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/cpuclock"
 	"github.com/edgeguard/edgeguard/pipeline/event"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress"
 )
@@ -45,17 +45,17 @@ func BenchmarkEventEncode(b *testing.B) {
 	ev := benchEvent()
 	b.Run("json", func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cpuclock.Start()
 		for b.Loop() {
 			if _, err := json.Marshal(ev); err != nil {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+		cpu.Report(b)
 	})
 	b.Run("filter+json", func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cpuclock.Start()
 		for b.Loop() {
 			out, _, err := egress.Filter(r, ev)
 			if err != nil {
@@ -65,7 +65,7 @@ func BenchmarkEventEncode(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+		cpu.Report(b)
 	})
 	b.Run("admit+json", func(b *testing.B) {
 		g, err := egress.New(egress.Config{Broker: "tcp://127.0.0.1:1", TopicPrefix: "eg", Device: "box1",
@@ -80,7 +80,7 @@ func BenchmarkEventEncode(b *testing.B) {
 		up := ev
 		up.Phase = event.PhaseUpdate
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := cpuclock.Start()
 		for i := 0; b.Loop(); i++ {
 			up.Seq = uint64(43 + i)
 			up.At = event.Time{Time: ev.At.Add(time.Duration(i) * time.Millisecond)}
@@ -91,17 +91,6 @@ func BenchmarkEventEncode(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+		cpu.Report(b)
 	})
-}
-
-// processCPU is the CPU time this process has used. The benchmarks report
-// it per op (cpu-ns/op) next to ns/op: on a shared machine wall time per op
-// also counts the time other processes had the cores, CPU time much less.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -23,6 +23,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
+	"github.com/edgeguard/edgeguard/internal/redact"
 	"github.com/edgeguard/edgeguard/pipeline/event"
 )
 
@@ -204,7 +205,7 @@ func newGuard(cfg Config, rules Rules, dial func(context.Context, string, string
 		// url errors quote the input, which could hold a password.
 		return nil, errors.New("egress: broker URL does not parse")
 	}
-	if u.User != nil {
+	if u.User != nil || redact.HasCredentials(cfg.Broker) {
 		return nil, errors.New("egress: broker URL must not contain credentials; use Username and Password")
 	}
 	switch u.Scheme {
@@ -251,7 +252,7 @@ func newGuard(cfg Config, rules Rules, dial func(context.Context, string, string
 	}
 	g := &Guard{
 		cfg:         cfg,
-		log:         log.With("component", "egress", "broker", u.Redacted()),
+		log:         log.With("component", "egress", "broker", redact.URL(cfg.Broker)),
 		statusTopic: deviceTopic(cfg.TopicPrefix, cfg.Device, "status"),
 		dial:        dial,
 		closing:     make(chan struct{}),
@@ -504,14 +505,27 @@ func (g *Guard) Stats() Stats {
 	}
 }
 
-// Close publishes "offline" on the device status topic (retained), then
-// disconnects cleanly, which tells the broker not to send the Last Will.
-// If the broker is unreachable the Will has already said "offline". Messages
-// still queued are discarded. ctx bounds the wait for the broker; paho's own
-// reconnect goroutine, if one is sleeping in its back-off, exits when it
-// wakes (at most ReconnectMax later). The re-publisher of retained topics
-// (see retainedState) stops before the disconnect.
-func (g *Guard) Close(ctx context.Context) error {
+// CloseTimeout bounds Close's wait for the broker to acknowledge "offline".
+const CloseTimeout = 5 * time.Second
+
+// Close is Drain bounded by CloseTimeout: for the paths that have no
+// shutdown deadline of their own (a start that fails half-way, tests).
+func (g *Guard) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), CloseTimeout)
+	defer cancel()
+	return g.Drain(ctx)
+}
+
+// Drain ends the session gracefully: it publishes "offline" on the device
+// status topic (retained), then disconnects cleanly, which tells the broker
+// not to send the Last Will. If the broker is unreachable the Will has
+// already said "offline". Messages still queued are discarded. ctx bounds
+// the wait for the broker; paho's own reconnect goroutine, if one is
+// sleeping in its back-off, exits when it wakes (at most ReconnectMax
+// later). The re-publisher of retained topics (see retainedState) stops
+// before the disconnect. Drain and Close are idempotent: the first call
+// closes the guard, later ones return nil.
+func (g *Guard) Drain(ctx context.Context) error {
 	var err error
 	g.closeOnce.Do(func() {
 		g.statusMu.Lock()

@@ -22,9 +22,6 @@ var (
 	ValidPrefix  = validPrefix
 )
 
-// RedactUserinfo exposes the status error scrubber.
-var RedactUserinfo = redactUserinfo
-
 // Admit runs the guard's whole decision for ev (rules, schedule, rate limit)
 // without publishing, for table tests of the pure logic.
 func Admit(g *Guard, ev event.Event) error {

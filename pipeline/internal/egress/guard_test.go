@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/edgeguard/edgeguard/internal/testlog"
 	"log/slog"
 	"net"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/edgeguard/edgeguard/internal/mosquittotest"
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/event"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/broker"
@@ -41,7 +41,7 @@ func startEmbedded(t *testing.T) testBroker {
 		var err error
 		for attempt := 0; attempt < 50; attempt++ { // the old listener may linger briefly
 			var b *broker.Broker
-			if b, err = broker.Start(broker.Config{Addr: addr, Logger: slog.New(slog.DiscardHandler)}); err == nil {
+			if b, err = broker.New(broker.Config{Addr: addr, Logger: slog.New(slog.DiscardHandler)}); err == nil {
 				return b
 			}
 			time.Sleep(50 * time.Millisecond)
@@ -149,7 +149,7 @@ func newGuard(t *testing.T, url string, r egress.Rules, edit func(*egress.Config
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), guardTimeout)
 		defer cancel()
-		_ = g.Close(ctx)
+		_ = g.Drain(ctx)
 		if t.Failed() {
 			t.Logf("guard logs:\n%s", logs.String())
 		}
@@ -257,7 +257,7 @@ func TestCloseDisconnectsCleanlyWithOffline(t *testing.T) {
 		live := mosquittotest.Subscribe(t, b.url, statusTopic)
 		live.WaitFor(t, lastIs(statusTopic, event.DeviceOnline), guardTimeout)
 
-		if err := f.g.Close(ctxT(t)); err != nil {
+		if err := f.g.Drain(ctxT(t)); err != nil {
 			t.Fatal(err)
 		}
 		live.WaitFor(t, lastIs(statusTopic, event.DeviceOffline), guardTimeout)
@@ -267,7 +267,7 @@ func TestCloseDisconnectsCleanlyWithOffline(t *testing.T) {
 		if err := f.g.PublishEvent(ctxT(t), sampleEvent()); !errors.Is(err, egress.ErrClosed) {
 			t.Fatalf("PublishEvent after Close = %v, want ErrClosed", err)
 		}
-		if err := f.g.Close(ctxT(t)); err != nil {
+		if err := f.g.Drain(ctxT(t)); err != nil {
 			t.Fatalf("second Close: %v", err)
 		}
 	})
@@ -450,19 +450,7 @@ func TestEventsQueuedWhileBrokerDown(t *testing.T) {
 		// can arrive before anyone listens.
 		f.gate.setClosed(true)
 		ids, errs := publishConcurrently(t, f.g, 5)
-
-		b.restart()
-		s := mosquittotest.Subscribe(t, b.url, "eg/test/box1/+/events")
-		f.gate.setClosed(false)
-		waitForIDs(t, s, ids)
-		for range ids {
-			// Queued across a reconnect, paho reports the re-send, not the
-			// broker's acknowledgement: the guard says ErrQueued so that a
-			// durable outbox keeps the event (delivered above all the same).
-			if err := <-errs; err != nil && !errors.Is(err, egress.ErrQueued) {
-				t.Errorf("PublishEvent: %v", err)
-			}
-		}
+		deliveredAfterRestart(t, b, f, ids, errs)
 		mosquittotest.Subscribe(t, b.url, statusTopic).
 			WaitFor(t, retainedIs(statusTopic, event.DeviceOnline), guardTimeout)
 	})
@@ -481,20 +469,28 @@ func TestEventsQueuedBeforeFirstConnect(t *testing.T) {
 		}
 		f.gate.setClosed(true)
 		ids, errs := publishConcurrently(t, f.g, 3)
-
-		b.restart()
-		s := mosquittotest.Subscribe(t, b.url, "eg/test/box1/+/events")
-		f.gate.setClosed(false)
-		waitForIDs(t, s, ids)
-		for range ids {
-			// Queued across a reconnect, paho reports the re-send, not the
-			// broker's acknowledgement: the guard says ErrQueued so that a
-			// durable outbox keeps the event (delivered above all the same).
-			if err := <-errs; err != nil && !errors.Is(err, egress.ErrQueued) {
-				t.Errorf("PublishEvent: %v", err)
-			}
-		}
+		deliveredAfterRestart(t, b, f, ids, errs)
 	})
+}
+
+// deliveredAfterRestart restarts the broker, subscribes and only then
+// lets f's guard reconnect (held at its gate, so no event can arrive
+// before anyone listens), and expects every event of ids to arrive and
+// their publishes (errs) to succeed.
+func deliveredAfterRestart(t *testing.T, b testBroker, f fixture, ids []string, errs <-chan error) {
+	t.Helper()
+	b.restart()
+	s := mosquittotest.Subscribe(t, b.url, "eg/test/box1/+/events")
+	f.gate.setClosed(false)
+	waitForIDs(t, s, ids)
+	for range ids {
+		// Queued across a reconnect, paho reports the re-send, not the
+		// broker's acknowledgement: the guard says ErrQueued so that a
+		// durable outbox keeps the event (delivered above all the same).
+		if err := <-errs; err != nil && !errors.Is(err, egress.ErrQueued) {
+			t.Errorf("PublishEvent: %v", err)
+		}
+	}
 }
 
 // publishConcurrently starts n PublishEvent calls and returns once all n
@@ -515,21 +511,7 @@ func publishConcurrently(t *testing.T, g *egress.Guard, n int) ([]string, <-chan
 
 func waitForIDs(t *testing.T, s *mosquittotest.Subscription, ids []string) {
 	t.Helper()
-	s.WaitFor(t, func(ms []Message) bool {
-		seen := map[string]bool{}
-		for _, m := range ms {
-			var ev event.Event
-			if json.Unmarshal(m.Payload, &ev) == nil {
-				seen[ev.ID] = true
-			}
-		}
-		for _, id := range ids {
-			if !seen[id] {
-				return false
-			}
-		}
-		return true
-	}, guardTimeout)
+	s.WaitFor(t, mosquittotest.HasIDs(ids...), guardTimeout)
 }
 
 func TestBacklogBounded(t *testing.T) {
@@ -614,7 +596,7 @@ func TestCredentialsNeverLogged(t *testing.T) {
 	waitUntil(t, "unreachable logged", func() bool { return strings.Contains(f.logs.String(), "unreachable") })
 	f.gate.setClosed(false)
 	waitUntil(t, "reconnect", func() bool { return f.g.Stats().Connects == 2 })
-	if err := f.g.Close(ctxT(t)); err != nil {
+	if err := f.g.Drain(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
 

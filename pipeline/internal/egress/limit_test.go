@@ -3,11 +3,10 @@ package egress_test
 import (
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/event"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress"
 	"github.com/edgeguard/edgeguard/policy"
@@ -141,18 +140,8 @@ func TestLimits(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g, err := egress.New(egress.Config{Broker: "tcp://127.0.0.1:1", TopicPrefix: "eg", Device: "box1",
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, tc.rules)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids := map[string]string{}
-			id := func(label string) string {
-				if _, ok := ids[label]; !ok {
-					ids[label] = event.NewID()
-				}
-				return ids[label]
-			}
+			g := undialledGuard(t, tc.rules)
+			id := situationIDs()
 			for i, s := range tc.steps {
 				if s.rules != nil {
 					if _, isNil := s.rules.(nilRules); isNil {
@@ -193,6 +182,29 @@ func TestLimits(t *testing.T) {
 // nilRules marks a step that calls SetRules(nil).
 type nilRules struct{ egress.Rules }
 
+// undialledGuard is a guard with rules r whose broker is never dialled:
+// for its decisions alone.
+func undialledGuard(t *testing.T, r egress.Rules) *egress.Guard {
+	t.Helper()
+	g, err := egress.New(egress.Config{Broker: "tcp://127.0.0.1:1", TopicPrefix: "eg", Device: "box1", Logger: testlog.Discard()}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// situationIDs gives each situation label an event id of its own, the same
+// every time.
+func situationIDs() func(label string) string {
+	ids := map[string]string{}
+	return func(label string) string {
+		if _, ok := ids[label]; !ok {
+			ids[label] = event.NewID()
+		}
+		return ids[label]
+	}
+}
+
 func reasonOf(err error) egress.Reason {
 	switch {
 	case err == nil:
@@ -231,11 +243,7 @@ egress:
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := egress.New(egress.Config{Broker: "tcp://127.0.0.1:1", TopicPrefix: "eg", Device: "box1",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := undialledGuard(t, p)
 	// 12:00 UTC on Monday 2026-11-23 is 13:00 in Berlin: inside.
 	for i, tc := range []struct {
 		at   time.Time
@@ -260,11 +268,7 @@ egress:
 
 // Situations whose end never comes (a camera died) do not pile up.
 func TestLimiterMemoryIsBounded(t *testing.T) {
-	g, err := egress.New(egress.Config{Broker: "tcp://127.0.0.1:1", TopicPrefix: "eg", Device: "box1",
-		Logger: slog.New(slog.DiscardHandler)}, limited(0))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := undialledGuard(t, limited(0))
 	stale := sampleEvent()
 	stale.At = event.Time{Time: t0.Add(-25 * time.Hour)}
 	_ = egress.Admit(g, stale)
@@ -338,18 +342,8 @@ func TestSnapshotVerdicts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g, err := egress.New(egress.Config{Broker: "tcp://127.0.0.1:1", TopicPrefix: "eg", Device: "box1",
-				Logger: slog.New(slog.DiscardHandler)}, tc.rules)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids := map[string]string{}
-			id := func(label string) string {
-				if _, ok := ids[label]; !ok {
-					ids[label] = event.NewID()
-				}
-				return ids[label]
-			}
+			g := undialledGuard(t, tc.rules)
+			id := situationIDs()
 			msg := func(situation string, phase event.Phase, at time.Duration, typ string) event.Event {
 				if typ == "" {
 					typ = "motion"
@@ -368,7 +362,7 @@ func TestSnapshotVerdicts(t *testing.T) {
 				}
 			}
 			before := g.Stats().Suppressed
-			err = egress.AdmitSnapshot(g, "cam1", id(tc.image))
+			err := egress.AdmitSnapshot(g, "cam1", id(tc.image))
 			if (err == nil) != tc.allow {
 				t.Fatalf("snapshot: %v, want allowed %v", err, tc.allow)
 			}

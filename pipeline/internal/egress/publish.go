@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/edgeguard/edgeguard/internal/redact"
 	"github.com/edgeguard/edgeguard/pipeline/event"
 )
 
@@ -118,7 +118,7 @@ func (g *Guard) PublishCameraStatus(ctx context.Context, st event.CameraStatus) 
 		g.failed.Add(1)
 		return fmt.Errorf("egress: camera: %w", err)
 	}
-	st.Error = redactUserinfo(st.Error)
+	st.Error = redact.Text(st.Error)
 	payload, err := json.Marshal(st)
 	if err != nil {
 		g.failed.Add(1)
@@ -146,14 +146,6 @@ func (g *Guard) PublishRetained(ctx context.Context, subtopic string, v any) err
 		return fmt.Errorf("egress: encode %s: %w", subtopic, err)
 	}
 	return g.publish(ctx, deviceTopic(g.cfg.TopicPrefix, g.cfg.Device, subtopic), payload, true)
-}
-
-var userinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@`)
-
-// redactUserinfo replaces "user:password@" in every URL in s, the same
-// masking ingest.RedactURL uses.
-func redactUserinfo(s string) string {
-	return userinfo.ReplaceAllString(s, "${1}xxxxx@")
 }
 
 // publish sends at QoS 1 and waits for completion, ctx or Close.

@@ -1,23 +1,11 @@
 package egress
 
 import (
-	"bytes"
 	"errors"
-	"image"
-	"image/jpeg"
 	"testing"
-)
 
-func testJPEG(t *testing.T) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 16, 16)), nil); err != nil {
-		t.Fatal(err)
-	}
-	// Go's encoder writes no APP0; add the JFIF header as libjpeg does.
-	jfif := []byte{0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0}
-	return append(append([]byte{0xFF, 0xD8}, jfif...), b.Bytes()[2:]...)
-}
+	"github.com/edgeguard/edgeguard/internal/jpegtest"
+)
 
 // insert puts a segment right after SOI.
 func insert(j []byte, marker byte, body string) []byte {
@@ -27,7 +15,7 @@ func insert(j []byte, marker byte, body string) []byte {
 }
 
 func TestBareJFIF(t *testing.T) {
-	clean := testJPEG(t)
+	clean := jpegtest.JFIF(t)
 	for _, tt := range []struct {
 		name string
 		b    []byte

@@ -10,8 +10,8 @@ import (
 
 // TestClientIDTakeoverIsNamed: two guards with one client id on a real
 // Mosquitto take the session from each other in a loop (the same config
-// started twice). Before, each only logged "mqtt connection lost,
-// reconnecting err=EOF" again and again (issue 18 item 1); now the guard
+// started twice). "mqtt connection lost, reconnecting err=EOF" again and
+// again would leave the operator guessing (issue 18 item 1): the guard
 // says, once, what is going on.
 func TestClientIDTakeoverIsNamed(t *testing.T) {
 	b := mosquittotest.Start(t)

@@ -126,7 +126,7 @@ func TestTLSAndPassword(t *testing.T) {
 				}
 				s.WaitFor(t, func(ms []Message) bool { return len(ms) == 1 && strings.Contains(string(ms[0].Payload), ev.ID) }, guardTimeout)
 			}
-			_ = f.g.Close(ctxT(t))
+			_ = f.g.Drain(ctxT(t))
 			if tc.wantLog != "" && !strings.Contains(f.logs.String(), tc.wantLog) {
 				t.Errorf("log lacks %q:\n%s", tc.wantLog, f.logs)
 			}
@@ -176,7 +176,7 @@ func TestPasswordNeverLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.WaitFor(t, func(ms []Message) bool { return len(payloads(ms, "eg/test/box1/cam1/events")) >= 4 }, guardTimeout)
-	if err := f.g.Close(ctxT(t)); err != nil {
+	if err := f.g.Drain(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range s.Messages() {
@@ -195,7 +195,7 @@ func TestPasswordNeverLogged(t *testing.T) {
 	if !errors.Is(err, egress.ErrBadCredentials) {
 		t.Fatalf("with an old password: %v, want ErrBadCredentials", err)
 	}
-	_ = fb.g.Close(ctxT(t))
+	_ = fb.g.Drain(ctxT(t))
 
 	logs := f.logs.String() + fb.logs.String()
 	for _, want := range []string{"mqtt connected", "mqtt connection lost", "mqtt disconnected", "mqtt connection refused", "auth=true"} {
@@ -230,7 +230,7 @@ func TestTLSWithPahoDialer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer g.Close(ctxT(t))
+	defer g.Drain(ctxT(t))
 	if err := g.Connect(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,37 +1,18 @@
 package observe
 
 import (
-	"context"
 	"fmt"
 	"testing"
-	"time"
 
-	"github.com/edgeguard/edgeguard/pipeline/event"
+	"github.com/edgeguard/edgeguard/internal/testlog"
 )
 
-// BenchmarkSinkEvent is the cost the hooks add to each event a camera
-// queues (events are per situation change, not per frame).
-func BenchmarkSinkEvent(b *testing.B) {
-	s, err := New(Config{Logger: quiet(), EventTypes: []string{"motion"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	sink := s.Sink(discardSink{})
-	ev := event.Event{Camera: "cam1", Type: "motion", Phase: event.PhaseUpdate, At: event.Time{Time: time.Now()}}
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := sink.Event(ctx, ev); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // BenchmarkGather is one Prometheus scrape of a box with 8 cameras
-// (without the text encoding), the only time counters are read.
+// (without the text encoding), the only time counters are read: observe
+// does no work per frame or event.
 func BenchmarkGather(b *testing.B) {
 	eg, ob, _ := readySources()
-	s, err := New(Config{Logger: quiet(), Egress: eg, Outbox: ob, EventTypes: []string{"motion"}})
+	s, err := New(Config{Logger: testlog.Discard(), Egress: eg, Outbox: ob, EventTypes: []string{"motion"}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -45,8 +26,3 @@ func BenchmarkGather(b *testing.B) {
 		}
 	}
 }
-
-type discardSink struct{}
-
-func (discardSink) Event(context.Context, event.Event) error         { return nil }
-func (discardSink) Status(context.Context, event.CameraStatus) error { return nil }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/redact"
 	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/pipeline/internal/camera"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/outbox"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/snapshot"
@@ -41,10 +41,15 @@ type Readiness struct {
 	// Not a readiness condition on its own: restarting does not free the
 	// disk, and the events are delivered. Together with an unreachable
 	// broker it is (then nothing holds the events but memory).
-	Degraded []string      `json:"degraded,omitempty"`
-	Policy   *PolicyReport `json:"policy"`
-	Broker   *BrokerReport `json:"broker,omitempty"`
-	Outbox   *OutboxReport `json:"outbox,omitempty"`
+	Degraded []string `json:"degraded,omitempty"`
+	// ConfigError says why the last reload of the configuration file was
+	// rejected (with FILE:LINE when the file did not load); the box runs
+	// the configuration in force before it. Empty after a reload that was
+	// applied. Not a readiness condition: what runs is unchanged.
+	ConfigError string        `json:"config_error,omitempty"`
+	Policy      *PolicyReport `json:"policy"`
+	Broker      *BrokerReport `json:"broker,omitempty"`
+	Outbox      *OutboxReport `json:"outbox,omitempty"`
 	// Snapshots says which face detector anonymises images and why they
 	// are withheld. Not a readiness condition: events still leave while
 	// images are withheld (fail closed), and restarting does not install
@@ -103,42 +108,73 @@ type CameraReport struct {
 type sample struct {
 	policyName, policySHA string
 	policyAt              time.Time
+	configError           string
 	egress                *egress.Stats
-	outbox                *outbox.Stats
-	outboxAge             time.Duration
-	hasAge                bool
+	outbox                *outboxSnap
 	snapshots             *snapshot.Stats
 	cameras               []cameraSnap
 }
 
+// outboxSnap is the outbox's stats and, when it knows it (OutboxAger),
+// the age of its oldest message.
+type outboxSnap struct {
+	outbox.Stats
+	age    time.Duration
+	hasAge bool
+}
+
 type cameraSnap struct {
-	id    string
-	stats camera.Stats
-	state cameraState
+	id     string
+	stats  CameraStats
+	state  cameraState
+	events outbox.CameraEvents
+}
+
+// cameraState is a camera's state as readiness reports it.
+type cameraState struct {
+	State event.CameraState
+	Since time.Time
+	Error string
+}
+
+// stateOf is what c says of its state: connecting since it was added
+// until it publishes a status. Error texts from RTSP libraries may quote
+// the camera URL, and /readyz shows them: they are masked here too, as the
+// egress guard does for MQTT.
+func stateOf(c addedCamera) cameraState {
+	st := c.src.LastStatus()
+	if st.State == "" {
+		return cameraState{State: event.StateConnecting, Since: c.added}
+	}
+	since := st.Since.Time
+	if since.IsZero() {
+		since = c.added
+	}
+	return cameraState{State: st.State, Since: since, Error: redact.Text(st.Error)}
 }
 
 func (s *Server) sample() sample {
 	s.mu.Lock()
-	snap := sample{policyName: s.polName, policySHA: s.polSum, policyAt: s.polAt}
+	snap := sample{policyName: s.polName, policySHA: s.polSum, policyAt: s.polAt, configError: s.cfgErr}
 	cams := slices.Clone(s.cameras)
-	for _, c := range cams {
-		snap.cameras = append(snap.cameras, cameraSnap{id: c.ID(), state: s.states[c.ID()]})
-	}
 	s.mu.Unlock()
-	// Stats outside the lock: they are atomic loads, but the guard's takes
-	// its own lock.
-	for i, c := range cams {
-		snap.cameras[i].stats = c.Stats()
+	// The sources outside the lock: their stats are atomic loads, but the
+	// guard and the outbox take their own locks.
+	for _, c := range cams {
+		cs := cameraSnap{id: c.src.ID(), stats: c.src.Stats(), state: stateOf(c)}
+		if s.cfg.Outbox != nil {
+			cs.events = s.cfg.Outbox.CameraEvents(cs.id)
+		}
+		snap.cameras = append(snap.cameras, cs)
 	}
 	if s.cfg.Egress != nil {
 		st := s.cfg.Egress.Stats()
 		snap.egress = &st
 	}
 	if s.cfg.Outbox != nil {
-		st := s.cfg.Outbox.Stats()
-		snap.outbox = &st
+		snap.outbox = &outboxSnap{Stats: s.cfg.Outbox.Stats()}
 		if a, ok := s.cfg.Outbox.(OutboxAger); ok {
-			snap.outboxAge, snap.hasAge = a.OldestAge(), true
+			snap.outbox.age, snap.outbox.hasAge = a.OldestAge(), true
 		}
 	}
 	if s.cfg.Snapshots != nil {
@@ -152,7 +188,7 @@ func (s *Server) sample() sample {
 // broker is connected, or the outbox absorbs the outage without backing
 // up), and every camera streams. Pure logic over a snapshot.
 func (cfg Config) ready(snap sample) Readiness {
-	r := Readiness{Device: cfg.Device, Cameras: []CameraReport{}}
+	r := Readiness{Device: cfg.Device, Cameras: []CameraReport{}, ConfigError: snap.configError}
 	if snap.policySHA == "" {
 		r.Reasons = append(r.Reasons, "no privacy policy loaded")
 	} else {
@@ -181,12 +217,12 @@ func (cfg Config) ready(snap sample) Readiness {
 			ob.Healthy = false
 			why = append(why, fmt.Sprintf("outbox holds %d messages (limit %d)", ob.Depth, cfg.OutboxMaxDepth))
 		}
-		if snap.hasAge {
-			age := snap.outboxAge.Seconds()
+		if snap.outbox.hasAge {
+			age := snap.outbox.age.Seconds()
 			ob.OldestAgeSeconds = &age
-			if snap.outboxAge >= cfg.OutboxMaxAge {
+			if snap.outbox.age >= cfg.OutboxMaxAge {
 				ob.Healthy = false
-				why = append(why, fmt.Sprintf("oldest outbox message waits %s (limit %s)", snap.outboxAge.Round(time.Second), cfg.OutboxMaxAge))
+				why = append(why, fmt.Sprintf("oldest outbox message waits %s (limit %s)", snap.outbox.age.Round(time.Second), cfg.OutboxMaxAge))
 			}
 		}
 		r.Outbox = ob

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"github.com/edgeguard/edgeguard/internal/testlog"
 	"io"
 	"log/slog"
 	"net"
@@ -23,8 +21,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/pipeline/internal/camera"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/outbox"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/snapshot"
@@ -33,25 +31,56 @@ import (
 // Fakes for the stat sources: observe only reads numbers from them.
 type fakeCam struct {
 	id string
-	st camera.Stats
+	st CameraStats
+	mu sync.Mutex
+	// status is the last one the camera published.
+	status event.CameraStatus
 }
 
-func (c *fakeCam) ID() string          { return c.id }
-func (c *fakeCam) Stats() camera.Stats { return c.st }
+func (c *fakeCam) ID() string         { return c.id }
+func (c *fakeCam) Stats() CameraStats { return c.st }
+
+func (c *fakeCam) LastStatus() event.CameraStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status
+}
+
+// publish makes st the camera's last status, as its status topic would.
+func (c *fakeCam) publish(st event.CameraStatus) {
+	st.Camera = c.id
+	if st.Since.IsZero() {
+		st.Since = event.Time{Time: time.Now()}
+	}
+	c.mu.Lock()
+	c.status = st
+	c.mu.Unlock()
+}
+
+func (c *fakeCam) setState(state event.CameraState, errText string) {
+	c.publish(event.CameraStatus{State: state, Error: errText})
+}
 
 type fakeEgress struct{ st egress.Stats }
 
 func (e *fakeEgress) Stats() egress.Stats { return e.st }
 
 type fakeOutbox struct {
-	mu sync.Mutex
-	st outbox.Stats
+	mu     sync.Mutex
+	st     outbox.Stats
+	events map[string]outbox.CameraEvents
 }
 
 func (o *fakeOutbox) Stats() outbox.Stats {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.st
+}
+
+func (o *fakeOutbox) CameraEvents(camera string) outbox.CameraEvents {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.events[camera]
 }
 
 func (o *fakeOutbox) setDepth(n int) {
@@ -71,27 +100,32 @@ type agingOutbox struct {
 
 func (o *agingOutbox) OldestAge() time.Duration { return o.age }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 func newServer(t *testing.T, cfg Config) *Server {
 	t.Helper()
 	if cfg.Logger == nil {
-		cfg.Logger = quiet()
+		cfg.Logger = testlog.Discard()
 	}
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
-// start listens on a free loopback port and closes the server at the end.
+// start serves s (listening on a free loopback port since New) until the
+// test ends.
 func start(t *testing.T, s *Server) string {
 	t.Helper()
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(context.Background()) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
 	return "http://" + s.Addr().String()
 }
 
@@ -150,13 +184,25 @@ func value(mfs map[string]*dto.MetricFamily, name string, labels ...string) (flo
 	return 0, false
 }
 
+// fake is the fake camera s reads as id.
+func fake(s *Server, id string) *fakeCam {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.cameras {
+		if c.src.ID() == id {
+			return c.src.(*fakeCam)
+		}
+	}
+	panic("no camera " + id)
+}
+
 func readySources() (*fakeEgress, *fakeOutbox, []*fakeCam) {
 	cams := []*fakeCam{
-		{id: "cam1", st: camera.Stats{AccessUnits: 1000, DroppedAUs: 3, Decoded: 990, DecodeErrors: 7, Analysed: 200, DroppedFrames: 4, SessionsStarted: 3,
+		{id: "cam1", st: CameraStats{AccessUnits: 1000, DroppedAUs: 3, Decoded: 990, DecodeErrors: 7, Analysed: 200, DroppedFrames: 4, SessionsStarted: 3,
 			DecodeCPU: 2500 * time.Millisecond}},
-		{id: "cam2", st: camera.Stats{AccessUnits: 10, Decoded: 10, Analysed: 2, SessionsStarted: 1}},
+		{id: "cam2", st: CameraStats{AccessUnits: 10, Decoded: 10, Analysed: 2, SessionsStarted: 1}},
 	}
-	eg := &fakeEgress{st: egress.Stats{Published: 42, Suppressed: 5, Stripped: 9, Dropped: 1, Failed: 2, Pending: 3, Connects: 2, Connected: true}}
+	eg := &fakeEgress{st: egress.Stats{Published: 42, Suppressed: 5, Stripped: 9, Dropped: 1, Failed: 2, Pending: 3, Connects: 2, Connected: true, Republished: 4}}
 	ob := &fakeOutbox{st: outbox.Stats{Queued: 50, Published: 47, Suppressed: 5, Retries: 6, Depth: 3,
 		DroppedAge: 8, DroppedSize: 11, Undecodable: 1, WriteErrors: 2, Bytes: 4096,
 		SnapshotsQueued: 12, SnapshotsSent: 7, SnapshotsSuppressed: 3, SnapshotsDropped: 2, SnapshotBytes: 300 << 10}}
@@ -172,10 +218,14 @@ func TestMetricsReadTheCountersOnScrape(t *testing.T) {
 		s.AddCamera(c)
 	}
 	s.SetPolicy("city-default", "abc123")
-	s.ObserveCameraStatus(event.CameraStatus{Camera: "cam1", State: event.StateStreaming})
-	s.ObserveEvent("cam1", "motion", "start", 80*time.Millisecond)
-	s.ObserveEvent("cam1", "motion", "update", 120*time.Millisecond)
-	s.ObserveEvent("cam1", "motion", "end", -1)
+	cams[0].setState(event.StateStreaming, "")
+	// As the outbox counts a start queued 80 ms and an update 120 ms after
+	// their frames, and an end (no latency: its age includes the quiet time).
+	aob.events = map[string]outbox.CameraEvents{"cam1": {
+		Queued: map[outbox.Kind]uint64{{Type: "motion", Phase: event.PhaseStart}: 1,
+			{Type: "motion", Phase: event.PhaseUpdate}: 1, {Type: "motion", Phase: event.PhaseEnd}: 1},
+		Latency: outbox.Latency{Buckets: [len(outbox.LatencyBounds)]uint64{4: 1, 5: 1}, Count: 2, Sum: 200 * time.Millisecond},
+	}}
 	base := start(t, s)
 
 	mfs := scrape(t, base)
@@ -220,6 +270,7 @@ func TestMetricsReadTheCountersOnScrape(t *testing.T) {
 		{"edgeguard_outbox_snapshot_bytes", nil, 300 << 10},
 		{"edgeguard_events_suppressed_total", []string{"reason=policy"}, 5},
 		{"edgeguard_egress_published_total", nil, 42},
+		{"edgeguard_egress_republished_total", nil, 4},
 		{"edgeguard_egress_fields_stripped_total", nil, 9},
 		{"edgeguard_egress_dropped_total", []string{"reason=backlog"}, 1},
 		{"edgeguard_egress_failed_total", nil, 2},
@@ -268,7 +319,7 @@ func TestMetricsReadTheCountersOnScrape(t *testing.T) {
 
 	// Counters are read, not copied: a later scrape sees the new values.
 	cams[0].st.Analysed = 250
-	s.ObserveCameraStatus(event.CameraStatus{Camera: "cam2", State: event.StateStreaming})
+	cams[1].setState(event.StateStreaming, "")
 	mfs = scrape(t, base)
 	if got, _ := value(mfs, "edgeguard_camera_frames_analysed_total", "camera=cam1"); got != 250 {
 		t.Errorf("analysed after update = %v, want 250", got)
@@ -282,11 +333,13 @@ func TestMetricsReadTheCountersOnScrape(t *testing.T) {
 // their cardinality bounded: only camera, type, phase and reason labels.
 func TestMetricsNamesAndLabels(t *testing.T) {
 	eg, ob, cams := readySources()
-	s := newServer(t, Config{Egress: eg, Outbox: &agingOutbox{fakeOutbox: fakeOutbox{st: ob.st}}, Snapshots: &fakeSnapshots{}, EventTypes: []string{"motion"}})
+	aob := &agingOutbox{fakeOutbox: fakeOutbox{st: ob.st}}
+	s := newServer(t, Config{Egress: eg, Outbox: aob, Snapshots: &fakeSnapshots{}, EventTypes: []string{"motion"}})
 	for _, c := range cams {
 		s.AddCamera(c)
 	}
-	s.ObserveEvent("cam1", "motion", "start", time.Millisecond)
+	aob.events = map[string]outbox.CameraEvents{"cam1": {Queued: map[outbox.Kind]uint64{
+		{Type: "motion", Phase: event.PhaseStart}: 1, {Type: "loitering", Phase: event.PhaseStart}: 1}}}
 	mfs, err := s.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +374,7 @@ func TestMetricsNamesAndLabels(t *testing.T) {
 func TestReadyz(t *testing.T) {
 	streaming := func(s *Server, ids ...string) {
 		for _, id := range ids {
-			s.ObserveCameraStatus(event.CameraStatus{Camera: id, State: event.StateStreaming})
+			fake(s, id).setState(event.StateStreaming, "")
 		}
 	}
 	tests := []struct {
@@ -339,16 +392,15 @@ func TestReadyz(t *testing.T) {
 			false, []string{"camera cam2 is connecting"}},
 		{"camera error quoting its URL", func(s *Server, _ *fakeEgress, _ *agingOutbox) {
 			streaming(s, "cam1")
-			s.ObserveCameraStatus(event.CameraStatus{Camera: "cam2", State: event.StateOffline,
-				Error: "DESCRIBE rtsp://admin:s3cr3t@192.0.2.10/stream: 404"})
+			fake(s, "cam2").setState(event.StateOffline, "DESCRIBE rtsp://admin:s3cr3t@192.0.2.10/stream: 404")
 		}, false, []string{"camera cam2 is offline: DESCRIBE rtsp://xxxxx@192.0.2.10/stream: 404"}},
 		{"camera failed", func(s *Server, _ *fakeEgress, _ *agingOutbox) {
 			streaming(s, "cam1")
-			s.ObserveCameraStatus(event.CameraStatus{Camera: "cam2", State: event.StateError, Error: "unauthorized"})
+			fake(s, "cam2").setState(event.StateError, "unauthorized")
 		}, false, []string{"camera cam2 is error: unauthorized"}},
 		{"camera lost after streaming", func(s *Server, _ *fakeEgress, _ *agingOutbox) {
 			streaming(s, "cam1", "cam2")
-			s.ObserveCameraStatus(event.CameraStatus{Camera: "cam1", State: event.StateOffline, Error: "stream ended"})
+			fake(s, "cam1").setState(event.StateOffline, "stream ended")
 		}, false, []string{"camera cam1 is offline: stream ended"}},
 		{"broker down, outbox absorbs it", func(s *Server, eg *fakeEgress, _ *agingOutbox) {
 			eg.st.Connected = false
@@ -473,24 +525,28 @@ func TestHealthz(t *testing.T) {
 	}
 }
 
-func TestSinkObservesOnTheWay(t *testing.T) {
-	s := newServer(t, Config{})
-	next := &recordingSink{}
-	sink := s.Sink(next)
+// TestEventsFromTheOutbox: the events a camera hands to the outbox, with
+// nothing in between, are in the metrics, read from the outbox's own
+// counts: by camera, type and phase, starts and updates in the latency;
+// one the outbox refused is not counted. The camera's state is the status
+// it last published.
+func TestEventsFromTheOutbox(t *testing.T) {
+	box := newOutbox(t)
+	s := newServer(t, Config{Outbox: box})
+	cam := &fakeCam{id: "cam1"}
+	s.AddCamera(cam)
 	ctx := context.Background()
 	at := event.Time{Time: time.Now()}
 	for _, p := range []event.Phase{event.PhaseStart, event.PhaseUpdate, event.PhaseEnd} {
-		if err := sink.Event(ctx, event.Event{Camera: "cam1", Type: "motion", Phase: p, At: at}); err != nil {
+		if err := box.Event(ctx, event.Event{Camera: "cam1", Type: "motion", Phase: p, At: at}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	next.fail = true
-	if err := sink.Event(ctx, event.Event{Camera: "cam1", Type: "motion", Phase: event.PhaseStart, At: at}); err == nil {
-		t.Error("error of the wrapped sink not returned")
+	box.Close()
+	if err := box.Event(ctx, event.Event{Camera: "cam1", Type: "motion", Phase: event.PhaseStart, At: at}); err == nil {
+		t.Error("Event on a closed outbox succeeded")
 	}
-	// A status is observed even when it cannot be queued: it is the state.
-	sink.Status(ctx, event.CameraStatus{Camera: "cam1", State: event.StateStreaming})
-	s.AddCamera(&fakeCam{id: "cam1"})
+	cam.setState(event.StateStreaming, "")
 
 	mfs, err := s.Registry().Gather()
 	if err != nil {
@@ -505,62 +561,63 @@ func TestSinkObservesOnTheWay(t *testing.T) {
 		labels []string
 		want   float64
 	}{
-		{"edgeguard_events_total", []string{"camera=cam1", "phase=start", "type=motion"}, 1}, // the failed one is not counted
+		{"edgeguard_events_total", []string{"camera=cam1", "phase=start", "type=motion"}, 1}, // the refused one is not counted
 		{"edgeguard_events_total", []string{"camera=cam1", "phase=update", "type=motion"}, 1},
 		{"edgeguard_events_total", []string{"camera=cam1", "phase=end", "type=motion"}, 1},
 		{"edgeguard_event_latency_seconds", []string{"camera=cam1"}, 2},
 		{"edgeguard_camera_streaming", []string{"camera=cam1"}, 1},
+		{"edgeguard_outbox_queued_total", nil, 3},
 	} {
 		if got, ok := value(byName, tt.name, tt.labels...); !ok || got != tt.want {
 			t.Errorf("%s%v = %v (found %v), want %v", tt.name, tt.labels, got, ok, tt.want)
 		}
 	}
-	if len(next.events) != 3 || len(next.statuses) != 0 {
-		t.Errorf("wrapped sink got %d events, %d statuses; want 3, 0", len(next.events), len(next.statuses))
+}
+
+// newOutbox is a real outbox in memory whose broker never answers: what
+// the cameras queue stays counted and queued.
+func newOutbox(t *testing.T) *outbox.Outbox {
+	t.Helper()
+	box, err := outbox.New(outbox.Config{Publisher: unreachable{}, Logger: testlog.Discard()})
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { box.Close() })
+	return box
 }
 
-type recordingSink struct {
-	mu       sync.Mutex
-	fail     bool
-	events   []event.Event
-	statuses []event.CameraStatus
+// unreachable is a broker that never acknowledges.
+type unreachable struct{}
+
+func (unreachable) PublishEvent(ctx context.Context, _ event.Event) error {
+	<-ctx.Done()
+	return ctx.Err()
 }
 
-func (r *recordingSink) Event(_ context.Context, ev event.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail {
-		return errors.New("outbox closed")
-	}
-	r.events = append(r.events, ev)
-	return nil
+func (unreachable) PublishCameraStatus(ctx context.Context, _ event.CameraStatus) error {
+	<-ctx.Done()
+	return ctx.Err()
 }
 
-func (r *recordingSink) Status(_ context.Context, st event.CameraStatus) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail {
-		return errors.New("outbox closed")
-	}
-	r.statuses = append(r.statuses, st)
-	return nil
-}
-
-// TestConcurrentHooksAndScrapes is for the race detector: cameras report
-// while Prometheus scrapes.
-func TestConcurrentHooksAndScrapes(t *testing.T) {
-	eg, ob, cams := readySources()
-	s := newServer(t, Config{Addr: "127.0.0.1:0", Egress: eg, Outbox: ob, EventTypes: []string{"motion"}})
+// TestConcurrentReportsAndScrapes is for the race detector: cameras
+// publish statuses and queue events while Prometheus scrapes.
+func TestConcurrentReportsAndScrapes(t *testing.T) {
+	eg, _, _ := readySources()
+	box := newOutbox(t)
+	s := newServer(t, Config{Addr: "127.0.0.1:0", Egress: eg, Outbox: box, EventTypes: []string{"motion"}})
 	base := start(t, s)
 	var wg sync.WaitGroup
 	for i := range 4 {
 		wg.Go(func() {
 			id := fmt.Sprintf("cam%d", i)
-			s.AddCamera(&fakeCam{id: id})
+			cam := &fakeCam{id: id}
+			s.AddCamera(cam)
 			for j := range 200 {
-				s.ObserveCameraStatus(event.CameraStatus{Camera: id, State: event.StateStreaming})
-				s.ObserveEvent(id, "motion", "update", time.Duration(j)*time.Millisecond)
+				cam.setState(event.StateStreaming, "")
+				at := event.Time{Time: time.Now().Add(-time.Duration(j) * time.Millisecond)}
+				if err := box.Event(context.Background(), event.Event{Camera: id, Type: "motion", Phase: event.PhaseUpdate, At: at}); err != nil {
+					t.Error(err)
+				}
 				s.SetPolicy("p", "sha")
 			}
 		})
@@ -570,20 +627,29 @@ func TestConcurrentHooksAndScrapes(t *testing.T) {
 		s.Readiness()
 	}
 	wg.Wait()
-	_ = cams
 	if got, _ := value(scrape(t, base), "edgeguard_events_total", "camera=cam3", "phase=update", "type=motion"); got != 200 {
 		t.Errorf("events = %v, want 200", got)
 	}
 }
 
-func TestStartAndClose(t *testing.T) {
+func TestRunAndClose(t *testing.T) {
 	t.Run("disabled", func(t *testing.T) {
 		s := newServer(t, Config{Addr: ""})
-		if err := s.Start(); err != nil || s.Addr() != nil {
-			t.Errorf("Start = %v, Addr = %v; want nil, nil", err, s.Addr())
+		if s.Addr() != nil {
+			t.Errorf("Addr = %v; want nil", s.Addr())
 		}
-		s.ObserveEvent("cam1", "motion", "start", time.Millisecond) // hooks still work
-		if err := s.Close(context.Background()); err != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := s.Run(ctx); err != nil {
+			t.Errorf("Run = %v", err)
+		}
+		if r := s.Readiness(); r.Ready() { // readiness and the metrics still work
+			t.Errorf("ready without sources: %+v", r)
+		}
+		if _, err := s.Registry().Gather(); err != nil {
+			t.Error(err)
+		}
+		if err := s.Close(); err != nil {
 			t.Error(err)
 		}
 	})
@@ -593,11 +659,10 @@ func TestStartAndClose(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		s := newServer(t, Config{Addr: ln.Addr().String()})
-		if err := s.Start(); err == nil {
-			t.Error("Start on a taken port succeeded")
+		if s, err := New(Config{Addr: ln.Addr().String(), Logger: testlog.Discard()}); err == nil {
+			s.Close()
+			t.Error("New on a taken port succeeded")
 		}
-		s.Close(context.Background())
 	})
 	t.Run("close stops serving", func(t *testing.T) {
 		s := newServer(t, Config{Addr: "127.0.0.1:0"})
@@ -605,15 +670,30 @@ func TestStartAndClose(t *testing.T) {
 		if err := Probe(context.Background(), base+"/healthz"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Close(context.Background()); err != nil {
+		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Close(context.Background()); err != nil {
+		if err := s.Close(); err != nil {
 			t.Errorf("second Close: %v", err)
 		}
 		if err := Probe(context.Background(), base+"/healthz"); err == nil {
 			t.Error("still answering after Close")
 		}
+	})
+	t.Run("closed before it ran", func(t *testing.T) {
+		s := newServer(t, Config{Addr: "127.0.0.1:0"})
+		addr := s.Addr().String()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(context.Background()); err != nil {
+			t.Errorf("Run after Close = %v, want nil", err)
+		}
+		ln, err := net.Listen("tcp", addr) // the port is free again
+		if err != nil {
+			t.Fatalf("port not released by Close: %v", err)
+		}
+		ln.Close()
 	})
 }
 
@@ -627,7 +707,7 @@ func TestBindWarning(t *testing.T) {
 		{"0.0.0.0:0", true},
 	} {
 		t.Run(tt.addr, func(t *testing.T) {
-			var buf syncBuffer
+			var buf testlog.Buffer
 			s := newServer(t, Config{Addr: tt.addr, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 			start(t, s)
 			if got := strings.Contains(buf.String(), "level=WARN"); got != tt.warn {
@@ -636,9 +716,6 @@ func TestBindWarning(t *testing.T) {
 		})
 	}
 }
-
-// syncBuffer collects what goroutines of the code under test log.
-type syncBuffer = testlog.Buffer
 
 func TestProbe(t *testing.T) {
 	eg, ob, cams := readySources()
@@ -655,7 +732,7 @@ func TestProbe(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "camera cam1 is connecting") {
 		t.Errorf("readyz not ready: %v; want the reason", err)
 	}
-	s.ObserveCameraStatus(event.CameraStatus{Camera: "cam1", State: event.StateStreaming})
+	fake(s, "cam1").setState(event.StateStreaming, "")
 	if err := Probe(ctx, base+"/readyz"); err != nil {
 		t.Errorf("readyz ready: %v", err)
 	}
@@ -685,7 +762,7 @@ func TestReadyzSaysWhyImagesAreWithheld(t *testing.T) {
 	}
 	s.SetPolicy("city-default", "abc123")
 	for _, id := range []string{"cam1", "cam2"} {
-		s.ObserveCameraStatus(event.CameraStatus{Camera: id, State: event.StateStreaming})
+		fake(s, id).setState(event.StateStreaming, "")
 	}
 	r := s.Readiness()
 	if !r.Ready() {
@@ -697,5 +774,55 @@ func TestReadyzSaysWhyImagesAreWithheld(t *testing.T) {
 	}
 	if got, ok := value(scrape(t, start(t, s)), "edgeguard_face_detector_ready"); !ok || got != 0 {
 		t.Errorf("edgeguard_face_detector_ready = %v, want 0", got)
+	}
+}
+
+// TestRemoveCameraAndConfigError: a camera a reload removed leaves
+// readiness and the metrics (its series too); a rejected configuration is
+// reported on /readyz and as edgeguard_config_last_reload_successful 0,
+// without making the box unready, until a reload clears it.
+func TestRemoveCameraAndConfigError(t *testing.T) {
+	eg, ob, cams := readySources()
+	s := newServer(t, Config{Addr: "127.0.0.1:0", Egress: eg, Outbox: ob, EventTypes: []string{"motion"}})
+	s.SetPolicy("p", "abc")
+	for _, c := range cams {
+		s.AddCamera(c)
+	}
+	base := start(t, s)
+	fake(s, "cam1").setState(event.StateStreaming, "")
+	if r := s.Readiness(); r.Ready() {
+		t.Fatalf("ready with cam2 connecting: %+v", r)
+	}
+
+	s.RemoveCamera("cam2")
+	s.SetConfigError("edgeguard.yaml:7:3: cameras[1].url: not an rtsp:// URL")
+	r := s.Readiness()
+	if !r.Ready() || len(r.Cameras) != 1 || r.Cameras[0].ID != "cam1" {
+		t.Errorf("after removing cam2: %+v", r)
+	}
+	if r.ConfigError != "edgeguard.yaml:7:3: cameras[1].url: not an rtsp:// URL" {
+		t.Errorf("config_error %q", r.ConfigError)
+	}
+	_, body := get(t, base+"/readyz")
+	if !strings.Contains(string(body), `"config_error": "edgeguard.yaml:7:3`) {
+		t.Errorf("/readyz does not show the config error:\n%s", body)
+	}
+	mfs := scrape(t, base)
+	if _, ok := value(mfs, "edgeguard_camera_frames_received_total", "camera=cam2"); ok {
+		t.Error("cam2 still in the metrics")
+	}
+	if _, ok := value(mfs, "edgeguard_events_total", "camera=cam2", "phase=start", "type=motion"); ok {
+		t.Error("cam2's event series still exported")
+	}
+	if got, ok := value(mfs, "edgeguard_config_last_reload_successful"); !ok || got != 0 {
+		t.Errorf("edgeguard_config_last_reload_successful = %v, %v; want 0", got, ok)
+	}
+
+	s.SetConfigError("")
+	if r := s.Readiness(); r.ConfigError != "" {
+		t.Errorf("config_error not cleared: %q", r.ConfigError)
+	}
+	if got, _ := value(scrape(t, base), "edgeguard_config_last_reload_successful"); got != 1 {
+		t.Errorf("edgeguard_config_last_reload_successful = %v after a good reload, want 1", got)
 	}
 }

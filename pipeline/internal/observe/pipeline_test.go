@@ -2,13 +2,15 @@ package observe
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/edgeguard/edgeguard/internal/mosquittotest"
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/event"
-	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/internal/camera"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/outbox"
@@ -19,13 +21,32 @@ import (
 	"github.com/edgeguard/edgeguard/policy"
 )
 
-// The real pipeline types are the sources observe reads.
+// The real pipeline types are the sources observe reads (a camera through
+// an adapter, as pipeline/app does).
 var (
-	_ CameraSource   = (*camera.Camera)(nil)
+	_ CameraSource   = realCamera{}
 	_ EgressSource   = (*egress.Guard)(nil)
 	_ OutboxSource   = (*outbox.Outbox)(nil)
 	_ SnapshotSource = (*snapshot.Worker)(nil)
 )
+
+// realCamera is a *camera.Camera as observe reads it. It copies the
+// counters by name, so it fails if camera.Stats lacks one of CameraStats
+// (pipeline/app's adapter copies them one by one).
+type realCamera struct{ *camera.Camera }
+
+func (c realCamera) Stats() CameraStats {
+	var out CameraStats
+	src, dst := reflect.ValueOf(c.Camera.Stats()), reflect.ValueOf(&out).Elem()
+	for i := range dst.NumField() {
+		dst.Field(i).Set(src.FieldByName(dst.Type().Field(i).Name))
+	}
+	return out
+}
+
+func TestCameraStatsNamedAsCamera(t *testing.T) {
+	realCamera{&camera.Camera{}}.Stats() // panics on a field camera.Stats does not have
+}
 
 // guardSink hands a camera's messages straight to the guard; the service
 // puts the outbox in between, which this test does not need. Without the
@@ -55,18 +76,18 @@ func TestRealPipeline(t *testing.T) {
 	}
 	mq := mosquittotest.Start(t)
 	cam, err := simcam.Start(simcam.Config{Addr: "127.0.0.1:0", Path: "cam", Codec: codec.H264,
-		Scene: scene.Static(320, 180, 25), ClipSeconds: 2, Logger: quiet()})
+		Scene: scene.Static(320, 180, 25), ClipSeconds: 2, Logger: testlog.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cam.Close()
 	pol := policy.Default()
 	guard, err := egress.New(egress.Config{Broker: mq.URL(), TopicPrefix: "edgeguard", Device: "edge-01",
-		ReconnectMax: 200 * time.Millisecond, Logger: quiet()}, pol)
+		ReconnectMax: 200 * time.Millisecond, Logger: testlog.Discard()}, pol)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer guard.Close(context.Background())
+	defer guard.Close()
 	if err := guard.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -76,11 +97,11 @@ func TestRealPipeline(t *testing.T) {
 	obs.SetPolicy(pol.Name, pol.SHA256)
 	m := motion.DefaultConfig()
 	c, err := camera.New(camera.Config{Device: "edge-01", ID: "cam1", URL: cam.URL(), AnalysisFPS: 5, AnalysisWidth: 160,
-		Motion: m, Lifecycle: lifecycle.Config{QuietTime: time.Second}, Sink: obs.Sink(guardSink{guard}), Logger: quiet()})
+		Motion: m, Rules: motionRule, Sink: guardSink{guard}, Logger: testlog.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	obs.AddCamera(c)
+	obs.AddCamera(realCamera{c})
 	base := start(t, obs)
 	if r := obs.Readiness(); r.Ready() {
 		t.Errorf("ready before the camera streams: %+v", r)
@@ -143,4 +164,11 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// motionRule is the camera's motion events: a situation ends after 1 s
+// without motion, no updates.
+func motionRule() ([]pattern.Rule, error) {
+	m, err := pattern.NewMotion(pattern.MotionConfig{Name: pattern.TypeMotion, QuietTime: time.Second})
+	return []pattern.Rule{m}, err
 }

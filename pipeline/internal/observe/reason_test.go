@@ -3,7 +3,6 @@ package observe
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net"
 	"slices"
 	"strings"
@@ -11,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
+	"github.com/edgeguard/edgeguard/internal/testlog"
+	"github.com/edgeguard/edgeguard/pipeline/event"
 	"github.com/edgeguard/edgeguard/pipeline/internal/camera"
 )
 
@@ -25,16 +25,16 @@ func TestReadyzShowsGenericReason(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s, err := New(Config{Device: "edge-01", Logger: slog.New(slog.DiscardHandler)})
+	s, err := New(Config{Device: "edge-01", Logger: testlog.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cam, err := camera.New(camera.Config{Device: "edge-01", ID: "cam1", URL: "rtsp://admin:s3cr3t@" + addr + "/x",
-		Lifecycle: lifecycle.Config{QuietTime: time.Second}, Sink: s.Sink(discardSink{}), Logger: slog.New(slog.DiscardHandler)})
+		Rules: motionRule, Sink: discardSink{}, Logger: testlog.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.AddCamera(cam)
+	s.AddCamera(realCamera{cam})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -60,3 +60,9 @@ func TestReadyzShowsGenericReason(t *testing.T) {
 		t.Errorf("/readyz shows the camera's URL or address: %s", body)
 	}
 }
+
+// discardSink takes a camera's messages and drops them.
+type discardSink struct{}
+
+func (discardSink) Event(context.Context, event.Event) error         { return nil }
+func (discardSink) Status(context.Context, event.CameraStatus) error { return nil }

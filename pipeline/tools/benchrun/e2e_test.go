@@ -8,8 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -24,7 +22,9 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
+	"github.com/edgeguard/edgeguard/internal/cpuclock"
 	"github.com/edgeguard/edgeguard/internal/mosquittotest"
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/event"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/codec"
 	"github.com/edgeguard/edgeguard/pipeline/tools/benchrun"
@@ -146,8 +146,9 @@ func TestEndToEndBenchmark(t *testing.T) {
 		width = n
 	}
 	// Cameras encode High profile with CABAC and deblocking; x264's
-	// ultrafast (the clips before 2026-12) has neither and costs less than
-	// half as much to decode, which made the floor unrealistically low.
+	// ultrafast (EDGEGUARD_BENCH_PRESET=ultrafast) has neither and costs
+	// less than half as much to decode, which makes the floor
+	// unrealistically low.
 	preset := codec.PresetCamera
 	if v := os.Getenv("EDGEGUARD_BENCH_PRESET"); v != "" {
 		preset = v
@@ -356,14 +357,6 @@ func scrape(addr string) (*benchrun.Metrics, error) {
 	return benchrun.ParseMetrics(res.Body)
 }
 
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // slowEvent is the latency target; runPoint logs every start event beyond it.
 const slowEvent = 200 * time.Millisecond
 
@@ -425,7 +418,7 @@ defaults:
 		aus := append(append([][][]byte{}, c.aus[off:]...), c.aus[:off]...)
 		sc := scene.Walker(pr.w, pr.h, pr.fps)
 		s, err := simcam.Start(simcam.Config{Path: "cam", Codec: codec.H264, Scene: sc, Clip: aus,
-			Logger: quietLogger()})
+			Logger: testlog.Discard()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -508,7 +501,7 @@ defaults:
 		t.Fatal(err)
 	}
 	mc0, _ := benchrun.ReadMachineCPU()
-	self0 := selfCPU()
+	self0 := cpuclock.Process()
 	t0 := time.Now()
 	var rssPeak int64
 	window := time.Duration(seconds * float64(time.Second))
@@ -526,7 +519,7 @@ defaults:
 	}
 	t1 := time.Now()
 	mc1, _ := benchrun.ReadMachineCPU()
-	self1 := selfCPU()
+	self1 := cpuclock.Process()
 	m1, err := scrape(httpAddr)
 	if err != nil {
 		t.Fatal(err)
@@ -705,8 +698,6 @@ func writePlot(path string, ps []point) error {
 	}
 	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
-
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // benchRules turns every behaviour pattern on for a camera, with the zone
 // and line covering the walker's path, so that every pixel stage (frame

@@ -218,13 +218,9 @@ func Table(scs []Scenario, outs []Outcome) []Row {
 	return out
 }
 
-// AllTypes lists the evaluated patterns in table order.
-var AllTypes = []string{
-	pattern.TypeIntrusion, pattern.TypeZoneEnter, pattern.TypeZoneExit, pattern.TypeLineCrossing,
-	pattern.TypeLoitering, pattern.TypeCrowd, pattern.TypeRunning, pattern.TypePersonDown, pattern.TypeTamper,
-	pattern.TypeAbandonedObject, pattern.TypeObjectRemoved,
-	pattern.TypeViolentMotion,
-}
+// AllTypes lists the evaluated patterns in table order: every rule type
+// of the registry (motion, the camera's motion: section, is not a pattern).
+var AllTypes = pattern.RuleTypes()
 
 // WriteTable prints rows as a Markdown table.
 func WriteTable(w io.Writer, rows []Row) {

@@ -34,27 +34,33 @@ func rect(x0, y0, x1, y1 float64) geometry.Polygon {
 	return geometry.Polygon{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}}
 }
 
-// Rules is the rule set every scenario runs with (fresh instances per run).
+// Rules is the rule set every scenario runs with (fresh instances per run),
+// built through the rule registry as the config file's rules are: the
+// settings are those an operator would write (the others take the type's
+// default).
 func Rules() []pattern.Rule {
-	must := func(r pattern.Rule, err error) pattern.Rule {
+	must := func(typ string, c pattern.Common, s pattern.Settings) pattern.Rule {
+		c.Perspective = persp
+		r, err := pattern.New(typ, c, s)
 		if err != nil {
-			panic(err)
+			panic(fmt.Sprintf("%s: %v", c.Name, err))
 		}
 		return r
 	}
+	type set = pattern.Settings
 	return []pattern.Rule{
-		must(pattern.NewIntrusion(pattern.IntrusionConfig{Name: "door-intrusion", Zone: doorZone, MinDuration: time.Second, Perspective: persp})),
-		must(pattern.NewIntrusion(pattern.IntrusionConfig{Name: "door-enter", Zone: doorZone, Mode: pattern.Enter, Perspective: persp})),
-		must(pattern.NewIntrusion(pattern.IntrusionConfig{Name: "door-exit", Zone: doorZone, Mode: pattern.Exit, Perspective: persp})),
-		must(pattern.NewLineCrossing(pattern.LineConfig{Name: "gate-in", LineName: "gate", Line: gate, Perspective: persp})),
-		must(pattern.NewLoitering(pattern.LoiterConfig{Name: "door-loiter", Zone: doorZone, Dwell: 60 * time.Second, Radius: 3, Perspective: persp})),
-		must(pattern.NewCrowd(pattern.CrowdConfig{Name: "plaza-crowd", Zone: plaza, MinCount: 4, MinOccupancy: -1, Duration: 5 * time.Second, Perspective: persp})),
-		must(pattern.NewRunning(pattern.RunningConfig{Name: "running", Speed: 1.8, MinDuration: time.Second, Perspective: persp})),
-		must(pattern.NewPersonDown(pattern.PersonDownConfig{Name: "person-down", DownTime: 10 * time.Second, Perspective: persp})),
-		must(pattern.NewTamper(pattern.TamperConfig{Name: "tamper", Duration: 5 * time.Second})),
-		must(pattern.NewAbandonedObject(pattern.AbandonedConfig{Name: "abandoned", Duration: 30 * time.Second, Perspective: persp})),
-		must(pattern.NewObjectRemoved(pattern.RemovedConfig{Name: "removed", Duration: 30 * time.Second})),
-		must(pattern.NewViolent(pattern.ViolentConfig{Name: "violence", MinDuration: 2 * time.Second, Perspective: persp})),
+		must(pattern.TypeIntrusion, pattern.Common{Name: "door-intrusion", Zone: doorZone}, set{"min_duration": time.Second}),
+		must(pattern.TypeZoneEnter, pattern.Common{Name: "door-enter", Zone: doorZone}, nil),
+		must(pattern.TypeZoneExit, pattern.Common{Name: "door-exit", Zone: doorZone}, nil),
+		must(pattern.TypeLineCrossing, pattern.Common{Name: "gate-in", LineName: "gate", Line: gate}, nil),
+		must(pattern.TypeLoitering, pattern.Common{Name: "door-loiter", Zone: doorZone}, set{"dwell": 60 * time.Second, "radius": 3}),
+		must(pattern.TypeCrowd, pattern.Common{Name: "plaza-crowd", Zone: plaza}, set{"min_count": 4, "min_occupancy": -1, "duration": 5 * time.Second}),
+		must(pattern.TypeRunning, pattern.Common{Name: "running"}, set{"speed": 1.8, "min_duration": time.Second}),
+		must(pattern.TypePersonDown, pattern.Common{Name: "person-down"}, set{"down_time": 10 * time.Second}),
+		must(pattern.TypeTamper, pattern.Common{Name: "tamper"}, set{"duration": 5 * time.Second}),
+		must(pattern.TypeAbandonedObject, pattern.Common{Name: "abandoned"}, set{"duration": 30 * time.Second}),
+		must(pattern.TypeObjectRemoved, pattern.Common{Name: "removed"}, set{"duration": 30 * time.Second}),
+		must(pattern.TypeViolentMotion, pattern.Common{Name: "violence"}, set{"min_duration": 2 * time.Second}),
 	}
 }
 

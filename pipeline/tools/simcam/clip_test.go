@@ -10,6 +10,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/pion/rtp"
 
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/codec"
 	"github.com/edgeguard/edgeguard/pipeline/tools/scene"
 	"github.com/edgeguard/edgeguard/pipeline/tools/simcam"
@@ -98,7 +99,7 @@ func TestPreEncodedClip(t *testing.T) {
 		}
 	}
 
-	if s, err := simcam.Start(simcam.Config{Scene: scene.Walker(160, 120, 25), Clip: clip[1:], Logger: quiet()}); err == nil {
+	if s, err := simcam.Start(simcam.Config{Scene: scene.Walker(160, 120, 25), Clip: clip[1:], Logger: testlog.Discard()}); err == nil {
 		s.Close()
 		t.Error("a clip starting with a P frame was accepted")
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/pion/rtp"
 
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/tools/scene"
 	"github.com/edgeguard/edgeguard/pipeline/tools/simcam"
 )
@@ -205,7 +206,7 @@ func TestOfferCodec(t *testing.T) {
 }
 
 func TestScriptServerClose(t *testing.T) {
-	s, err := simcam.StartScript(simcam.ScriptConfig{Logger: quiet()})
+	s, err := simcam.StartScript(simcam.ScriptConfig{Logger: testlog.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

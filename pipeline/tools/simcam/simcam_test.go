@@ -2,8 +2,6 @@ package simcam_test
 
 import (
 	"errors"
-	"io"
-	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
@@ -18,14 +16,13 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
 	"github.com/pion/rtp"
 
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/codec"
 	"github.com/edgeguard/edgeguard/pipeline/tools/scene"
 	"github.com/edgeguard/edgeguard/pipeline/tools/simcam"
 )
 
 const guard = 30 * time.Second
-
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func start(t *testing.T, cfg simcam.Config) *simcam.Server {
 	t.Helper()
@@ -35,7 +32,7 @@ func start(t *testing.T, cfg simcam.Config) *simcam.Server {
 	if cfg.ClipSeconds == 0 {
 		cfg.ClipSeconds = 1
 	}
-	cfg.Logger = quiet()
+	cfg.Logger = testlog.Discard()
 	s, err := simcam.Start(cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -240,7 +237,7 @@ func TestStartErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.Logger = quiet()
+			tt.cfg.Logger = testlog.Discard()
 			tt.cfg.ClipSeconds = 1
 			if tt.cfg.Scene.Width == 0 {
 				tt.cfg.Scene = scene.Static(64, 64, 5)

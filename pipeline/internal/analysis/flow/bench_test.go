@@ -2,23 +2,14 @@ package flow
 
 import (
 	"image"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/cpuclock"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
 	"github.com/edgeguard/edgeguard/pipeline/tools/scene"
 	"gocv.io/x/gocv"
 )
-
-// cpuTime is the process's CPU time (all threads) in nanoseconds.
-func cpuTime(b *testing.B) int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
 
 // BenchmarkApply measures the stage alone on a near fight at 640x360 (the
 // camera's default analysis size), 5 analysis frames/s, with the motion
@@ -99,12 +90,12 @@ func BenchmarkApply(b *testing.B) {
 			}
 			regions := 0
 			b.ReportAllocs()
-			cpu0 := cpuTime(b)
+			cpu := cpuclock.Start()
 			for b.Loop() {
 				regions += apply()
 			}
 			// OpenCV may use several threads: CPU time is what the box pays.
-			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+			cpu.Report(b)
 			b.ReportMetric(float64(regions)/float64(b.N), "regions/op")
 		})
 	}

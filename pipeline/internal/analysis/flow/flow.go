@@ -15,9 +15,10 @@
 // Flow runs at a reduced width (320 px by default): a person far away is
 // still 25 px tall there, the flow's patches smooth over a walker's swinging
 // arms and legs (at full resolution they look erratic too), and the cost
-// stays around a millisecond per frame. DIS replaced Farnebäck in 2026-12:
-// the same judgements at a fifth of the stage's cost (see
-// docs/performance.md, "Sixth pass"). Every Mat is allocated once per frame
+// stays around a millisecond per frame. DIS rather than Farnebäck: the
+// same judgements at a fifth of the stage's cost (docs/performance.md,
+// "Design choices"); rectangles under minDISSide, on which OpenCV 4.6's DIS
+// reads out of bounds, get no flow. Every Mat is allocated once per frame
 // size; in steady state Apply makes no Go allocations.
 package flow
 

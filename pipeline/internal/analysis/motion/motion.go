@@ -49,7 +49,8 @@ type Config struct {
 	// ModelWidth is the width at which the background model runs: a wider
 	// frame is first averaged down (area filter) to it, and blobs are
 	// reported in the frame's own pixels. The model's cost grows with its
-	// pixels and was the largest item after decoding (docs/performance.md);
+	// pixels: at 640x360 it is the largest item after decoding, more than
+	// twice its cost at 320 (docs/performance.md, "Design choices");
 	// a person far enough away to be 12 px wide in a 640-px frame is still
 	// 6 px wide at 320, well above the 3 px the clean-up removes. Negative:
 	// the model runs at the frame's width, however wide.

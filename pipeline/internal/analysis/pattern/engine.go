@@ -10,6 +10,9 @@ import (
 // Event is a situation transition of one rule.
 type Event struct {
 	Rule, Type, Zone string
+	// Index is the rule's place among the engine's rules: what tells
+	// situations of different rules apart.
+	Index int
 	lifecycle.Transition
 	// Count, Boxes and Detail describe the latest active frame (no boxes
 	// for an end). Boxes are owned by the engine and valid until the next
@@ -60,7 +63,7 @@ func (e *Engine) Observe(now time.Time, tracks []track.Track, f FrameInfo) []Eve
 			rs.detail = s.Detail
 		}
 		if tr, ok := rs.lc.Observe(now, s.On, s.Score); ok {
-			e.out = append(e.out, rs.event(tr))
+			e.out = append(e.out, rs.event(i, tr))
 		}
 	}
 	return e.out
@@ -71,14 +74,14 @@ func (e *Engine) Flush() []Event {
 	e.out = e.out[:0]
 	for i := range e.rules {
 		if tr := e.rules[i].lc.Flush(); tr.Phase != lifecycle.None {
-			e.out = append(e.out, e.rules[i].event(tr))
+			e.out = append(e.out, e.rules[i].event(i, tr))
 		}
 	}
 	return e.out
 }
 
-func (rs *ruleState) event(tr lifecycle.Transition) Event {
-	ev := Event{Rule: rs.rule.Name(), Type: rs.rule.Type(), Zone: rs.rule.Zone(), Transition: tr, Detail: rs.detail}
+func (rs *ruleState) event(i int, tr lifecycle.Transition) Event {
+	ev := Event{Rule: rs.rule.Name(), Type: rs.rule.Type(), Zone: rs.rule.Zone(), Index: i, Transition: tr, Detail: rs.detail}
 	if tr.Phase != lifecycle.End {
 		ev.Count, ev.Boxes = rs.count, rs.boxes
 	}

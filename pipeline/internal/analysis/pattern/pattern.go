@@ -1,7 +1,8 @@
-// Package pattern turns tracks and a few frame statistics into the
-// situations a control room asks about: someone in a zone, a line crossed,
-// loitering, a crowd forming, a person running, a person down, a camera
-// tampered with.
+// Package pattern turns the motion detector's verdict, tracks and a few
+// frame statistics into the situations a control room asks about: motion,
+// someone in a zone, a line crossed, loitering, a crowd forming, a person
+// running, a person down, a camera tampered with. Every type is declared
+// once, in the registry (registry.go).
 //
 // Every rule is pure Go, rule-based and explainable: it produces a per-frame
 // on/off signal with a score, and an Engine turns each rule's signal into
@@ -21,6 +22,7 @@ import (
 
 // Event types, as in the event schema's "type".
 const (
+	TypeMotion       = "motion"
 	TypeIntrusion    = "intrusion"
 	TypeZoneEnter    = "zone_enter"
 	TypeZoneExit     = "zone_exit"
@@ -36,6 +38,13 @@ const (
 type FrameInfo struct {
 	// Width, Height of the analysis frame in pixels (for aspect ratios).
 	Width, Height int
+	// Moving is the motion detector's verdict on the frame: something
+	// moved, outside warm-up and light changes; MotionScore rates how much
+	// (motion.Result). Blobs are its boxes, normalised (set by
+	// Pipeline.Frame; valid until the next frame).
+	Moving      bool
+	MotionScore float64
+	Blobs       []track.Box
 	// Warmup and LightChange come from the motion detector: while either
 	// holds, blobs say nothing about objects.
 	Warmup, LightChange bool
@@ -100,13 +109,18 @@ type FlowRegion struct {
 	Moving float64
 }
 
-// Needs says which pixel measurements a rule uses beyond tracks and frame
-// statistics; the analyser computes only what some rule needs.
+// Needs says which measurements a rule uses beyond the motion detector's
+// verdict; the analyser computes only what some rule needs.
 type Needs struct {
+	// Scene: tracks and the frame statistics (brightness, sharpness, view
+	// shift); every rule but motion.
+	Scene bool
+	// Pixel measurements.
 	Static, Flow, Persons bool
 }
 
-// PixelRule is implemented by rules that need pixel measurements.
+// PixelRule is implemented by rules that say what they need; a rule
+// that does not needs the Scene.
 type PixelRule interface {
 	Needs() Needs
 }
@@ -115,12 +129,14 @@ type PixelRule interface {
 func NeedsOf(rules []Rule) Needs {
 	var n Needs
 	for _, r := range rules {
+		x := Needs{Scene: true}
 		if pr, ok := r.(PixelRule); ok {
-			x := pr.Needs()
-			n.Static = n.Static || x.Static
-			n.Flow = n.Flow || x.Flow
-			n.Persons = n.Persons || x.Persons
+			x = pr.Needs()
 		}
+		n.Scene = n.Scene || x.Scene
+		n.Static = n.Static || x.Static
+		n.Flow = n.Flow || x.Flow
+		n.Persons = n.Persons || x.Persons
 	}
 	return n
 }
@@ -179,6 +195,13 @@ type Rule interface {
 	Observe(now time.Time, tracks []track.Track, f FrameInfo) Signal
 }
 
+// ident is what a rule says about itself, the first three methods of Rule.
+type ident struct{ name, typ, zone string }
+
+func (i ident) Name() string { return i.name }
+func (i ident) Type() string { return i.typ }
+func (i ident) Zone() string { return i.zone }
+
 // FieldError names the config field that is wrong, as a path relative to
 // the rule ("zone.points[2]", "min_count"); a config loader prefixes file,
 // line and the rule's position.
@@ -205,20 +228,6 @@ func prefix(parent string, err error) error {
 		return &FieldError{Field: parent + "." + e.Field, Msg: e.Msg}
 	}
 	return &FieldError{Field: parent, Msg: err.Error()}
-}
-
-func checkDur(field string, d, lo, hi time.Duration) error {
-	if d < lo || d > hi {
-		return fieldErr(field, "%v is outside %v..%v", d, lo, hi)
-	}
-	return nil
-}
-
-func checkRange(field string, v, lo, hi float64) error {
-	if !(v >= lo && v <= hi) {
-		return fieldErr(field, "%g is outside %g..%g", v, lo, hi)
-	}
-	return nil
 }
 
 // Class selects which objects a rule considers.

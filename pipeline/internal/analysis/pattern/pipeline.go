@@ -7,8 +7,8 @@ import (
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/track"
 )
 
-// Pipeline is the per-camera glue from motion blobs to situations:
-// blobs → tracks → rules → lifecycle. The camera analyser and the
+// Pipeline is the per-camera glue from the motion detector to situations:
+// blobs → tracks (when a rule needs them) → rules → lifecycle. The camera analyser and the
 // evaluation both call Frame with the motion detector's result, so the
 // evaluation measures exactly what the service runs.
 type Pipeline struct {
@@ -48,15 +48,18 @@ func (p *Pipeline) Frame(now time.Time, blobs []image.Rectangle, f FrameInfo) []
 		// rule reports the move.
 		f.LightChange = true
 	}
-	if !f.Warmup && !f.LightChange && f.Width > 0 && f.Height > 0 {
+	p.boxes = p.boxes[:0]
+	if f.Width > 0 && f.Height > 0 {
 		fw, fh := float64(f.Width), float64(f.Height)
-		p.boxes = p.boxes[:0]
 		for _, b := range blobs {
 			p.boxes = append(p.boxes, track.Box{
 				X: float64(b.Min.X) / fw, Y: float64(b.Min.Y) / fh,
 				W: float64(b.Dx()) / fw, H: float64(b.Dy()) / fh,
 			})
 		}
+	}
+	f.Blobs = p.boxes
+	if p.needs.Scene && !f.Warmup && !f.LightChange && f.Width > 0 && f.Height > 0 {
 		p.tracks = p.tracker.Update(now, p.boxes)
 		if f.PersonsValid {
 			p.persons.update(p.tracks, f)

@@ -34,31 +34,20 @@ func (z Zone) in(b track.Box) bool {
 }
 
 // Timing is the part of a rule's lifecycle the operator may tune besides
-// the rule's own minimum duration.
+// the rule's own minimum duration: the keys quiet_time and update_interval
+// of every type that embeds it.
 type Timing struct {
 	// QuietTime bridges gaps: the situation ends only after the signal has
 	// been absent this long. 0 → the rule's default.
-	QuietTime time.Duration
-	// UpdateInterval rate-limits updates of a running situation; 0 → 10 s.
-	UpdateInterval time.Duration
-}
-
-func (t Timing) validate() error {
-	if err := checkDur("quiet_time", t.QuietTime, 0, time.Hour); err != nil {
-		return err
-	}
-	return checkDur("update_interval", t.UpdateInterval, 0, time.Hour)
+	QuietTime      time.Duration `key:"quiet_time" range:"0s..1h" help:"the situation ends once the condition has been absent this long"`
+	UpdateInterval time.Duration `key:"update_interval" default:"10s" range:"0s..1h" help:"least time between updates of a running situation"`
 }
 
 func (t Timing) lifecycle(minDur, quiet time.Duration) lifecycle.Config {
 	if t.QuietTime > 0 {
 		quiet = t.QuietTime
 	}
-	up := t.UpdateInterval
-	if up == 0 {
-		up = 10 * time.Second
-	}
-	return lifecycle.Config{MinDuration: minDur, QuietTime: quiet, UpdateInterval: up}
+	return lifecycle.Config{MinDuration: minDur, QuietTime: quiet, UpdateInterval: t.UpdateInterval}
 }
 
 // ---------------------------------------------------------------- intrusion
@@ -77,56 +66,14 @@ const (
 
 // IntrusionConfig configures intrusion, zone_enter and zone_exit.
 type IntrusionConfig struct {
-	Name string
-	Zone Zone
-	Mode IntrusionMode
-	// MinSize is the smallest box area (fraction of the frame) that counts;
-	// 0 → 0.002.
-	MinSize float64
-	// MinDuration an object must be inside before intrusion starts or
-	// zone_enter fires; for zone_exit, how long it must have been inside
-	// before leaving. 0 → 1 s.
-	MinDuration time.Duration
+	Name        string
+	Zone        Zone `key:"zone,required"`
+	Mode        IntrusionMode
+	MinSize     float64       `key:"min_size" default:"0.002" range:"0..0.5" help:"smallest object, as its box area (fraction of the image)"`
+	MinDuration time.Duration `key:"min_duration" default:"1s" range:"0s..1h" help:"how long an object must be inside (zone_exit: before it leaves)"`
 	Class       Class
 	Perspective geometry.Perspective
 	Timing
-}
-
-func (c IntrusionConfig) withDefaults() IntrusionConfig {
-	if c.MinSize == 0 {
-		c.MinSize = 0.002
-	}
-	if c.MinDuration == 0 {
-		c.MinDuration = time.Second
-	}
-	return c
-}
-
-// Validate reports fields out of range.
-func (c IntrusionConfig) Validate() error {
-	c = c.withDefaults()
-	if c.Name == "" {
-		return fieldErr("name", "required")
-	}
-	if err := c.Zone.validate("zone", true); err != nil {
-		return err
-	}
-	if c.Mode < Present || c.Mode > Exit {
-		return fieldErr("mode", "unknown mode %d", c.Mode)
-	}
-	if err := checkRange("min_size", c.MinSize, 0, 0.5); err != nil {
-		return err
-	}
-	if err := checkDur("min_duration", c.MinDuration, 0, time.Hour); err != nil {
-		return err
-	}
-	if err := c.Class.validate("class"); err != nil {
-		return err
-	}
-	if err := c.Perspective.Validate(); err != nil {
-		return prefix("perspective", err)
-	}
-	return c.Timing.validate()
 }
 
 type side struct {
@@ -139,6 +86,7 @@ type side struct {
 
 // Intrusion implements intrusion, zone_enter and zone_exit.
 type Intrusion struct {
+	ident
 	cfg   IntrusionConfig
 	state map[trackKey]side
 	seen  map[trackKey]bool
@@ -147,22 +95,22 @@ type Intrusion struct {
 
 // NewIntrusion validates cfg.
 func NewIntrusion(cfg IntrusionConfig) (*Intrusion, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := prepare(&cfg); err != nil {
 		return nil, err
 	}
-	return &Intrusion{cfg: cfg.withDefaults(), state: map[trackKey]side{}, seen: map[trackKey]bool{}}, nil
+	if cfg.Mode < Present || cfg.Mode > Exit {
+		return nil, fieldErr("mode", "unknown mode %d", cfg.Mode)
+	}
+	typ := [...]string{Present: TypeIntrusion, Enter: TypeZoneEnter, Exit: TypeZoneExit}[cfg.Mode]
+	return &Intrusion{ident: ident{cfg.Name, typ, cfg.Zone.Name}, cfg: cfg, state: map[trackKey]side{}, seen: map[trackKey]bool{}}, nil
 }
 
-func (r *Intrusion) Name() string { return r.cfg.Name }
-func (r *Intrusion) Zone() string { return r.cfg.Zone.Name }
-func (r *Intrusion) Type() string {
-	switch r.cfg.Mode {
-	case Enter:
-		return TypeZoneEnter
-	case Exit:
-		return TypeZoneExit
+// intrusion is the constructor of the type that reports mode.
+func intrusion(mode IntrusionMode) func(IntrusionConfig) (*Intrusion, error) {
+	return func(c IntrusionConfig) (*Intrusion, error) {
+		c.Mode = mode
+		return NewIntrusion(c)
 	}
-	return TypeIntrusion
 }
 
 func (r *Intrusion) Lifecycle() lifecycle.Config {
@@ -232,25 +180,9 @@ type LineConfig struct {
 	Timing
 }
 
-// Validate reports fields out of range.
-func (c LineConfig) Validate() error {
-	if c.Name == "" {
-		return fieldErr("name", "required")
-	}
-	if err := prefix("line", c.Line.Validate()); err != nil {
-		return err
-	}
-	if err := c.Class.validate("class"); err != nil {
-		return err
-	}
-	if err := c.Perspective.Validate(); err != nil {
-		return prefix("perspective", err)
-	}
-	return c.Timing.validate()
-}
-
 // LineCrossing reports objects whose foot point crosses a directed line.
 type LineCrossing struct {
+	ident
 	cfg   LineConfig
 	last  map[trackKey]geometry.Point
 	seen  map[trackKey]bool
@@ -259,15 +191,12 @@ type LineCrossing struct {
 
 // NewLineCrossing validates cfg.
 func NewLineCrossing(cfg LineConfig) (*LineCrossing, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := prepare(&cfg); err != nil {
 		return nil, err
 	}
-	return &LineCrossing{cfg: cfg, last: map[trackKey]geometry.Point{}, seen: map[trackKey]bool{}}, nil
+	return &LineCrossing{ident: ident{cfg.Name, TypeLineCrossing, cfg.LineName}, cfg: cfg, last: map[trackKey]geometry.Point{}, seen: map[trackKey]bool{}}, nil
 }
 
-func (r *LineCrossing) Name() string { return r.cfg.Name }
-func (r *LineCrossing) Type() string { return TypeLineCrossing }
-func (r *LineCrossing) Zone() string { return r.cfg.LineName }
 func (r *LineCrossing) Lifecycle() lifecycle.Config {
 	return r.cfg.Timing.lifecycle(0, 2*time.Second)
 }
@@ -311,50 +240,13 @@ func (r *LineCrossing) Observe(now time.Time, tracks []track.Track, f FrameInfo)
 
 // LoiterConfig configures loitering.
 type LoiterConfig struct {
-	Name string
-	Zone Zone
-	// Dwell is how long an object must stay; 0 → 60 s.
-	Dwell time.Duration
-	// Radius is how far (in body heights) it may wander from where it
-	// settled and still count as staying; 0 → 3.
-	Radius      float64
+	Name        string
+	Zone        Zone          `key:"zone"`
+	Dwell       time.Duration `key:"dwell" default:"60s" range:"1s..24h" help:"how long an object must stay"`
+	Radius      float64       `key:"radius" default:"3" range:"0.1..100" help:"how far, in body heights, it may wander from where it settled and still count as staying"`
 	Class       Class
 	Perspective geometry.Perspective
 	Timing
-}
-
-func (c LoiterConfig) withDefaults() LoiterConfig {
-	if c.Dwell == 0 {
-		c.Dwell = 60 * time.Second
-	}
-	if c.Radius == 0 {
-		c.Radius = 3
-	}
-	return c
-}
-
-// Validate reports fields out of range.
-func (c LoiterConfig) Validate() error {
-	c = c.withDefaults()
-	if c.Name == "" {
-		return fieldErr("name", "required")
-	}
-	if err := c.Zone.validate("zone", false); err != nil {
-		return err
-	}
-	if err := checkDur("dwell", c.Dwell, time.Second, 24*time.Hour); err != nil {
-		return err
-	}
-	if err := checkRange("radius", c.Radius, 0.1, 100); err != nil {
-		return err
-	}
-	if err := c.Class.validate("class"); err != nil {
-		return err
-	}
-	if err := c.Perspective.Validate(); err != nil {
-		return prefix("perspective", err)
-	}
-	return c.Timing.validate()
 }
 
 type anchor struct {
@@ -364,6 +256,7 @@ type anchor struct {
 
 // Loitering reports objects that stay within a small area for long.
 type Loitering struct {
+	ident
 	cfg   LoiterConfig
 	state map[trackKey]anchor
 	seen  map[trackKey]bool
@@ -376,15 +269,12 @@ type Loitering struct {
 
 // NewLoitering validates cfg.
 func NewLoitering(cfg LoiterConfig) (*Loitering, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := prepare(&cfg); err != nil {
 		return nil, err
 	}
-	return &Loitering{cfg: cfg.withDefaults(), state: map[trackKey]anchor{}, seen: map[trackKey]bool{}, alive: map[trackKey]bool{}}, nil
+	return &Loitering{ident: ident{cfg.Name, TypeLoitering, cfg.Zone.Name}, cfg: cfg, state: map[trackKey]anchor{}, seen: map[trackKey]bool{}, alive: map[trackKey]bool{}}, nil
 }
 
-func (r *Loitering) Name() string { return r.cfg.Name }
-func (r *Loitering) Type() string { return TypeLoitering }
-func (r *Loitering) Zone() string { return r.cfg.Zone.Name }
 func (r *Loitering) Lifecycle() lifecycle.Config {
 	return r.cfg.Timing.lifecycle(0, 5*time.Second)
 }
@@ -429,65 +319,19 @@ func (r *Loitering) Observe(now time.Time, tracks []track.Track, f FrameInfo) Si
 
 // CrowdConfig configures crowd.
 type CrowdConfig struct {
-	Name string
-	Zone Zone
-	// MinCount objects in the zone make a crowd; 0 → 5.
-	MinCount int
-	// MinOccupancy is the fraction of the zone's area covered by objects
-	// that makes a crowd even when people merge into few blobs; 0 → 0.3,
-	// negative disables it.
-	MinOccupancy float64
-	// Duration the condition must hold; 0 → 5 s.
-	Duration    time.Duration
-	Class       Class
-	Perspective geometry.Perspective
+	Name         string
+	Zone         Zone          `key:"zone"`
+	MinCount     int           `key:"min_count" default:"5" range:"2..1000" help:"this many objects in the zone make a crowd"`
+	MinOccupancy float64       `key:"min_occupancy,negative_off" default:"0.3" range:"0.01..1" help:"this share of the zone covered by objects makes a crowd even when people merge into few blobs; negative: off"`
+	Duration     time.Duration `key:"duration" default:"5s" range:"0s..1h" help:"how long the condition must hold"`
+	Class        Class
+	Perspective  geometry.Perspective
 	Timing
-}
-
-func (c CrowdConfig) withDefaults() CrowdConfig {
-	if c.MinCount == 0 {
-		c.MinCount = 5
-	}
-	if c.MinOccupancy == 0 {
-		c.MinOccupancy = 0.3
-	}
-	if c.Duration == 0 {
-		c.Duration = 5 * time.Second
-	}
-	return c
-}
-
-// Validate reports fields out of range.
-func (c CrowdConfig) Validate() error {
-	c = c.withDefaults()
-	if c.Name == "" {
-		return fieldErr("name", "required")
-	}
-	if err := c.Zone.validate("zone", false); err != nil {
-		return err
-	}
-	if c.MinCount < 2 || c.MinCount > 1000 {
-		return fieldErr("min_count", "%d is outside 2..1000", c.MinCount)
-	}
-	if c.MinOccupancy > 0 {
-		if err := checkRange("min_occupancy", c.MinOccupancy, 0.01, 1); err != nil {
-			return err
-		}
-	}
-	if err := checkDur("duration", c.Duration, 0, time.Hour); err != nil {
-		return err
-	}
-	if err := c.Class.validate("class"); err != nil {
-		return err
-	}
-	if err := c.Perspective.Validate(); err != nil {
-		return prefix("perspective", err)
-	}
-	return c.Timing.validate()
 }
 
 // Crowd reports many objects, or a well-filled zone, for a while.
 type Crowd struct {
+	ident
 	cfg      CrowdConfig
 	zoneArea float64
 	boxes    []track.Box
@@ -495,20 +339,16 @@ type Crowd struct {
 
 // NewCrowd validates cfg.
 func NewCrowd(cfg CrowdConfig) (*Crowd, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := prepare(&cfg); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
 	a := 1.0
 	if len(cfg.Zone.Polygon) > 0 {
 		a = math.Abs(cfg.Zone.Polygon.Area())
 	}
-	return &Crowd{cfg: cfg, zoneArea: a}, nil
+	return &Crowd{ident: ident{cfg.Name, TypeCrowd, cfg.Zone.Name}, cfg: cfg, zoneArea: a}, nil
 }
 
-func (r *Crowd) Name() string { return r.cfg.Name }
-func (r *Crowd) Type() string { return TypeCrowd }
-func (r *Crowd) Zone() string { return r.cfg.Zone.Name }
 func (r *Crowd) Lifecycle() lifecycle.Config {
 	return r.cfg.Timing.lifecycle(r.cfg.Duration, 5*time.Second)
 }
@@ -546,78 +386,32 @@ func (r *Crowd) Observe(now time.Time, tracks []track.Track, f FrameInfo) Signal
 
 // RunningConfig configures running.
 type RunningConfig struct {
-	Name string
-	Zone Zone // optional; empty → whole frame
-	// Speed in body heights per second above which an object runs; 0 → 1.8
-	// (walking is about 0.8, running 2–3).
-	Speed float64
-	// Window over which speed is measured; 0 → 1 s.
-	Window time.Duration
-	// MinDuration the speed must hold; 0 → 1 s.
-	MinDuration time.Duration
+	Name        string
+	Zone        Zone          `key:"zone"`
+	Speed       float64       `key:"speed" default:"1.8" range:"0.2..20" help:"body heights per second above which an object runs (walking is about 0.8 to 1.4, running 2 to 3)"`
+	Window      time.Duration `key:"window" default:"1s" range:"200ms..10s" help:"the time over which the speed is measured"`
+	MinDuration time.Duration `key:"min_duration" default:"1s" range:"0s..1m" help:"how long the speed must hold"`
 	Class       Class
 	Perspective geometry.Perspective
 	Timing
 }
 
-func (c RunningConfig) withDefaults() RunningConfig {
-	if c.Speed == 0 {
-		c.Speed = 1.8
-	}
-	if c.Window == 0 {
-		c.Window = time.Second
-	}
-	if c.MinDuration == 0 {
-		c.MinDuration = time.Second
-	}
-	return c
-}
-
-// Validate reports fields out of range.
-func (c RunningConfig) Validate() error {
-	c = c.withDefaults()
-	if c.Name == "" {
-		return fieldErr("name", "required")
-	}
-	if err := c.Zone.validate("zone", false); err != nil {
-		return err
-	}
-	if err := checkRange("speed", c.Speed, 0.2, 20); err != nil {
-		return err
-	}
-	if err := checkDur("window", c.Window, 200*time.Millisecond, 10*time.Second); err != nil {
-		return err
-	}
-	if err := checkDur("min_duration", c.MinDuration, 0, time.Minute); err != nil {
-		return err
-	}
-	if err := c.Class.validate("class"); err != nil {
-		return err
-	}
-	if err := c.Perspective.Validate(); err != nil {
-		return prefix("perspective", err)
-	}
-	return c.Timing.validate()
-}
-
 // Running reports objects moving faster than a person walks, in body
 // heights per second so that near and far mean the same.
 type Running struct {
+	ident
 	cfg   RunningConfig
 	boxes []track.Box
 }
 
 // NewRunning validates cfg.
 func NewRunning(cfg RunningConfig) (*Running, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := prepare(&cfg); err != nil {
 		return nil, err
 	}
-	return &Running{cfg: cfg.withDefaults()}, nil
+	return &Running{ident: ident{cfg.Name, TypeRunning, cfg.Zone.Name}, cfg: cfg}, nil
 }
 
-func (r *Running) Name() string { return r.cfg.Name }
-func (r *Running) Type() string { return TypeRunning }
-func (r *Running) Zone() string { return r.cfg.Zone.Name }
 func (r *Running) Lifecycle() lifecycle.Config {
 	return r.cfg.Timing.lifecycle(r.cfg.MinDuration, 2*time.Second)
 }
@@ -685,65 +479,14 @@ func (r *Running) Observe(now time.Time, tracks []track.Track, f FrameInfo) Sign
 
 // PersonDownConfig configures person_down.
 type PersonDownConfig struct {
-	Name string
-	Zone Zone // optional
-	// DownTime a person must stay down; 0 → 10 s.
-	DownTime time.Duration
-	// Aspect: a box at least this many times wider than tall (on screen)
-	// is lying; 0 → 1.2.
-	Aspect float64
-	// HeightDrop: the box is at most this fraction of the object's own
-	// standing height seen before (or of the perspective's person height);
-	// 0 → 0.6.
-	HeightDrop float64
-	// Upright is how long the object must have been seen upright before,
-	// so that a car or a bench is not "a person down"; 0 → 2 s.
-	Upright     time.Duration
+	Name        string
+	Zone        Zone          `key:"zone"`
+	DownTime    time.Duration `key:"down_time" default:"10s" range:"1s..1h" help:"how long a person must stay down"`
+	Aspect      float64       `key:"aspect" default:"1.2" range:"0.8..10" help:"a box at least this many times wider than tall (on screen) is lying"`
+	HeightDrop  float64       `key:"height_drop" default:"0.6" range:"0.1..0.95" help:"the box is at most this share of the object's standing height seen before (or of the perspective's person height)"`
+	Upright     time.Duration `key:"upright" default:"2s" range:"0s..1m" help:"how long the object must have been seen upright before, so that a car or a bench is not a person down"`
 	Perspective geometry.Perspective
 	Timing
-}
-
-func (c PersonDownConfig) withDefaults() PersonDownConfig {
-	if c.DownTime == 0 {
-		c.DownTime = 10 * time.Second
-	}
-	if c.Aspect == 0 {
-		c.Aspect = 1.2
-	}
-	if c.HeightDrop == 0 {
-		c.HeightDrop = 0.6
-	}
-	if c.Upright == 0 {
-		c.Upright = 2 * time.Second
-	}
-	return c
-}
-
-// Validate reports fields out of range.
-func (c PersonDownConfig) Validate() error {
-	c = c.withDefaults()
-	if c.Name == "" {
-		return fieldErr("name", "required")
-	}
-	if err := c.Zone.validate("zone", false); err != nil {
-		return err
-	}
-	if err := checkDur("down_time", c.DownTime, time.Second, time.Hour); err != nil {
-		return err
-	}
-	if err := checkRange("aspect", c.Aspect, 0.8, 10); err != nil {
-		return err
-	}
-	if err := checkRange("height_drop", c.HeightDrop, 0.1, 0.95); err != nil {
-		return err
-	}
-	if err := checkDur("upright", c.Upright, 0, time.Minute); err != nil {
-		return err
-	}
-	if err := c.Perspective.Validate(); err != nil {
-		return prefix("perspective", err)
-	}
-	return c.Timing.validate()
 }
 
 type downState struct {
@@ -756,6 +499,7 @@ type downState struct {
 // PersonDown reports a person who was upright and is now lying and stays
 // down: the box turns wide and low and stays so.
 type PersonDown struct {
+	ident
 	cfg   PersonDownConfig
 	state map[trackKey]*downState
 	seen  map[trackKey]bool
@@ -764,15 +508,12 @@ type PersonDown struct {
 
 // NewPersonDown validates cfg.
 func NewPersonDown(cfg PersonDownConfig) (*PersonDown, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := prepare(&cfg); err != nil {
 		return nil, err
 	}
-	return &PersonDown{cfg: cfg.withDefaults(), state: map[trackKey]*downState{}, seen: map[trackKey]bool{}}, nil
+	return &PersonDown{ident: ident{cfg.Name, TypePersonDown, cfg.Zone.Name}, cfg: cfg, state: map[trackKey]*downState{}, seen: map[trackKey]bool{}}, nil
 }
 
-func (r *PersonDown) Name() string { return r.cfg.Name }
-func (r *PersonDown) Type() string { return TypePersonDown }
-func (r *PersonDown) Zone() string { return r.cfg.Zone.Name }
 func (r *PersonDown) Lifecycle() lifecycle.Config {
 	return r.cfg.Timing.lifecycle(0, 5*time.Second)
 }
@@ -833,79 +574,21 @@ func (r *PersonDown) Observe(now time.Time, tracks []track.Track, f FrameInfo) S
 
 // TamperConfig configures tamper.
 type TamperConfig struct {
-	Name string
-	// DarkMean: a mean luma below this is a covered or blinded lens; 0 → 20.
-	DarkMean float64
-	// FlatStdDev: a luma standard deviation below this is a flat image
-	// (covered by a hand, a bag, paint); 0 → 6.
-	FlatStdDev float64
-	// BlurRatio: sharpness below this fraction of the learnt normal
-	// sharpness is a defocused or smeared lens; 0 → 0.25.
-	BlurRatio float64
-	// Shift: a global displacement above this fraction of the frame width
-	// is a moved camera; 0 → 0.03.
-	Shift float64
-	// Duration the condition must hold; 0 → 5 s.
-	Duration time.Duration
-	// Learn is how long the normal sharpness is learnt after start; 0 → 10 s.
-	Learn time.Duration
+	Name       string
+	DarkMean   float64       `key:"dark_mean" default:"20" range:"1..128" help:"a mean brightness (grey level) below this is a covered or blinded lens"`
+	FlatStdDev float64       `key:"flat_stddev" default:"6" range:"0.5..64" help:"a contrast (standard deviation of grey levels) below this is a covered lens"`
+	BlurRatio  float64       `key:"blur_ratio" default:"0.25" range:"0.01..0.9" help:"a sharpness below this share of the normal sharpness is a defocused or smeared lens"`
+	Shift      float64       `key:"shift" default:"0.03" range:"0.005..0.5" help:"a view moved by more than this share of the image width is a moved camera"`
+	Duration   time.Duration `key:"duration" default:"5s" range:"0s..1h" help:"how long the condition must hold; also how long a camera must deliver no picture for video loss"`
+	Learn      time.Duration `key:"learn" default:"10s" range:"1s..1h" help:"how long the normal sharpness is learnt after the start"`
 	Timing
-}
-
-func (c TamperConfig) withDefaults() TamperConfig {
-	if c.DarkMean == 0 {
-		c.DarkMean = 20
-	}
-	if c.FlatStdDev == 0 {
-		c.FlatStdDev = 6
-	}
-	if c.BlurRatio == 0 {
-		c.BlurRatio = 0.25
-	}
-	if c.Shift == 0 {
-		c.Shift = 0.03
-	}
-	if c.Duration == 0 {
-		c.Duration = 5 * time.Second
-	}
-	if c.Learn == 0 {
-		c.Learn = 10 * time.Second
-	}
-	return c
-}
-
-// Validate reports fields out of range.
-func (c TamperConfig) Validate() error {
-	c = c.withDefaults()
-	if c.Name == "" {
-		return fieldErr("name", "required")
-	}
-	for _, x := range []struct {
-		f         string
-		v, lo, hi float64
-	}{
-		{"dark_mean", c.DarkMean, 1, 128},
-		{"flat_stddev", c.FlatStdDev, 0.5, 64},
-		{"blur_ratio", c.BlurRatio, 0.01, 0.9},
-		{"shift", c.Shift, 0.005, 0.5},
-	} {
-		if err := checkRange(x.f, x.v, x.lo, x.hi); err != nil {
-			return err
-		}
-	}
-	if err := checkDur("duration", c.Duration, 0, time.Hour); err != nil {
-		return err
-	}
-	if err := checkDur("learn", c.Learn, time.Second, time.Hour); err != nil {
-		return err
-	}
-	return c.Timing.validate()
 }
 
 // Tamper reports a covered, blinded, defocused or moved camera from frame
 // statistics. Video loss (no pictures at all) is watched by the camera
 // actor across sessions and reported as a tamper with detail "lost".
 type Tamper struct {
+	ident
 	cfg     TamperConfig
 	start   time.Time
 	normal  float64 // learnt normal sharpness
@@ -916,15 +599,12 @@ type Tamper struct {
 
 // NewTamper validates cfg.
 func NewTamper(cfg TamperConfig) (*Tamper, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := prepare(&cfg); err != nil {
 		return nil, err
 	}
-	return &Tamper{cfg: cfg.withDefaults()}, nil
+	return &Tamper{ident: ident{cfg.Name, TypeTamper, ""}, cfg: cfg}, nil
 }
 
-func (r *Tamper) Name() string { return r.cfg.Name }
-func (r *Tamper) Type() string { return TypeTamper }
-func (r *Tamper) Zone() string { return "" }
 func (r *Tamper) Lifecycle() lifecycle.Config {
 	return r.cfg.Timing.lifecycle(r.cfg.Duration, 3*time.Second)
 }

@@ -21,54 +21,12 @@ const (
 type AbandonedConfig struct {
 	Name string
 	// Zone, if set, must contain the object's foot point (bottom centre).
-	Zone Zone
-	// MinSize is the smallest object, as its box area (fraction of the
-	// frame); 0 → 0.001.
-	MinSize float64
-	// Duration is how long the object must lie unattended; 0 → 60 s.
-	Duration time.Duration
-	// Radius is how close (in body heights, foot to foot) a person must be
-	// to attend the object; 0 → 3.
-	Radius      float64
+	Zone        Zone          `key:"zone"`
+	MinSize     float64       `key:"min_size" default:"0.001" range:"0..0.25" help:"smallest object, as its box area (fraction of the image)"`
+	Duration    time.Duration `key:"duration" default:"60s" range:"1s..24h" help:"how long the object must lie unattended"`
+	Radius      float64       `key:"radius" default:"3" range:"0.1..100" help:"how close, in body heights (foot to foot), a person must be to attend the object"`
 	Perspective geometry.Perspective
 	Timing
-}
-
-func (c AbandonedConfig) withDefaults() AbandonedConfig {
-	if c.MinSize == 0 {
-		c.MinSize = 0.001
-	}
-	if c.Duration == 0 {
-		c.Duration = 60 * time.Second
-	}
-	if c.Radius == 0 {
-		c.Radius = 3
-	}
-	return c
-}
-
-// Validate reports fields out of range.
-func (c AbandonedConfig) Validate() error {
-	c = c.withDefaults()
-	if c.Name == "" {
-		return fieldErr("name", "required")
-	}
-	if err := c.Zone.validate("zone", false); err != nil {
-		return err
-	}
-	if err := checkRange("min_size", c.MinSize, 0, 0.25); err != nil {
-		return err
-	}
-	if err := checkDur("duration", c.Duration, time.Second, 24*time.Hour); err != nil {
-		return err
-	}
-	if err := checkRange("radius", c.Radius, 0.1, 100); err != nil {
-		return err
-	}
-	if err := c.Perspective.Validate(); err != nil {
-		return prefix("perspective", err)
-	}
-	return c.Timing.validate()
 }
 
 // staticKey identifies a static region across frames: the stage keeps a
@@ -161,6 +119,7 @@ type owned struct {
 // count; anyone who stands within Radius attends it, and so does a person
 // standing so still that only the static stage still sees them.
 type AbandonedObject struct {
+	ident
 	cfg     AbandonedConfig
 	walkers walkers
 	objs    map[staticKey]owned
@@ -170,16 +129,13 @@ type AbandonedObject struct {
 
 // NewAbandonedObject validates cfg.
 func NewAbandonedObject(cfg AbandonedConfig) (*AbandonedObject, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := prepare(&cfg); err != nil {
 		return nil, err
 	}
-	return &AbandonedObject{cfg: cfg.withDefaults(), walkers: newWalkers(), objs: map[staticKey]owned{}, seen: map[staticKey]bool{}}, nil
+	return &AbandonedObject{ident: ident{cfg.Name, TypeAbandonedObject, cfg.Zone.Name}, cfg: cfg, walkers: newWalkers(), objs: map[staticKey]owned{}, seen: map[staticKey]bool{}}, nil
 }
 
-func (r *AbandonedObject) Name() string { return r.cfg.Name }
-func (r *AbandonedObject) Type() string { return TypeAbandonedObject }
-func (r *AbandonedObject) Zone() string { return r.cfg.Zone.Name }
-func (r *AbandonedObject) Needs() Needs { return Needs{Static: true} }
+func (r *AbandonedObject) Needs() Needs { return Needs{Scene: true, Static: true} }
 
 // Lifecycle: the rule already waited Duration; the quiet time bridges a
 // passer-by who briefly stands near the object or hides it.
@@ -345,47 +301,17 @@ func (r *AbandonedObject) Observe(now time.Time, tracks []track.Track, f FrameIn
 type RemovedConfig struct {
 	Name string
 	// Zone, if set, must contain the region's foot point (bottom centre).
-	Zone Zone
-	// MinSize is the smallest region, as its box area (fraction of the
-	// frame); 0 → 0.001.
-	MinSize float64
-	// Duration is how long the part of the scene must stay gone; 0 → 60 s.
-	Duration time.Duration
+	Zone     Zone          `key:"zone"`
+	MinSize  float64       `key:"min_size" default:"0.001" range:"0..0.25" help:"smallest gap, as its box area (fraction of the image)"`
+	Duration time.Duration `key:"duration" default:"60s" range:"1s..24h" help:"how long the part of the scene must stay gone"`
 	Timing
-}
-
-func (c RemovedConfig) withDefaults() RemovedConfig {
-	if c.MinSize == 0 {
-		c.MinSize = 0.001
-	}
-	if c.Duration == 0 {
-		c.Duration = 60 * time.Second
-	}
-	return c
-}
-
-// Validate reports fields out of range.
-func (c RemovedConfig) Validate() error {
-	c = c.withDefaults()
-	if c.Name == "" {
-		return fieldErr("name", "required")
-	}
-	if err := c.Zone.validate("zone", false); err != nil {
-		return err
-	}
-	if err := checkRange("min_size", c.MinSize, 0, 0.25); err != nil {
-		return err
-	}
-	if err := checkDur("duration", c.Duration, time.Second, 24*time.Hour); err != nil {
-		return err
-	}
-	return c.Timing.validate()
 }
 
 // ObjectRemoved reports a part of the scene that is gone: a static region whose
 // outline the background has and the frame lacks, at least MinSize, for
 // Duration, with nobody standing on it.
 type ObjectRemoved struct {
+	ident
 	cfg     RemovedConfig
 	walkers walkers
 	boxes   []track.Box
@@ -393,16 +319,13 @@ type ObjectRemoved struct {
 
 // NewObjectRemoved validates cfg.
 func NewObjectRemoved(cfg RemovedConfig) (*ObjectRemoved, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := prepare(&cfg); err != nil {
 		return nil, err
 	}
-	return &ObjectRemoved{cfg: cfg.withDefaults(), walkers: newWalkers()}, nil
+	return &ObjectRemoved{ident: ident{cfg.Name, TypeObjectRemoved, cfg.Zone.Name}, cfg: cfg, walkers: newWalkers()}, nil
 }
 
-func (r *ObjectRemoved) Name() string { return r.cfg.Name }
-func (r *ObjectRemoved) Type() string { return TypeObjectRemoved }
-func (r *ObjectRemoved) Zone() string { return r.cfg.Zone.Name }
-func (r *ObjectRemoved) Needs() Needs { return Needs{Static: true} }
+func (r *ObjectRemoved) Needs() Needs { return Needs{Scene: true, Static: true} }
 
 func (r *ObjectRemoved) Lifecycle() lifecycle.Config {
 	return r.cfg.Timing.lifecycle(0, 10*time.Second)

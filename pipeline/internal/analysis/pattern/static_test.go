@@ -242,16 +242,16 @@ func TestStaticConfigErrors(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"abandoned name", AbandonedConfig{}.Validate(), "name: required"},
-		{"abandoned duration", AbandonedConfig{Name: "a", Duration: time.Millisecond}.Validate(), "duration: 1ms is outside 1s..24h0m0s"},
-		{"abandoned min_size", AbandonedConfig{Name: "a", MinSize: 0.3}.Validate(), "min_size: 0.3 is outside 0..0.25"},
-		{"abandoned radius", AbandonedConfig{Name: "a", Radius: 0.01}.Validate(), "radius: 0.01 is outside 0.1..100"},
-		{"abandoned zone", AbandonedConfig{Name: "a", Zone: Zone{Polygon: rect(0, 0, 1, 1)}}.Validate(), "zone.name: a zone needs a name"},
-		{"abandoned perspective", AbandonedConfig{Name: "a", Perspective: geometry.Perspective{Row1: 0.9, Height1: 0.3, Row2: 0.4, Height2: 0.1}}.Validate(), "perspective.row2: must be at least 0.05 below row1"},
-		{"removed name", RemovedConfig{}.Validate(), "name: required"},
-		{"removed duration", RemovedConfig{Name: "r", Duration: 25 * time.Hour}.Validate(), "duration: 25h0m0s is outside 1s..24h0m0s"},
-		{"removed min_size", RemovedConfig{Name: "r", MinSize: -1}.Validate(), "min_size: -1 is outside 0..0.25"},
-		{"removed quiet time", RemovedConfig{Name: "r", Timing: Timing{QuietTime: 2 * time.Hour}}.Validate(), "quiet_time: 2h0m0s is outside 0s..1h0m0s"},
+		{"abandoned name", Validate(AbandonedConfig{}), "name: required"},
+		{"abandoned duration", Validate(AbandonedConfig{Name: "a", Duration: time.Millisecond}), "duration: 1ms is outside 1s..24h0m0s"},
+		{"abandoned min_size", Validate(AbandonedConfig{Name: "a", MinSize: 0.3}), "min_size: 0.3 is outside 0..0.25"},
+		{"abandoned radius", Validate(AbandonedConfig{Name: "a", Radius: 0.01}), "radius: 0.01 is outside 0.1..100"},
+		{"abandoned zone", Validate(AbandonedConfig{Name: "a", Zone: Zone{Polygon: rect(0, 0, 1, 1)}}), "zone.name: a zone needs a name"},
+		{"abandoned perspective", Validate(AbandonedConfig{Name: "a", Perspective: geometry.Perspective{Row1: 0.9, Height1: 0.3, Row2: 0.4, Height2: 0.1}}), "perspective.row2: must be at least 0.05 below row1"},
+		{"removed name", Validate(RemovedConfig{}), "name: required"},
+		{"removed duration", Validate(RemovedConfig{Name: "r", Duration: 25 * time.Hour}), "duration: 25h0m0s is outside 1s..24h0m0s"},
+		{"removed min_size", Validate(RemovedConfig{Name: "r", MinSize: -1}), "min_size: -1 is outside 0..0.25"},
+		{"removed quiet time", Validate(RemovedConfig{Name: "r", Timing: Timing{QuietTime: 2 * time.Hour}}), "quiet_time: 2h0m0s is outside 0s..1h0m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,63 +13,20 @@ import (
 // brawl, someone being beaten.
 const TypeViolentMotion = "violent_motion"
 
-// ViolentConfig configures violent_motion.
+// ViolentConfig configures violent_motion. People standing and talking
+// move at about 0.1 body heights per second, walkers, runners and fighters
+// at 0.3–1.5: energy alone does not make a fight. Walkers, runners, groups
+// walking and people walking up to each other stay below a spread of 0.1
+// nearly all the time; fighters' limbs and bodies going back and forth
+// reach 0.12–0.4 (see FlowRegion.Spread).
 type ViolentConfig struct {
-	Name string
-	Zone Zone // optional; empty → whole frame
-	// Energy is the optical-flow speed of a moving region, in body heights
-	// per second, from which its motion counts as intense; 0 → 0.3. People
-	// standing and talking move at about 0.1, walkers, runners and fighters
-	// at 0.3–1.5: energy alone does not make a fight.
-	Energy float64
-	// Spread is how erratic the motion must be: how much each moving spot
-	// changed direction over the last four analysis frames (0: kept one
-	// direction, 1: went every way), see FlowRegion.Spread; 0 → 0.12.
-	// Walkers, runners, groups walking and people walking up to each other
-	// stay below 0.1 nearly all the time; fighters' limbs and bodies going
-	// back and forth reach 0.12–0.4.
-	Spread float64
-	// MinDuration the smoothed condition must hold; 0 → 2 s.
-	MinDuration time.Duration
+	Name        string
+	Zone        Zone          `key:"zone"`
+	Energy      float64       `key:"energy" default:"0.3" range:"0.05..20" help:"optical-flow speed of a moving region, in body heights per second, from which its motion counts as intense"`
+	Spread      float64       `key:"spread" default:"0.12" range:"0.05..0.95" help:"how erratic the motion must be: how much each moving spot changed direction over the last four analysis frames (0: one direction, 1: every way)"`
+	MinDuration time.Duration `key:"min_duration" default:"2s" range:"0s..1m" help:"how long the smoothed condition must hold"`
 	Perspective geometry.Perspective
 	Timing
-}
-
-func (c ViolentConfig) withDefaults() ViolentConfig {
-	if c.Energy == 0 {
-		c.Energy = 0.3
-	}
-	if c.Spread == 0 {
-		c.Spread = 0.12
-	}
-	if c.MinDuration == 0 {
-		c.MinDuration = 2 * time.Second
-	}
-	return c
-}
-
-// Validate reports fields out of range.
-func (c ViolentConfig) Validate() error {
-	c = c.withDefaults()
-	if c.Name == "" {
-		return fieldErr("name", "required")
-	}
-	if err := c.Zone.validate("zone", false); err != nil {
-		return err
-	}
-	if err := checkRange("energy", c.Energy, 0.05, 20); err != nil {
-		return err
-	}
-	if err := checkRange("spread", c.Spread, 0.05, 0.95); err != nil {
-		return err
-	}
-	if err := checkDur("min_duration", c.MinDuration, 0, time.Minute); err != nil {
-		return err
-	}
-	if err := c.Perspective.Validate(); err != nil {
-		return prefix("perspective", err)
-	}
-	return c.Timing.validate()
 }
 
 // Smoothing and hysteresis: a fight is erratic by nature, and the frames in
@@ -91,6 +48,7 @@ const (
 // flow regions, not tracks: fighters merge into one blob and their box
 // hardly moves.
 type Violent struct {
+	ident
 	cfg   ViolentConfig
 	share float64 // smoothed share of violent frames
 	last  time.Time
@@ -100,16 +58,13 @@ type Violent struct {
 
 // NewViolent validates cfg.
 func NewViolent(cfg ViolentConfig) (*Violent, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := prepare(&cfg); err != nil {
 		return nil, err
 	}
-	return &Violent{cfg: cfg.withDefaults()}, nil
+	return &Violent{ident: ident{cfg.Name, TypeViolentMotion, cfg.Zone.Name}, cfg: cfg}, nil
 }
 
-func (r *Violent) Name() string { return r.cfg.Name }
-func (r *Violent) Type() string { return TypeViolentMotion }
-func (r *Violent) Zone() string { return r.cfg.Zone.Name }
-func (r *Violent) Needs() Needs { return Needs{Flow: true} }
+func (r *Violent) Needs() Needs { return Needs{Scene: true, Flow: true} }
 func (r *Violent) Lifecycle() lifecycle.Config {
 	return r.cfg.Timing.lifecycle(r.cfg.MinDuration, 3*time.Second)
 }

@@ -181,7 +181,7 @@ func TestViolentConfig(t *testing.T) {
 	if r.Type() != TypeViolentMotion || r.Zone() != "" || r.Lifecycle().MinDuration != 2*time.Second {
 		t.Errorf("type %s zone %q lifecycle %+v", r.Type(), r.Zone(), r.Lifecycle())
 	}
-	if n := NeedsOf([]Rule{r}); n != (Needs{Flow: true}) {
+	if n := NeedsOf([]Rule{r}); n != (Needs{Scene: true, Flow: true}) {
 		t.Errorf("needs %+v", n)
 	}
 }

@@ -3,23 +3,14 @@ package person
 import (
 	"fmt"
 	"image"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/cpuclock"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
 	"github.com/edgeguard/edgeguard/pipeline/tools/scene"
 	"gocv.io/x/gocv"
 )
-
-// cpuTime is the process's user and system CPU time in nanoseconds.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
 
 // clip is analysis frames with their motion blobs, rendered once.
 type clip struct {
@@ -100,14 +91,14 @@ func BenchmarkDetect(b *testing.B) {
 			crops := 0
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := cpuTime()
+			cpu := cpuclock.Start()
 			for i := 0; b.Loop(); i++ {
 				k := i % len(c.frames)
 				crops += d.Detect(c.frames[k], c.blobs[k]).Examined
 			}
 			// CPU time (all threads) is what a stream costs the box, and
 			// unlike wall time it does not grow when other work competes.
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			cpu.Report(b)
 			b.ReportMetric(float64(crops)/float64(b.N), "crops/op")
 		})
 	}

@@ -66,23 +66,30 @@ func runScene(t *testing.T, sc scene.Script, d time.Duration, cfg Config) tally 
 			t.Fatal(err)
 		}
 		copy(data, y)
-		res := det.Apply(mat)
-		if res.Warmup || res.LightChange {
-			continue
-		}
-		r := pd.Detect(mat, res.Boxes)
-		tl.frames++
-		if len(r.Persons) > 0 {
-			tl.framesWithPerson++
-		}
-		for _, c := range r.Checked {
-			tl.examined++
-			if holdsPerson(c, r.Persons) {
-				tl.found++
-			}
-		}
+		tl.analyse(det, pd, mat)
 	}
 	return tl
+}
+
+// analyse runs one analysis frame through the motion detector and, past
+// the warm-up and light changes, the person detector on its blobs, and
+// counts the outcome.
+func (tl *tally) analyse(det *motion.Detector, pd *Detector, grey gocv.Mat) {
+	res := det.Apply(grey)
+	if res.Warmup || res.LightChange {
+		return
+	}
+	r := pd.Detect(grey, res.Boxes)
+	tl.frames++
+	if len(r.Persons) > 0 {
+		tl.framesWithPerson++
+	}
+	for _, c := range r.Checked {
+		tl.examined++
+		if holdsPerson(c, r.Persons) {
+			tl.found++
+		}
+	}
 }
 
 func holdsPerson(b track.Box, persons []track.Box) bool {

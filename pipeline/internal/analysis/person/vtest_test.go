@@ -87,21 +87,7 @@ func TestVTestPedestrians(t *testing.T) {
 	defer pd.Close()
 	var tl tally
 	vtestFrames(t, func(i int, grey gocv.Mat) bool {
-		res := det.Apply(grey)
-		if res.Warmup || res.LightChange {
-			return true
-		}
-		r := pd.Detect(grey, res.Boxes)
-		tl.frames++
-		if len(r.Persons) > 0 {
-			tl.framesWithPerson++
-		}
-		for _, c := range r.Checked {
-			tl.examined++
-			if holdsPerson(c, r.Persons) {
-				tl.found++
-			}
-		}
+		tl.analyse(det, pd, grey)
 		return true
 	})
 	t.Logf("vtest.avi: %d frames, %d examinations, %d found a person (%.0f%%), %d frames with a person",

@@ -2,9 +2,9 @@ package track
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/edgeguard/edgeguard/internal/cpuclock"
 )
 
 // BenchmarkTracker: the tracker's step per analysis frame with 1, 5 and 20
@@ -23,7 +23,7 @@ func BenchmarkTracker(b *testing.B) {
 			}
 			dets := make([]Box, 0, n)
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := cpuclock.Start()
 			for i := 0; b.Loop(); i++ {
 				dets = dets[:0]
 				for k := range n {
@@ -39,18 +39,7 @@ func BenchmarkTracker(b *testing.B) {
 				}
 				tr.Update(at(i), dets)
 			}
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			cpu.Report(b)
 		})
 	}
-}
-
-// processCPU is the CPU time this process has used. The benchmarks report
-// it per op (cpu-ns/op) next to ns/op: on a shared machine wall time per op
-// also counts the time other processes had the cores, CPU time much less.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

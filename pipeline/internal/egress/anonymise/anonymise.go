@@ -76,7 +76,13 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// FromPolicy maps the policy's anonymisation section.
+// FromPolicy is the one place an anonymiser's configuration is made from a
+// policy: the service's snapshots and the preview both anonymise with it,
+// so a preview shows what a snapshot would be. It maps the policy's
+// anonymisation section (cover method, its strength, margin, persons); the
+// face detector is the default one (BlazeFace, its model from
+// models.DefaultDirs). Callers set only Logger; tests adjust the result
+// (model directories, a fake detector) rather than build their own.
 func FromPolicy(a policy.Anonymisation) Config {
 	return Config{
 		Method:         a.Faces,

@@ -3,10 +3,9 @@ package anonymise
 import (
 	"fmt"
 	"image"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/edgeguard/edgeguard/internal/cpuclock"
 	"github.com/edgeguard/edgeguard/models"
 	"gocv.io/x/gocv"
 )
@@ -73,14 +72,14 @@ func BenchmarkApply(b *testing.B) {
 				a := newReady(b, Config{Method: m, Persons: true})
 				blobs := []image.Rectangle{image.Rect(10, 10, 110, 310)}
 				b.ReportAllocs()
-				cpu := processCPU() // detection runs on the worker's thread
+				cpu := cpuclock.Start() // detection runs on the worker's thread
 				for b.Loop() {
 					src.CopyTo(&frame)
 					if err := a.Apply(&frame, blobs); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+				cpu.Report(b)
 			})
 		}
 	}
@@ -101,15 +100,4 @@ func BenchmarkCover(b *testing.B) {
 			}
 		})
 	}
-}
-
-// processCPU is the CPU time this process has used. BenchmarkApply reports
-// it per op (cpu-ns/op) next to ns/op: on a shared machine wall time per op
-// also counts the time other processes had the cores, CPU time much less.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

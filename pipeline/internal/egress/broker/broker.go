@@ -5,7 +5,7 @@
 // Every client is allowed to connect, publish and subscribe. That is only
 // acceptable because the default listener is loopback-only: the box's own
 // processes are the only clients. Binding to another address exposes an
-// unauthenticated broker, so Start logs a warning when asked to.
+// unauthenticated broker, so New logs a warning when asked to.
 package broker
 
 import (
@@ -44,8 +44,9 @@ type Broker struct {
 	closeOnce sync.Once
 }
 
-// Start listens on cfg.Addr and serves until Close.
-func Start(cfg Config) (*Broker, error) {
+// New listens on cfg.Addr and serves until Close. (mochi runs its own
+// goroutines from here on; the broker needs no Run.)
+func New(cfg Config) (*Broker, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()

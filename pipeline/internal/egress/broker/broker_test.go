@@ -1,7 +1,6 @@
 package broker_test
 
 import (
-	"github.com/edgeguard/edgeguard/internal/testlog"
 	"log/slog"
 	"net"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/edgeguard/edgeguard/internal/mosquittotest"
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/broker"
 )
 
@@ -23,7 +23,7 @@ type syncBuffer = testlog.Buffer
 
 func start(t *testing.T, logs *syncBuffer) *broker.Broker {
 	t.Helper()
-	b, err := broker.Start(broker.Config{
+	b, err := broker.New(broker.Config{
 		Addr:   "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
@@ -75,14 +75,14 @@ func TestCloseReleasesPort(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	b2, err := broker.Start(broker.Config{Addr: addr, Logger: slog.New(slog.DiscardHandler)})
+	b2, err := broker.New(broker.Config{Addr: addr, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("restart on %s: %v", addr, err)
 	}
 	_ = b2.Close()
 }
 
-func TestStartErrors(t *testing.T) {
+func TestNewErrors(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -94,10 +94,10 @@ func TestStartErrors(t *testing.T) {
 		{"port in use", busy.Addr().String()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := broker.Start(broker.Config{Addr: tc.addr, Logger: slog.New(slog.DiscardHandler)})
+			b, err := broker.New(broker.Config{Addr: tc.addr, Logger: slog.New(slog.DiscardHandler)})
 			if err == nil {
 				_ = b.Close()
-				t.Fatalf("Start(%q) succeeded", tc.addr)
+				t.Fatalf("New(%q) succeeded", tc.addr)
 			}
 		})
 	}
@@ -105,7 +105,7 @@ func TestStartErrors(t *testing.T) {
 
 func TestNonLoopbackWarns(t *testing.T) {
 	logs := &syncBuffer{}
-	b, err := broker.Start(broker.Config{
+	b, err := broker.New(broker.Config{
 		Addr:   "0.0.0.0:0",
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 	})
@@ -126,7 +126,7 @@ type observed struct {
 func TestObserverSeesPublishesAndWills(t *testing.T) {
 	var mu sync.Mutex
 	var seen []observed
-	b, err := broker.Start(broker.Config{
+	b, err := broker.New(broker.Config{
 		Addr:   "127.0.0.1:0",
 		Logger: slog.New(slog.DiscardHandler),
 		Observer: func(topic string, payload []byte, retained bool) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/event"
 )
 
@@ -16,7 +17,7 @@ func BenchmarkAppend(b *testing.B) {
 		sync Sync
 	}{{"fsync", true, SyncAlways}, {"nosync", true, SyncNever}, {"memory", false, SyncAlways}} {
 		b.Run(bc.name, func(b *testing.B) {
-			cfg := Config{Publisher: &recorder{gate: make(chan struct{})}, Sync: bc.sync, Logger: quiet, MaxBytes: 1 << 30}
+			cfg := Config{Publisher: &recorder{gate: make(chan struct{})}, Sync: bc.sync, Logger: testlog.Discard(), MaxBytes: 1 << 30}
 			if bc.dir {
 				cfg.Dir = b.TempDir()
 			}
@@ -44,7 +45,7 @@ func BenchmarkAppend(b *testing.B) {
 // broker away. It shows whether cameras wait on each other's disk.
 func BenchmarkEventParallel(b *testing.B) {
 	o, err := New(Config{Publisher: &recorder{gate: make(chan struct{})}, Dir: b.TempDir(), Sync: SyncAlways,
-		Logger: quiet, MaxBytes: 1 << 30})
+		Logger: testlog.Discard(), MaxBytes: 1 << 30})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/event"
 )
 
@@ -42,7 +43,7 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := New(Config{Publisher: &crashPublisher{say: say}, Dir: dir, Sync: mode, Logger: quiet, SegmentBytes: 8 << 10})
+	o, err := New(Config{Publisher: &crashPublisher{say: say}, Dir: dir, Sync: mode, Logger: testlog.Discard(), SegmentBytes: 8 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 // TestStatsSayNotDurableWhileWritesFail: while the disk refuses the log's
 // writes (a full disk, a failing fsync), events are kept in memory, and
 // Stats must say so: Durable false, with the reason, until a write
-// succeeds again (issue 18 item 3: the health topic said durable:true on
-// a full disk).
+// succeeds again (issue 18 item 3: otherwise the health topic says
+// durable:true on a full disk).
 func TestStatsSayNotDurableWhileWritesFail(t *testing.T) {
 	tests := []struct {
 		name string

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/edgeguard/edgeguard/internal/testlog"
 )
 
 // TestSecondOutboxOnOneDirRefused: two outboxes on one directory would
@@ -45,7 +47,7 @@ func TestSecondOutboxOnOneDirRefused(t *testing.T) {
 
 			for _, second := range []func() error{
 				func() error {
-					o, err := New(Config{Publisher: &recorder{}, Dir: dir, Logger: quiet})
+					o, err := New(Config{Publisher: &recorder{}, Dir: dir, Logger: testlog.Discard()})
 					if err == nil {
 						o.Close()
 					}
@@ -86,7 +88,7 @@ func TestDirLockForAnotherDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = New(Config{Publisher: &recorder{}, Dir: t.TempDir(), DirLock: l, Logger: quiet})
+	_, err = New(Config{Publisher: &recorder{}, Dir: t.TempDir(), DirLock: l, Logger: testlog.Discard()})
 	if err == nil || !strings.Contains(err.Error(), "DirLock") {
 		t.Fatalf("New with another directory's lock: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/edgeguard/edgeguard/internal/mosquittotest"
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/event"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress"
 	"github.com/edgeguard/edgeguard/policy"
@@ -48,7 +49,7 @@ func TestMosquittoOutageAndRestart(t *testing.T) {
 	isSuppressed := func(err error) bool { return errors.Is(err, egress.ErrSuppressed) }
 	newGuard := func() *egress.Guard {
 		g, err := egress.New(egress.Config{Broker: b.URL(), TopicPrefix: "eg", Device: "dev1",
-			ConnectTimeout: 2 * time.Second, ReconnectMax: 500 * time.Millisecond, Logger: quiet}, pol)
+			ConnectTimeout: 2 * time.Second, ReconnectMax: 500 * time.Millisecond, Logger: testlog.Discard()}, pol)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,11 +101,11 @@ func TestMosquittoOutageAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	sctx, cancel := context.WithTimeout(ctx, time.Second)
-	g1.Close(sctx)
+	g1.Drain(sctx)
 	cancel()
 
 	g2 := newGuard()
-	t.Cleanup(func() { g2.Close(context.Background()) })
+	t.Cleanup(func() { g2.Close() })
 	cctx, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
 	g2.Connect(cctx) // broker still away: keeps trying in the background
 	cancel()

@@ -359,6 +359,7 @@ type Outbox struct {
 	written      uint64      // batches the writer ran
 	stateErr     bool        // logged that SituationsFile cannot be written
 	st           Stats
+	cams         map[string]*cameraCounts // events by camera (counts.go)
 }
 
 // New opens (or creates) the log in cfg.Dir, queues the events found there
@@ -391,7 +392,7 @@ func New(cfg Config) (*Outbox, error) {
 	}
 	o := &Outbox{
 		cfg: cfg, log: cfg.Logger, now: cfg.Now,
-		wake: make(chan struct{}, 1), status: map[string]*item{}, nextSeq: 1,
+		wake: make(chan struct{}, 1), status: map[string]*item{}, cams: map[string]*cameraCounts{}, nextSeq: 1,
 		writerStop: make(chan struct{}), writerDone: make(chan struct{}), batchDone: make(chan struct{}),
 	}
 	o.maxAge.Store(int64(cfg.MaxAge))
@@ -464,7 +465,8 @@ func (o *Outbox) SetMaxAge(d time.Duration) {
 // its next batch; see Durability in the package doc for what a crash
 // loses. If the disk fails, the event stays queued in memory (the failure
 // counted and logged): it is then lost only if the process dies before it
-// is sent.
+// is sent. An event accepted is counted by camera, type and phase, with
+// its capture-to-queue latency (CameraEvents, what /metrics exports).
 //
 // The outbox keeps ev as it is until it is delivered: the caller must not
 // change what its Boxes, EndedAt or Policy point to afterwards (the cameras
@@ -501,6 +503,7 @@ func (o *Outbox) Event(_ context.Context, ev event.Event) error {
 		o.saveSituations()
 	}
 	o.enqueue(it)
+	o.countEvent(&ev, it.at)
 	return nil
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,13 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/event"
 )
 
 // guardTimeout only stops a hung test; it is not a speed assertion.
 const guardTimeout = 30 * time.Second
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // recorder fails the first `failures` publishes, optionally blocks until
 // gate is closed, then records in order.
@@ -95,7 +92,7 @@ func (p *recorder) delivered() []string {
 func newOutbox(t *testing.T, cfg Config) *Outbox {
 	t.Helper()
 	if cfg.Logger == nil {
-		cfg.Logger = quiet
+		cfg.Logger = testlog.Discard()
 	}
 	o, err := New(cfg)
 	if err != nil {
@@ -281,7 +278,7 @@ func TestBounds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			clk := &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-			cfg := Config{Dir: dir, MaxBytes: tt.maxBytes, MaxAge: tt.maxAge, Now: clk.now, Logger: quiet, SegmentBytes: 4096}
+			cfg := Config{Dir: dir, MaxBytes: tt.maxBytes, MaxAge: tt.maxAge, Now: clk.now, Logger: testlog.Discard(), SegmentBytes: 4096}
 			cfg.Publisher = &recorder{gate: make(chan struct{})} // broker away
 			o, err := New(cfg)
 			if err != nil {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/edgeguard/edgeguard/internal/testlog"
 )
 
 func mustJSON(t testing.TB, v any) []byte {
@@ -110,7 +112,7 @@ func FuzzOpenSegment(f *testing.F) {
 			t.Fatal(err)
 		}
 		gate := &recorder{gate: make(chan struct{})}
-		o, err := New(Config{Publisher: gate, Dir: dir, Logger: quiet})
+		o, err := New(Config{Publisher: gate, Dir: dir, Logger: testlog.Discard()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +122,7 @@ func FuzzOpenSegment(f *testing.F) {
 		if err := o.Close(); err != nil {
 			t.Fatal(err)
 		}
-		o, err = New(Config{Publisher: gate, Dir: dir, Logger: quiet})
+		o, err = New(Config{Publisher: gate, Dir: dir, Logger: testlog.Discard()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,17 +1,16 @@
 package outbox
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"image"
-	"image/jpeg"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/jpegtest"
 	"github.com/edgeguard/edgeguard/internal/mosquittotest"
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/event"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress"
 	"github.com/edgeguard/edgeguard/policy"
@@ -42,17 +41,6 @@ anonymisation:
   faces: fill
 `
 
-// bareJPEG is a tiny JPEG with only a JFIF header, as the anonymiser writes.
-func bareJPEG(t *testing.T) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 16, 16)), nil); err != nil {
-		t.Fatal(err)
-	}
-	jfif := []byte{0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0}
-	return append(append([]byte{0xFF, 0xD8}, jfif...), b.Bytes()[2:]...)
-}
-
 // TestSnapshotWaitsForItsStart is issue 13's reproduction: while the
 // outbox holds a backlog (delivery held at a gate, as when the broker is
 // away), a situation starts outside the policy's schedule and its snapshot
@@ -71,11 +59,11 @@ func TestSnapshotWaitsForItsStart(t *testing.T) {
 	b := mosquittotest.Start(t)
 	sub := mosquittotest.Subscribe(t, b.URL(), "eg/dev1/#")
 	g, err := egress.New(egress.Config{Broker: b.URL(), TopicPrefix: "eg", Device: "dev1",
-		ConnectTimeout: 2 * time.Second, Logger: quiet}, pol)
+		ConnectTimeout: 2 * time.Second, Logger: testlog.Discard()}, pol)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { g.Close(context.Background()) })
+	t.Cleanup(func() { g.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), guardTimeout)
 	defer cancel()
 	if err := g.Connect(ctx); err != nil {
@@ -92,7 +80,7 @@ func TestSnapshotWaitsForItsStart(t *testing.T) {
 	monday := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) // 13:00 in Berlin: inside
 	sunday := monday.Add(-24 * time.Hour)                    // outside
 	day, night := start(monday), start(sunday)
-	img := bareJPEG(t)
+	img := jpegtest.JFIF(t)
 	for _, ev := range []event.Event{day, night} {
 		if err := o.Event(ctx, ev); err != nil {
 			t.Fatal(err)

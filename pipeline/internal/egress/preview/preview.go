@@ -15,6 +15,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/edgeguard/edgeguard/internal/geometry"
 	"github.com/edgeguard/edgeguard/pipeline/config"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/anonymise"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/snapshot"
@@ -79,11 +80,10 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	anon := opts.Anonymiser
 	if anon == nil {
-		a, err := anonymise.New(anonymise.Config{
-			Method: opts.Policy.Anonymisation.Faces, PixelateBlocks: opts.Policy.Anonymisation.PixelateBlocks,
-			BlurSigma: opts.Policy.Anonymisation.BlurSigma, Margin: opts.Policy.Anonymisation.Margin,
-			Persons: opts.Policy.Anonymisation.Persons, Logger: opts.Logger,
-		})
+		// The configuration snapshots are anonymised with.
+		cfg := anonymise.FromPolicy(opts.Policy.Anonymisation)
+		cfg.Logger = opts.Logger
+		a, err := anonymise.New(cfg)
 		if err != nil {
 			return Result{}, err
 		}
@@ -100,22 +100,14 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	defer frame.Close()
 	w, h := frame.Cols(), frame.Rows()
 
-	var zones [][]privacymask.Point
-	for _, z := range opts.Policy.Zones(cam.ID) {
-		poly := make([]privacymask.Point, len(z))
-		for i, p := range z {
-			poly[i] = privacymask.Point{X: p.X, Y: p.Y}
-		}
-		zones = append(zones, poly)
-	}
-	mask, err := privacymask.New(zones, w, h)
-	if err != nil {
+	// The camera's zones as the service takes them from the policy, filled
+	// by the same call as in the camera's snapshot path.
+	zones := privacymask.ForCamera(opts.Policy, cam.ID)
+	if err := zones.Apply(frame, privacymask.BGR); err != nil {
 		return Result{}, fmt.Errorf("privacy zones: %w", err)
 	}
-	defer mask.Close()
-	mask.Apply(frame)
 
-	res := Result{Width: w, Height: h, Zones: len(zones), SnapshotsAllowed: opts.Policy.Egress.Snapshots}
+	res := Result{Width: w, Height: h, Zones: zones.Len(), SnapshotsAllowed: opts.Policy.Egress.Snapshots}
 	// The detector must be ready, as it must be for a real snapshot: until
 	// then the pipeline withholds every image.
 	if err := anon.WaitReady(ctx); err != nil {
@@ -140,7 +132,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if res.Withheld {
 		out.SetTo(gocv.Scalar{})
 	}
-	drawZones(&out, zones)
+	drawZones(&out, zones.Polygons())
 	if !gocv.IMWrite(opts.Out, out) {
 		return Result{}, fmt.Errorf("cannot write %s", opts.Out)
 	}
@@ -195,7 +187,7 @@ func grab(ctx context.Context, cam *config.Camera, width int, log *slog.Logger) 
 
 // drawZones outlines the zones so the officer sees where they are; the
 // outline is drawn on the preview only, never on a snapshot.
-func drawZones(m *gocv.Mat, zones [][]privacymask.Point) {
+func drawZones(m *gocv.Mat, zones []geometry.Polygon) {
 	w, h := float64(m.Cols()), float64(m.Rows())
 	for _, z := range zones {
 		pts := make([]image.Point, len(z))

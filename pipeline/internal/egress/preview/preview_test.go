@@ -10,6 +10,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/edgeguard/edgeguard/internal/geometry"
 	"github.com/edgeguard/edgeguard/models"
 	"github.com/edgeguard/edgeguard/pipeline/config"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/anonymise"
@@ -95,7 +96,7 @@ func TestPreview(t *testing.T) {
 }
 
 // inZone is an even-odd point-in-polygon test.
-func inZone(poly []policy.Point, x, y float64) bool {
+func inZone(poly geometry.Polygon, x, y float64) bool {
 	in := false
 	for i, j := 0, len(poly)-1; i < len(poly); j, i = i, i+1 {
 		a, b := poly[i], poly[j]

@@ -91,8 +91,9 @@ type Worker struct {
 	lastWithheldLog                            atomic.Int64
 }
 
-// NewWorker returns a worker; call Run to start it.
-func NewWorker(cfg Config) *Worker {
+// New returns a worker; Run runs it. It owns nothing until Run (whose
+// end discards what is queued), so it has no Close.
+func New(cfg Config) *Worker {
 	if cfg.Quality == 0 {
 		cfg.Quality = DefaultQuality
 	}
@@ -136,8 +137,8 @@ func (w *Worker) Stats() Stats {
 }
 
 // Run processes snapshots until ctx ends; frames still queued then are
-// discarded.
-func (w *Worker) Run(ctx context.Context) {
+// discarded. It returns nil.
+func (w *Worker) Run(ctx context.Context) error {
 	defer func() {
 		close(w.done)
 		for {
@@ -152,7 +153,7 @@ func (w *Worker) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case j := <-w.jobs:
 			w.process(ctx, j)
 		}

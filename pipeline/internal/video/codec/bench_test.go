@@ -2,9 +2,9 @@ package codec
 
 import (
 	"sync"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/edgeguard/edgeguard/internal/cpuclock"
 )
 
 type benchClipKey struct {
@@ -38,31 +38,16 @@ func benchClip(b *testing.B, c Codec, w, h int) [][][]byte {
 var benchSizes = [][2]int{{1920, 1080}, {640, 360}}
 
 // BenchmarkDecodeOnly: ns/op is ns per decoded frame.
-func BenchmarkDecodeOnly(b *testing.B) {
-	for _, c := range []Codec{H264, H265} {
-		for _, sz := range benchSizes {
-			b.Run(c.String()+"/"+sizeName(sz[0], sz[1]), func(b *testing.B) {
-				aus := benchClip(b, c, sz[0], sz[1])
-				d := mustDecoder(b, c)
-				b.ReportAllocs()
-				i := 0
-				cpu := processCPU()
-				for b.Loop() {
-					if ok, err := d.Decode(aus[i]); !ok || err != nil {
-						b.Fatal(ok, err)
-					}
-					i = (i + 1) % len(aus)
-				}
-				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
-			})
-		}
-	}
-}
+func BenchmarkDecodeOnly(b *testing.B) { benchDecode(b, false) }
 
 // BenchmarkDecodeScaleGray decodes and scales every frame to the 640x360
 // grey analysis picture (the pipeline scales only at the analysis rate, so
 // this is the worst case). ns/op is ns per frame.
-func BenchmarkDecodeScaleGray(b *testing.B) {
+func BenchmarkDecodeScaleGray(b *testing.B) { benchDecode(b, true) }
+
+// benchDecode decodes the bench clips of both codecs at every bench size
+// in a loop, scaling each picture to the grey analysis size too if scale.
+func benchDecode(b *testing.B, scale bool) {
 	for _, c := range []Codec{H264, H265} {
 		for _, sz := range benchSizes {
 			b.Run(c.String()+"/"+sizeName(sz[0], sz[1]), func(b *testing.B) {
@@ -71,17 +56,19 @@ func BenchmarkDecodeScaleGray(b *testing.B) {
 				g := make([]byte, anaW*anaH)
 				b.ReportAllocs()
 				i := 0
-				cpu := processCPU()
+				cpu := cpuclock.Start()
 				for b.Loop() {
 					if ok, err := d.Decode(aus[i]); !ok || err != nil {
 						b.Fatal(ok, err)
 					}
-					if err := d.ScaleGray(g, anaW, anaH, anaW); err != nil {
-						b.Fatal(err)
+					if scale {
+						if err := d.ScaleGray(g, anaW, anaH, anaW); err != nil {
+							b.Fatal(err)
+						}
 					}
 					i = (i + 1) % len(aus)
 				}
-				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+				cpu.Report(b)
 			})
 		}
 	}
@@ -109,25 +96,14 @@ func BenchmarkScaleGray(b *testing.B) {
 				}
 				g := make([]byte, anaW*anaH)
 				b.ReportAllocs()
-				cpu := processCPU()
+				cpu := cpuclock.Start()
 				for b.Loop() {
 					if err := d.ScaleGray(g, anaW, anaH, anaW); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+				cpu.Report(b)
 			})
 		}
 	}
-}
-
-// processCPU is the CPU time this process has used. The benchmarks report
-// it per op (cpu-ns/op) next to ns/op: on a shared machine wall time per op
-// also counts the time other processes had the cores, CPU time much less.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"gocv.io/x/gocv"
+
+	"github.com/edgeguard/edgeguard/internal/cpuclock"
+	"github.com/edgeguard/edgeguard/internal/testlog"
 )
 
 const (
@@ -119,7 +122,7 @@ func TestRoundTrip(t *testing.T) {
 				}
 				// The decoder's thread is part of this process: its CPU
 				// time is some, and less than the process's.
-				if proc := processCPU(); st.CPU <= 0 || st.CPU > proc {
+				if proc := cpuclock.Process(); st.CPU <= 0 || st.CPU > proc {
 					t.Errorf("decoder CPU %v, process CPU %v", st.CPU, proc)
 				}
 			})
@@ -160,6 +163,14 @@ func checkSquare(t *testing.T, n int, s *synth, g []byte, w, h, stride int) {
 		t.Errorf("frame %d: square centre (%.1f,%.1f) area %d, want (%.1f,%.1f) area %.0f",
 			n, x, y, cnt, wantX, wantY, wantN)
 	}
+}
+
+// gopClip is 20 access units of a 320×240 synthetic clip in GOPs of 10
+// (key frames at 0 and 10) and their clean decode, grey, per AU.
+func gopClip(t *testing.T, c Codec) (aus [][][]byte, ref [][]byte) {
+	t.Helper()
+	aus = encodeClip(t, c, newSynth(320, 240, 80, 2), 20, 10, 0)
+	return aus, reference(t, c, aus, 320, 240)
 }
 
 // reference decodes a clean clip and returns every picture scaled to w x h
@@ -303,9 +314,7 @@ func TestCorruptAUs(t *testing.T) {
 func TestStartMidGOP(t *testing.T) {
 	for _, c := range []Codec{H264, H265} {
 		t.Run(c.String(), func(t *testing.T) {
-			s := newSynth(320, 240, 80, 2)
-			aus := encodeClip(t, c, s, 20, 10, 0)
-			ref := reference(t, c, aus, 320, 240)
+			aus, ref := gopClip(t, c)
 			d := mustDecoder(t, c)
 			g := make([]byte, 320*240)
 			if err := d.ScaleGray(g, 320, 240, 320); !errors.Is(err, ErrNoPicture) {
@@ -338,9 +347,7 @@ func TestStartMidGOP(t *testing.T) {
 func TestResetToKeyframe(t *testing.T) {
 	for _, c := range []Codec{H264, H265} {
 		t.Run(c.String(), func(t *testing.T) {
-			s := newSynth(320, 240, 80, 2)
-			aus := encodeClip(t, c, s, 20, 10, 0)
-			ref := reference(t, c, aus, 320, 240)
+			aus, ref := gopClip(t, c)
 			d := mustDecoder(t, c)
 			g := make([]byte, 320*240)
 			for n, au := range aus {
@@ -393,7 +400,7 @@ func TestParamSetsOutOfBand(t *testing.T) {
 		ps = ps[:len(ps)/2] // one set (both IDRs carried the same)
 
 		t.Run(c.String()+"/config", func(t *testing.T) {
-			d, err := NewDecoder(DecoderConfig{Codec: c, ParamSets: ps, Logger: quietLog})
+			d, err := NewDecoder(DecoderConfig{Codec: c, ParamSets: ps, Logger: testlog.Discard()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -505,7 +512,7 @@ func TestScaleIntoMat(t *testing.T) {
 func TestScaleArgs(t *testing.T) {
 	s := newSynth(320, 240, 120, 0)
 	aus := encodeClip(t, H264, s, 1, 25, 0)
-	d, err := NewDecoder(DecoderConfig{Codec: H264, Logger: quietLog})
+	d, err := NewDecoder(DecoderConfig{Codec: H264, Logger: testlog.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -638,10 +645,8 @@ func TestAreaFilterAveragesNoise(t *testing.T) {
 func TestDecoderThreads(t *testing.T) {
 	for _, c := range []Codec{H264, H265} {
 		t.Run(c.String(), func(t *testing.T) {
-			s := newSynth(320, 240, 80, 2)
-			aus := encodeClip(t, c, s, 20, 10, 0)
-			ref := reference(t, c, aus, 320, 240)
-			d, err := NewDecoder(DecoderConfig{Codec: c, Threads: 2, Logger: quietLog})
+			aus, ref := gopClip(t, c)
+			d, err := NewDecoder(DecoderConfig{Codec: c, Threads: 2, Logger: testlog.Discard()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -691,7 +696,7 @@ func TestDecoderThreadEnds(t *testing.T) {
 	before := tasks()
 	var ds []*Decoder
 	for range n {
-		d, err := NewDecoder(DecoderConfig{Codec: H264, Logger: quietLog})
+		d, err := NewDecoder(DecoderConfig{Codec: H264, Logger: testlog.Discard()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+
+	"github.com/edgeguard/edgeguard/internal/testlog"
 )
 
 var (
@@ -66,7 +68,7 @@ func FuzzDecode(f *testing.F) {
 			c = H265
 		}
 		clip := fuzzClip(t, c)
-		d, err := NewDecoder(DecoderConfig{Codec: c, Logger: quietLog})
+		d, err := NewDecoder(DecoderConfig{Codec: c, Logger: testlog.Discard()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,10 +108,10 @@ func FuzzDecode(f *testing.F) {
 }
 
 // TestDamagedParamSetsRecoverAtIDR is the case FuzzDecode found: a parsable
-// but wrong H.265 SPS/PPS mid-GOP made the P-frames decode at another size
-// with output delay, so the following IDR call returned a stale 160x64
-// picture. New parameter sets now re-create the context at the next
-// random-access AU.
+// but wrong H.265 SPS/PPS mid-GOP makes the P-frames decode at another size
+// with output delay, and an IDR decoded on the same context returns a
+// stale 160x64 picture. That is why new parameter sets re-create the
+// context at the next random-access AU.
 func TestDamagedParamSetsRecoverAtIDR(t *testing.T) {
 	bad := splitAnnexB([]byte("\x00\x00\x01B\x01\x01000000000000\xa0\x14 Ae7z\"(000000\x00\x00\x01D\x01\xc0y\x831"), nil)
 	clip := fuzzClip(t, H265)

@@ -3,11 +3,11 @@ package codec
 import (
 	"fmt"
 	"image"
-	"io"
-	"log/slog"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/edgeguard/edgeguard/internal/testlog"
 )
 
 // synth renders deterministic I420 test pictures: flat background, a bright
@@ -160,7 +160,7 @@ func brightCentroid(g []byte, w, h, stride int, thr byte) (x, y float64, n int) 
 
 func mustDecoder(tb testing.TB, c Codec) *Decoder {
 	tb.Helper()
-	d, err := NewDecoder(DecoderConfig{Codec: c, Logger: quietLog})
+	d, err := NewDecoder(DecoderConfig{Codec: c, Logger: testlog.Discard()})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -169,5 +169,3 @@ func mustDecoder(tb testing.TB, c Codec) *Decoder {
 }
 
 func sizeName(w, h int) string { return fmt.Sprintf("%dx%d", w, h) }
-
-var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))

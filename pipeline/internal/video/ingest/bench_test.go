@@ -4,13 +4,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/pion/rtp"
 
+	"github.com/edgeguard/edgeguard/internal/cpuclock"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/codec"
 	"github.com/edgeguard/edgeguard/pipeline/tools/scene"
 )
@@ -33,7 +32,7 @@ func BenchmarkDepacketise(b *testing.B) {
 			}
 			b.ReportAllocs()
 			i := 0
-			cpu := processCPU()
+			cpu := cpuclock.Start()
 			for b.Loop() {
 				// One access unit per op: its packets up to the marker bit.
 				for {
@@ -58,7 +57,7 @@ func BenchmarkDepacketise(b *testing.B) {
 					b.Fatal("no access unit after the marker packet")
 				}
 			}
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			cpu.Report(b)
 			b.ReportMetric(bytesPerAU, "coded-B/AU")
 		})
 	}
@@ -108,15 +107,4 @@ func rtpClip(b *testing.B, w, h, kbps int) ([][]byte, float64) {
 		}
 	}
 	return out, float64(total) / n
-}
-
-// processCPU is the CPU time this process has used. The benchmarks report
-// it per op (cpu-ns/op) next to ns/op: on a shared machine wall time per op
-// also counts the time other processes had the cores, CPU time much less.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

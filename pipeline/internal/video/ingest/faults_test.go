@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/codec"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/ingest"
 	"github.com/edgeguard/edgeguard/pipeline/tools/simcam"
@@ -23,7 +24,7 @@ func TestBrokenCameraEveryStep(t *testing.T) {
 		for i, step := range steps {
 			t.Run(reply.String()+"/"+step, func(t *testing.T) {
 				srv, err := simcam.StartScript(simcam.ScriptConfig{
-					Replies: map[string]simcam.Reply{step: reply}, Logger: quiet(),
+					Replies: map[string]simcam.Reply{step: reply}, Logger: testlog.Discard(),
 				})
 				if err != nil {
 					t.Fatal(err)
@@ -31,8 +32,8 @@ func TestBrokenCameraEveryStep(t *testing.T) {
 				t.Cleanup(srv.Close)
 				ctx, cancel := context.WithTimeout(context.Background(), guard)
 				defer cancel()
-				var logs logBuf
-				s, err := ingest.Open(ctx, ingest.Config{URL: srv.URL(), Timeout: 200 * time.Millisecond, Logger: logs.logger()})
+				var logs testlog.Buffer
+				s, err := ingest.Open(ctx, ingest.Config{URL: srv.URL(), Timeout: 200 * time.Millisecond, Logger: debugLogger(&logs)})
 				if err == nil {
 					s.Close()
 					t.Fatal("Open succeeded")
@@ -73,7 +74,7 @@ func TestBrokenCameraEveryStep(t *testing.T) {
 // request of its own ends the Session with an error (the caller
 // reconnects), instead of leaving it hanging.
 func TestServerSendsTeardown(t *testing.T) {
-	srv, err := simcam.StartScript(simcam.ScriptConfig{TeardownAfterPlay: true, Logger: quiet()})
+	srv, err := simcam.StartScript(simcam.ScriptConfig{TeardownAfterPlay: true, Logger: testlog.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestUDPLossAndReorder(t *testing.T) {
 	cam := startCam(t, simcam.Config{UDP: true, BitrateKbps: 300,
 		Impairment: simcam.Impairment{LossRate: 0.05, ReorderRate: 0.05, Seed: 7}})
 	s := open(t, ingest.Config{URL: cam.URL(), Transport: "udp"})
-	dec, err := codec.NewDecoder(codec.DecoderConfig{Codec: codec.H264, Logger: quiet()})
+	dec, err := codec.NewDecoder(codec.DecoderConfig{Codec: codec.H264, Logger: testlog.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,8 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 	"github.com/pion/rtp"
+
+	"github.com/edgeguard/edgeguard/internal/redact"
 )
 
 // Defaults for zero Config fields.
@@ -118,7 +120,7 @@ type Session struct {
 	info   StreamInfo
 	media  *description.Media
 	clock  int64 // RTP clock rate of the chosen format
-	sc     *scrubber
+	sc     *redact.Scrubber
 	where  string // redacted URL for messages
 
 	aus         chan AccessUnit
@@ -154,7 +156,7 @@ func Open(ctx context.Context, cfg Config) (*Session, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	where := RedactURL(cfg.URL)
+	where := redact.URL(cfg.URL)
 	if err := ctx.Err(); err != nil {
 		return nil, &safeError{msg: fmt.Sprintf("ingest: open %s: %v", where, err), cause: err}
 	}
@@ -165,7 +167,7 @@ func Open(ctx context.Context, cfg Config) (*Session, error) {
 	case "udp":
 		transport = gortsplib.TransportUDP
 	default:
-		return nil, fmt.Errorf("ingest: %s: unknown transport %q (want tcp or udp)", where, RedactURL(cfg.Transport))
+		return nil, fmt.Errorf("ingest: %s: unknown transport %q (want tcp or udp)", where, redact.URL(cfg.Transport))
 	}
 	u, err := base.ParseURL(cfg.URL)
 	if err != nil {
@@ -175,7 +177,7 @@ func Open(ctx context.Context, cfg Config) (*Session, error) {
 
 	s := &Session{
 		log:   cfg.Logger.With("url", where),
-		sc:    newScrubber(cfg.URL),
+		sc:    redact.NewScrubber(cfg.URL),
 		where: where,
 		aus:   make(chan AccessUnit, cfg.QueueSize),
 		done:  make(chan struct{}),
@@ -188,12 +190,12 @@ func Open(ctx context.Context, cfg Config) (*Session, error) {
 		WriteTimeout: cfg.Timeout,
 		Transport:    &transport,
 		OnTransportSwitch: func(err error) {
-			s.log.Info("rtsp transport switched", "reason", s.sc.scrub(err.Error()))
+			s.log.Info("rtsp transport switched", "reason", s.sc.Text(err.Error()))
 		},
 		OnPacketsLost: s.onPacketsLost,
 		OnDecodeError: func(err error) {
 			if s.decErrLog.allow(time.Now()) {
-				s.log.Warn("rtsp packet decode error", "err", s.sc.scrub(err.Error()))
+				s.log.Warn("rtsp packet decode error", "err", s.sc.Text(err.Error()))
 			}
 		},
 	}
@@ -297,11 +299,11 @@ func (s *Session) fail(ctx context.Context, what string, err error) error {
 			cause:    err,
 		}
 	case errors.Is(err, ErrUnsupportedCodec):
-		return &safeError{msg: "ingest: " + s.where + ": " + s.sc.scrub(err.Error()), sentinel: ErrUnsupportedCodec, cause: err}
+		return &safeError{msg: "ingest: " + s.where + ": " + s.sc.Text(err.Error()), sentinel: ErrUnsupportedCodec, cause: err}
 	case errors.Is(err, ErrNoVideo):
-		return &safeError{msg: "ingest: " + s.where + ": " + s.sc.scrub(err.Error()), sentinel: ErrNoVideo, cause: err}
+		return &safeError{msg: "ingest: " + s.where + ": " + s.sc.Text(err.Error()), sentinel: ErrNoVideo, cause: err}
 	}
-	return &safeError{msg: fmt.Sprintf("ingest: %s %s: %s", step, s.where, s.sc.scrub(err.Error())), cause: err}
+	return &safeError{msg: fmt.Sprintf("ingest: %s %s: %s", step, s.where, s.sc.Text(err.Error())), cause: err}
 }
 
 // offered lists the media/format pairs of a description.
@@ -423,7 +425,7 @@ func (s *Session) handleRTP(pkt *rtp.Packet, pts int64, ok bool) {
 			// A missing fragment loses the whole access unit.
 			s.pendingDisc.Store(true)
 			if s.decErrLog.allow(time.Now()) {
-				s.log.Warn("rtp depacketizing error; access unit lost", "err", s.sc.scrub(err.Error()))
+				s.log.Warn("rtp depacketizing error; access unit lost", "err", s.sc.Text(err.Error()))
 			}
 		}
 		return
@@ -502,7 +504,7 @@ func (s *Session) wait() {
 		if err == nil {
 			err = ErrStreamEnded
 		}
-		s.err = &safeError{msg: fmt.Sprintf("ingest: %s: %s", s.where, s.sc.scrub(err.Error())), cause: err}
+		s.err = &safeError{msg: fmt.Sprintf("ingest: %s: %s", s.where, s.sc.Text(err.Error())), cause: err}
 		s.log.Warn("rtsp session ended", "err", s.err.Error(), "dropped", s.dropped.Load(), "lost", s.lost.Load())
 	}
 	close(s.done)

@@ -1,11 +1,9 @@
 package ingest_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -20,6 +18,7 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 
+	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/codec"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/ingest"
 	"github.com/edgeguard/edgeguard/pipeline/tools/scene"
@@ -29,29 +28,10 @@ import (
 // guard bounds every wait; tests never assert durations.
 const guard = 30 * time.Second
 
-// logBuf collects log output so tests can check it for secrets.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// debugLogger logs everything to logs, so tests can check it for secrets.
+func debugLogger(logs *testlog.Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuf) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func startCam(t *testing.T, cfg simcam.Config) *simcam.Server {
 	t.Helper()
@@ -62,7 +42,7 @@ func startCam(t *testing.T, cfg simcam.Config) *simcam.Server {
 		cfg.ClipSeconds = 2
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = quiet()
+		cfg.Logger = testlog.Discard()
 	}
 	cam, err := simcam.Start(cfg)
 	if err != nil {
@@ -75,7 +55,7 @@ func startCam(t *testing.T, cfg simcam.Config) *simcam.Server {
 func open(t *testing.T, cfg ingest.Config) *ingest.Session {
 	t.Helper()
 	if cfg.Logger == nil {
-		cfg.Logger = quiet()
+		cfg.Logger = testlog.Discard()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), guard)
 	defer cancel()
@@ -122,7 +102,7 @@ func TestVideoOnlyNeverAudio(t *testing.T) {
 					t.Errorf("offered media %v, want %s and audio/PCMU", info.OfferedMedia, wantVideo)
 				}
 
-				dec, err := codec.NewDecoder(codec.DecoderConfig{Codec: c, Logger: quiet()})
+				dec, err := codec.NewDecoder(codec.DecoderConfig{Codec: c, Logger: testlog.Discard()})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -179,9 +159,9 @@ func TestAuth(t *testing.T) {
 		return u.String()
 	}
 
-	var logs logBuf
+	var logs testlog.Buffer
 	t.Run("correct", func(t *testing.T) {
-		s := open(t, ingest.Config{URL: cam.URL(), Logger: logs.logger()})
+		s := open(t, ingest.Config{URL: cam.URL(), Logger: debugLogger(&logs)})
 		next(t, s)
 		s.Close()
 	})
@@ -196,7 +176,7 @@ func TestAuth(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), guard)
 			defer cancel()
-			s, err := ingest.Open(ctx, ingest.Config{URL: tt.url, Logger: logs.logger()})
+			s, err := ingest.Open(ctx, ingest.Config{URL: tt.url, Logger: debugLogger(&logs)})
 			if err == nil {
 				s.Close()
 				t.Fatal("Open succeeded with bad credentials")
@@ -285,7 +265,7 @@ func TestUnsupportedVideo(t *testing.T) {
 			u, srv := startDescServer(t, tt.medias...)
 			ctx, cancel := context.WithTimeout(context.Background(), guard)
 			defer cancel()
-			s, err := ingest.Open(ctx, ingest.Config{URL: u, Logger: quiet()})
+			s, err := ingest.Open(ctx, ingest.Config{URL: u, Logger: testlog.Discard()})
 			if err == nil {
 				s.Close()
 				t.Fatal("Open succeeded")
@@ -360,7 +340,7 @@ func TestErrorsNeverLeakCredentials(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), guard)
 			defer cancel()
-			cfg := ingest.Config{URL: tt.url, Timeout: tt.timeout, Logger: quiet()}
+			cfg := ingest.Config{URL: tt.url, Timeout: tt.timeout, Logger: testlog.Discard()}
 			if tt.timeout < 0 {
 				cfg.Timeout, cfg.Transport = 0, "rtsp://"+user+":"+pass+"@bogus"
 			}
@@ -401,7 +381,7 @@ func TestOpenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		_, err := ingest.Open(ctx, ingest.Config{URL: "rtsp://" + silent.Addr().String() + "/x", Timeout: guard, Logger: quiet()})
+		_, err := ingest.Open(ctx, ingest.Config{URL: "rtsp://" + silent.Addr().String() + "/x", Timeout: guard, Logger: testlog.Discard()})
 		errc <- err
 	}()
 	cancel()
@@ -421,8 +401,8 @@ func TestOpenCancelled(t *testing.T) {
 func TestQueueOverflow(t *testing.T) {
 	const queue = 3
 	cam := startCam(t, simcam.Config{})
-	var logs logBuf
-	s := open(t, ingest.Config{URL: cam.URL(), QueueSize: queue, Logger: logs.logger()})
+	var logs testlog.Buffer
+	s := open(t, ingest.Config{URL: cam.URL(), QueueSize: queue, Logger: debugLogger(&logs)})
 
 	waitDropped := func(atLeast uint64) {
 		t.Helper()

@@ -8,6 +8,11 @@
 // winding, which for a self-intersecting polygon fills at least as much as
 // even-odd.
 //
+// Which polygons are zones at all is geometry.Polygon.Validate's rule, the
+// one the policy checks privacy zones by; New refuses anything else. One
+// camera's zones are a Zones, which caches the mask per frame size and
+// format for every path that needs it (decoder, snapshots, preview).
+//
 // The raster is computed once per resolution, in pure Go with exact
 // geometry (no anti-aliasing heuristics, no dilation), and stored as runs of
 // pixels, so Apply is a handful of memclr calls with no allocation and no
@@ -19,28 +24,62 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"gocv.io/x/gocv"
+
+	"github.com/edgeguard/edgeguard/internal/geometry"
+	"github.com/edgeguard/edgeguard/policy"
 )
 
-// ErrInvalid is wrapped by every error New returns: the zones or the size
-// cannot be rasterised, and the caller must not run without them.
+// ErrInvalid is wrapped by every error New and Zones return: the zones or
+// the size cannot be rasterised, and the caller must not run without them.
 var ErrInvalid = errors.New("privacymask: invalid zones")
-
-// Point is a vertex in normalised frame coordinates, 0..1 on both axes,
-// (0,0) top-left.
-type Point struct{ X, Y float64 }
 
 // Fill is the value written to every byte of a masked pixel.
 const Fill = 0
 
 // Limits on input, so a hostile policy cannot make New arbitrarily slow:
-// rasterising is O(points²) per zone for the self-intersection points.
+// rasterising is O(points²) per zone for the self-intersection points. The
+// zone limits are geometry's, which the policy enforces too.
 const (
-	MaxZones         = 64
-	MaxPointsPerZone = 1024
+	MaxZones         = geometry.MaxZones
+	MaxPointsPerZone = geometry.MaxCorners
 	MaxDimension     = 16384
 )
+
+// Format is the pixel format of the frames a mask is for.
+type Format int
+
+const (
+	// Any is any continuous 8-bit frame of the mask's size (New's masks).
+	Any Format = iota
+	// Grey is CV_8UC1: the decoder's analysis frames.
+	Grey
+	// BGR is CV_8UC3: snapshot and preview frames.
+	BGR
+)
+
+func (f Format) String() string {
+	switch f {
+	case Grey:
+		return "grey"
+	case BGR:
+		return "bgr"
+	}
+	return "any"
+}
+
+// channels is the channel count a frame of f has; 0 for Any.
+func (f Format) channels() int {
+	switch f {
+	case Grey:
+		return 1
+	case BGR:
+		return 3
+	}
+	return 0
+}
 
 // span is a run of masked pixels, as pixel offsets into a continuous frame.
 // Runs that continue on the next row are merged, so a full-width band is a
@@ -51,37 +90,51 @@ type span struct{ off, n int }
 // and safe for concurrent use.
 type Mask struct {
 	w, h   int
+	format Format
 	empty  bool
 	raster []bool // w*h, true = masked
 	spans  []span
+	// shared masks belong to a Zones cache: Close leaves them alone.
+	shared bool
+	closed bool
 }
 
-// New rasterises zones for a w×h frame. It rejects zones with fewer than
-// three points, coordinates outside 0..1 or not finite, and sizes or counts
-// beyond the limits above. No zones gives an Empty mask.
-func New(zones [][]Point, w, h int) (*Mask, error) {
+// New rasterises zones for a w×h frame. Every zone must be valid as
+// geometry.Polygon.Validate defines it (the rule the policy checks privacy
+// zones by, so a policy's zones always build); sizes and counts beyond the
+// limits above are refused too. No zones gives an Empty mask.
+func New(zones []geometry.Polygon, w, h int) (*Mask, error) {
+	if err := check(zones, w, h); err != nil {
+		return nil, err
+	}
+	return build(zones, w, h, Any), nil
+}
+
+// check is New's validation.
+func check(zones []geometry.Polygon, w, h int) error {
 	if w <= 0 || h <= 0 || w > MaxDimension || h > MaxDimension {
-		return nil, fmt.Errorf("%w: invalid frame size %dx%d", ErrInvalid, w, h)
+		return fmt.Errorf("%w: invalid frame size %dx%d", ErrInvalid, w, h)
 	}
 	if len(zones) > MaxZones {
-		return nil, fmt.Errorf("%w: %d zones, at most %d", ErrInvalid, len(zones), MaxZones)
+		return fmt.Errorf("%w: %d zones, at most %d", ErrInvalid, len(zones), MaxZones)
 	}
 	for i, z := range zones {
-		if len(z) < 3 {
-			return nil, fmt.Errorf("%w: zone %d has %d points, need at least 3", ErrInvalid, i, len(z))
-		}
-		if len(z) > MaxPointsPerZone {
-			return nil, fmt.Errorf("%w: zone %d has %d points, at most %d", ErrInvalid, i, len(z), MaxPointsPerZone)
-		}
-		for j, p := range z {
-			if !(p.X >= 0 && p.X <= 1 && p.Y >= 0 && p.Y <= 1) { // also rejects NaN
-				return nil, fmt.Errorf("%w: zone %d point %d (%v, %v) outside 0..1", ErrInvalid, i, j, p.X, p.Y)
-			}
+		if err := z.Validate(); err != nil {
+			return fmt.Errorf("%w: zone %d: %v", ErrInvalid, i, err)
 		}
 	}
-	m := &Mask{w: w, h: h, empty: len(zones) == 0}
+	return nil
+}
+
+// build rasterises zones whose coordinates are all finite and within 0..1.
+// The rasteriser does not need them to be valid polygons: it is
+// conservative for any shape, self-intersecting, degenerate or sub-pixel
+// (the property test feeds it all of those), so that the fill does not
+// depend on the validation in front of it.
+func build(zones []geometry.Polygon, w, h int, f Format) *Mask {
+	m := &Mask{w: w, h: h, format: f, empty: len(zones) == 0}
 	if m.empty {
-		return m, nil
+		return m
 	}
 	m.raster = make([]bool, w*h)
 	r := rasteriser{w: w, h: h, cov: m.raster}
@@ -89,7 +142,7 @@ func New(zones [][]Point, w, h int) (*Mask, error) {
 		r.polygon(z)
 	}
 	m.spans = runs(m.raster)
-	return m, nil
+	return m
 }
 
 // Empty reports whether there are no zones; Apply then does nothing.
@@ -98,34 +151,41 @@ func (m *Mask) Empty() bool { return m.empty }
 // Size is the frame size the mask was built for.
 func (m *Mask) Size() (w, h int) { return m.w, m.h }
 
-// Covers reports whether pixel (x, y) is masked; outside the frame it is false.
+// Format is the frame format the mask was built for.
+func (m *Mask) Format() Format { return m.format }
+
+// Covers reports whether pixel (x, y) is masked; outside the frame it is
+// false. After Close every pixel is.
 func (m *Mask) Covers(x, y int) bool {
 	if m.empty || x < 0 || y < 0 || x >= m.w || y >= m.h {
 		return false
 	}
-	return m.raster[y*m.w+x]
+	return m.closed || m.raster[y*m.w+x]
 }
 
 // Apply fills the masked pixels of frame with Fill, in place. frame is
-// normally grey (CV_8UC1) or BGR (CV_8UC3); any continuous 8-bit Mat of the
-// mask's size works. An empty frame is left alone.
+// normally grey (CV_8UC1) or BGR (CV_8UC3); a mask of format Any works on
+// any continuous 8-bit Mat of its size, one of Grey or BGR only on that
+// format. An empty frame is left alone.
 //
 // It fails closed: a frame the mask cannot be applied to exactly (another
-// size, another depth, not continuous) is filled entirely, because the
-// zones it should hide cannot be located in it.
+// size, another depth or format, not continuous), or any frame after Close,
+// is filled entirely, because the zones it should hide cannot be located in
+// it.
 func (m *Mask) Apply(frame gocv.Mat) {
 	if m.empty || frame.Empty() {
 		return
 	}
 	t := frame.Type()
-	if frame.Rows() != m.h || frame.Cols() != m.w || t&7 != 0 /* depth CV_8U */ || !frame.IsContinuous() {
-		frame.SetTo(gocv.NewScalar(Fill, Fill, Fill, Fill))
+	c := frame.Channels()
+	if m.closed || frame.Rows() != m.h || frame.Cols() != m.w || t&7 != 0 /* depth CV_8U */ || !frame.IsContinuous() ||
+		(m.format != Any && c != m.format.channels()) {
+		fillAll(frame)
 		return
 	}
 	data, err := frame.DataPtrUint8()
-	c := frame.Channels()
 	if err != nil || len(data) < m.w*m.h*c {
-		frame.SetTo(gocv.NewScalar(Fill, Fill, Fill, Fill))
+		fillAll(frame)
 		return
 	}
 	for _, s := range m.spans {
@@ -140,10 +200,146 @@ func (m *Mask) Apply(frame gocv.Mat) {
 	}
 }
 
-// Close releases the mask. It holds no C memory today; Close exists so
-// callers treat it like the other per-camera resources.
+func fillAll(frame gocv.Mat) { frame.SetTo(gocv.NewScalar(Fill, Fill, Fill, Fill)) }
+
+// Close releases the mask; from then on Apply fills whole frames. It holds
+// no C memory today; Close exists so callers treat it like the other
+// per-camera resources. A mask from Zones.Mask is shared and stays usable.
 func (m *Mask) Close() error {
+	if m.shared {
+		return nil
+	}
+	m.closed = true
 	m.raster, m.spans = nil, nil
+	return nil
+}
+
+// Zones is one camera's set of privacy zones and the cache of its masks:
+// the decode path (grey, analysis size), the snapshot path (BGR, snapshot
+// size) and the preview (BGR) all take their mask from it, so the same zones
+// give the same pixels everywhere, and a mask is built once per frame size
+// and format and kept until the zones change, which is a new Zones (a policy
+// reload). A nil *Zones has no zones. Safe for concurrent use.
+type Zones struct {
+	polys []geometry.Polygon
+	err   error // why the zones cannot be drawn; every Mask returns it
+
+	mu    sync.Mutex
+	masks []*Mask // most recently used first, at most maxCachedMasks
+}
+
+// maxCachedMasks bounds a Zones' cache: one mask each for analysis and
+// snapshots, and room for a resolution change without thrashing.
+const maxCachedMasks = 4
+
+// NewZones takes the zones (copied) and checks them as New does. Invalid
+// zones do not fail here: every Mask and Apply reports the error, so that a
+// camera handed them fails closed, analysing and sending nothing.
+func NewZones(polys []geometry.Polygon) *Zones {
+	z := &Zones{}
+	if len(polys) > 0 {
+		z.polys = make([]geometry.Polygon, len(polys))
+		for i, p := range polys {
+			z.polys[i] = slices.Clone(p)
+		}
+	}
+	if err := check(z.polys, 1, 1); err != nil {
+		z.err = err
+	}
+	return z
+}
+
+// ForCamera is the one conversion from a policy to a camera's zones: the
+// service at start and on every reload, and the preview, take them from it.
+func ForCamera(pol *policy.Policy, camera string) *Zones {
+	return NewZones(pol.Zones(camera))
+}
+
+// Err is why the zones cannot be drawn, or nil.
+func (z *Zones) Err() error {
+	if z == nil {
+		return nil
+	}
+	return z.err
+}
+
+// Len is the number of zones.
+func (z *Zones) Len() int {
+	if z == nil {
+		return 0
+	}
+	return len(z.polys)
+}
+
+// Polygons returns a copy of the zones (the preview outlines them).
+func (z *Zones) Polygons() []geometry.Polygon {
+	if z.Len() == 0 {
+		return nil
+	}
+	out := make([]geometry.Polygon, len(z.polys))
+	for i, p := range z.polys {
+		out[i] = slices.Clone(p)
+	}
+	return out
+}
+
+// Equal reports whether z and o hold the same zones, in the same order.
+func (z *Zones) Equal(o *Zones) bool {
+	var a, b []geometry.Polygon
+	if z != nil {
+		a = z.polys
+	}
+	if o != nil {
+		b = o.polys
+	}
+	return slices.EqualFunc(a, b, func(p, q geometry.Polygon) bool { return slices.Equal(p, q) })
+}
+
+// Mask returns the zones' mask for w×h frames of format f, built on first
+// use and then kept. The mask is shared: do not Close it.
+func (z *Zones) Mask(w, h int, f Format) (*Mask, error) {
+	if z == nil {
+		z = &Zones{}
+	}
+	if z.err != nil {
+		return nil, z.err
+	}
+	if w <= 0 || h <= 0 || w > MaxDimension || h > MaxDimension {
+		return nil, fmt.Errorf("%w: invalid frame size %dx%d", ErrInvalid, w, h)
+	}
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	for i, m := range z.masks {
+		if m.w == w && m.h == h && m.format == f {
+			copy(z.masks[1:i+1], z.masks[:i])
+			z.masks[0] = m
+			return m, nil
+		}
+	}
+	m := build(z.polys, w, h, f)
+	m.shared = true
+	if len(z.masks) < maxCachedMasks {
+		z.masks = append(z.masks, nil)
+	}
+	copy(z.masks[1:], z.masks)
+	z.masks[0] = m
+	return m, nil
+}
+
+// Apply fills the zones in frame, a frame of format f, with the mask for
+// its size. Every path that lets a frame out of the decoder calls it before
+// anything else sees the frame (invariant 2). If the zones cannot be drawn
+// the whole frame is filled and the error returned: the caller must stop.
+func (z *Zones) Apply(frame gocv.Mat, f Format) error {
+	if frame.Empty() {
+		return nil
+	}
+	m, err := z.Mask(frame.Cols(), frame.Rows(), f)
+	if err != nil {
+		fillAll(frame)
+		return err
+	}
+	m.Apply(frame)
 	return nil
 }
 
@@ -195,7 +391,7 @@ func (e *edge) xAt(y float64) float64 {
 // straight; so the pixels it touches in that row are exactly those whose
 // [x, x+1] meets that interval. Edges themselves are marked as well, which
 // covers degenerate (zero-area) parts such as spikes and collinear polygons.
-func (r *rasteriser) polygon(z []Point) {
+func (r *rasteriser) polygon(z geometry.Polygon) {
 	fw, fh := float64(r.w), float64(r.h)
 	n := len(z)
 	edges := make([]edge, 0, n)
