@@ -123,8 +123,8 @@ func TestCheck(t *testing.T) {
 
 // TestUnusableOutboxStopsTheStartBeforeAnyConnection: an outbox directory
 // that cannot be used stops Run before it contacts the broker or starts
-// the embedded one (issue 18 item 6: it used to be found after the MQTT
-// connection).
+// the embedded one: the operator learns of the bad directory without a
+// half-started service.
 func TestUnusableOutboxStopsTheStartBeforeAnyConnection(t *testing.T) {
 	blocker := filepath.Join(t.TempDir(), "a-file")
 	if err := os.WriteFile(blocker, nil, 0o600); err != nil {

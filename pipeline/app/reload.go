@@ -51,7 +51,10 @@ func (a *app) reloaders() []reloader {
 	return []reloader{
 		{"snapshots", func(n *nextState) { n.snaps.commit() }},
 		{"egress guard", func(n *nextState) { a.guard.SetRules(n.pol) }},
-		{"observe", func(n *nextState) { a.obs.SetPolicy(n.pol.Name, n.pol.SHA256) }},
+		{"observe", func(n *nextState) {
+			a.obs.SetPolicy(n.pol.Name, n.pol.SHA256)
+			a.obs.SetEventTypes(ConfigEventTypes(n.cfg))
+		}},
 		{"outbox", func(n *nextState) { a.box.SetMaxAge(outboxMaxAge(n.pol)) }},
 		{"cameras", func(n *nextState) { a.cams.apply(n.plan) }},
 	}

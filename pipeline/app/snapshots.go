@@ -28,8 +28,12 @@ type snapshots struct {
 	pol  atomic.Pointer[policy.Policy]
 	anon atomic.Pointer[anonymise.Anonymiser]
 
-	mu      sync.Mutex // serialises prepare, commit and close
-	current *anonymise.Config
+	mu sync.Mutex // serialises prepare, commit and close
+	// current is the policy section the anonymiser in force was made
+	// from: a reload with an equal section keeps it (and its loaded face
+	// detector). Compared as a whole value, so a field added to the
+	// section is never left out of the comparison.
+	current *policy.Anonymisation
 }
 
 func (s *snapshots) Wanted() bool {
@@ -62,7 +66,7 @@ type nextSnapshots struct {
 	pol  *policy.Policy
 	swap bool                  // the anonymiser changes (to anon, nil when snapshots are off)
 	anon *anonymise.Anonymiser // built for pol
-	cfg  *anonymise.Config     // what anon was made from
+	cfg  *policy.Anonymisation // what anon was made from
 }
 
 // prepare builds what p needs beyond a pointer swap: the anonymiser (and
@@ -79,14 +83,15 @@ func (s *snapshots) prepare(p *policy.Policy) (*nextSnapshots, error) {
 	if s.override != nil {
 		cfg = s.override(cfg)
 	}
-	if s.current != nil && sameAnonymisation(*s.current, cfg) && s.anon.Load() != nil {
+	if s.current != nil && *s.current == p.Anonymisation && s.anon.Load() != nil {
 		return &nextSnapshots{s: s, pol: p}, nil
 	}
 	a, err := anonymise.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &nextSnapshots{s: s, pol: p, swap: true, anon: a, cfg: &cfg}, nil
+	section := p.Anonymisation
+	return &nextSnapshots{s: s, pol: p, swap: true, anon: a, cfg: &section}, nil
 }
 
 // commit puts the prepared settings in force. It never leaves a window in
@@ -108,18 +113,13 @@ func (n *nextSnapshots) commit() {
 	s.pol.Store(n.pol)
 }
 
-func (s *snapshots) replace(a *anonymise.Anonymiser, cfg *anonymise.Config) {
+func (s *snapshots) replace(a *anonymise.Anonymiser, cfg *policy.Anonymisation) {
 	if old := s.anon.Swap(a); old != nil {
 		// Apply serialises with Close: a snapshot in progress finishes
 		// first, later ones see a closed anonymiser and are withheld.
 		old.Close()
 	}
 	s.current = cfg
-}
-
-func sameAnonymisation(a, b anonymise.Config) bool {
-	return a.Method == b.Method && a.PixelateBlocks == b.PixelateBlocks && a.BlurSigma == b.BlurSigma &&
-		a.Margin == b.Margin && a.Persons == b.Persons
 }
 
 // close closes the anonymiser; no image leaves after it.

@@ -254,13 +254,13 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // collectEvents exports a camera's events (every phase of
-// Config.EventTypes, at 0 before the first, and whatever else it queued)
+// Server.SetEventTypes, at 0 before the first, and whatever else it queued)
 // and their latency.
 func (c statsCollector) collectEvents(ch chan<- prometheus.Metric, cam *cameraSnap) {
 	emit := func(k outbox.Kind, n uint64) {
 		ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, float64(n), cam.id, k.Type, string(k.Phase))
 	}
-	types := c.s.cfg.EventTypes
+	types := *c.s.eventTypes.Load()
 	for _, t := range types {
 		for _, p := range phases {
 			k := outbox.Kind{Type: t, Phase: p}

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -96,7 +97,8 @@ type Config struct {
 	// Snapshots, if set, adds the snapshot and anonymiser counters.
 	Snapshots SnapshotSource
 	// EventTypes are exported with every phase at 0 for each camera added,
-	// so rate() and alerts work before the first event.
+	// so rate() and alerts work before the first event; SetEventTypes
+	// changes them when a reloaded configuration has other rules.
 	EventTypes []string
 	// OutboxMaxDepth: while the broker is unreachable the box is still ready
 	// as long as fewer messages than this wait in the outbox; 0 → 512.
@@ -115,6 +117,10 @@ type Server struct {
 	started time.Time
 	reg     *prometheus.Registry
 	handler http.Handler
+
+	// eventTypes: Config.EventTypes, sorted, each once; replaced whole by
+	// SetEventTypes.
+	eventTypes atomic.Pointer[[]string]
 
 	mu      sync.Mutex
 	cameras []addedCamera
@@ -147,9 +153,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.OutboxMaxAge <= 0 {
 		cfg.OutboxMaxAge = 5 * time.Minute
 	}
-	// Each type once: a series exported twice fails the scrape.
-	cfg.EventTypes = slices.Compact(slices.Sorted(slices.Values(cfg.EventTypes)))
 	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), reg: prometheus.NewRegistry()}
+	s.SetEventTypes(cfg.EventTypes)
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -278,6 +283,15 @@ func (s *Server) RemoveCamera(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cameras = slices.DeleteFunc(s.cameras, func(a addedCamera) bool { return a.src.ID() == id })
+}
+
+// SetEventTypes sets the event types exported at 0 before their first
+// event (Config.EventTypes); a reloaded configuration may have rules of
+// other types.
+func (s *Server) SetEventTypes(types []string) {
+	// Each type once: a series exported twice fails the scrape.
+	sorted := slices.Compact(slices.Sorted(slices.Values(types)))
+	s.eventTypes.Store(&sorted)
 }
 
 // SetPolicy records the policy in force (after load and after every

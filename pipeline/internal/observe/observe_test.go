@@ -826,3 +826,44 @@ func TestRemoveCameraAndConfigError(t *testing.T) {
 		t.Errorf("edgeguard_config_last_reload_successful = %v after a good reload, want 1", got)
 	}
 }
+
+// TestSetEventTypesExportsNewTypesAtZero: a reload that adds a rule of a
+// new type exports its series at 0 at once, so an alert on its rate works
+// before its first event; a type no longer configured and never seen goes.
+func TestSetEventTypesExportsNewTypesAtZero(t *testing.T) {
+	eg, ob, cams := readySources()
+	s := newServer(t, Config{Egress: eg, Outbox: ob, EventTypes: []string{"motion"}})
+	s.AddCamera(cams[0])
+	series := func() map[string]bool {
+		t.Helper()
+		mfs, err := s.Registry().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, mf := range mfs {
+			if mf.GetName() != "edgeguard_events_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "type" {
+						out[l.GetValue()] = true
+					}
+				}
+			}
+		}
+		return out
+	}
+	if got := series(); !got["motion"] || got["loitering"] {
+		t.Fatalf("before: types %v, want motion only", got)
+	}
+	s.SetEventTypes([]string{"loitering", "motion", "loitering"})
+	if got := series(); !got["motion"] || !got["loitering"] {
+		t.Fatalf("after adding loitering: types %v", got)
+	}
+	s.SetEventTypes([]string{"loitering"})
+	if got := series(); got["motion"] || !got["loitering"] {
+		t.Fatalf("after removing motion: types %v", got)
+	}
+}
