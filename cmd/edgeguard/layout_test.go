@@ -244,7 +244,10 @@ func placed(p []string) bool {
 	case "cmd", "internal":
 		return depth == 2
 	case "models":
-		return depth == 1
+		// models/internal holds the set-up's model converter (run by
+		// models/fetch-nanodet); Go's internal rule keeps it out of every
+		// binary but its own.
+		return depth == 1 || (depth == 3 && p[1] == "internal")
 	case "policy":
 		return depth == 1 || (depth == 2 && p[1] == "yamlstrict")
 	case "pipeline":

@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/edgeguard/edgeguard/pipeline/config"
-	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis"
 	"github.com/edgeguard/edgeguard/pipeline/internal/camera"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/privacymask"
 	"github.com/edgeguard/edgeguard/policy"
@@ -50,17 +50,14 @@ func newCameraConfigs(cfg *config.Config, pol *policy.Policy) ([]camera.Config, 
 		if !c.Enabled {
 			continue
 		}
-		fps := c.Analysis.FPS
-		m := motion.DefaultConfig()
-		m.MinArea = c.Motion.MinArea
-		m.VarThreshold = c.Motion.Sensitivity
-		m.WarmupFrames = max(1, int(c.Motion.Warmup.Seconds()*fps+0.5))
+		// The one builder of a camera's analysis, which make eval,
+		// make eval-real and policy preview use too.
+		ac := analysis.Settings(c)
 		out = append(out, camera.Config{
 			Device: cfg.Device, ID: c.ID, URL: c.URL, Transport: c.Transport,
-			AnalysisFPS: fps, AnalysisWidth: c.Analysis.Width,
-			Motion:    m,
-			Zones:     zonesFor(pol, c.ID),
-			PersonHOG: c.PersonHOG(),
+			AnalysisFPS: c.Analysis.FPS, AnalysisWidth: c.Analysis.Width,
+			Analysis: &ac,
+			Zones:    zonesFor(pol, c.ID),
 		})
 		// The motion section's min_duration, quiet_time and
 		// update_interval are the motion rule's (config.Camera.AllRules).

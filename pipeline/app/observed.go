@@ -17,5 +17,6 @@ func (c observedCamera) Stats() observe.CameraStats {
 		Analysed: st.Analysed, DroppedFrames: st.DroppedFrames,
 		SkippedAUs: st.SkippedAUs, NotDecoded: st.NotDecoded,
 		SessionsStarted: st.SessionsStarted, DecodeCPU: st.DecodeCPU,
+		RulesSuspended: st.RulesSuspended, RulesSuspendedFor: st.RulesSuspendedFor,
 	}
 }

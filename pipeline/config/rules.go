@@ -27,9 +27,10 @@ type Patterns struct {
 	// Rules run in order on every analysed frame.
 	Rules []Rule `yaml:"rules"`
 	// PersonDetector decides what class: person means for this camera's
-	// rules: "shape" ("" too; the box's shape and the perspective) or
-	// "hog" (OpenCV's HOG people detector confirms people; see
-	// docs/patterns.md for its cost).
+	// rules: "dnn" (the NanoDet-g neural detector confirms people; the
+	// default when its model is installed), "shape" (the box's shape and
+	// the perspective; the default without the model) or "hog" (OpenCV's
+	// HOG people detector; see docs/patterns.md for the costs).
 	PersonDetector string `yaml:"person_detector"`
 }
 
@@ -37,6 +38,7 @@ type Patterns struct {
 const (
 	PersonDetectorShape = "shape"
 	PersonDetectorHOG   = "hog"
+	PersonDetectorDNN   = "dnn"
 )
 
 // PersonHOG reports whether the camera runs the HOG person detector.
@@ -411,10 +413,10 @@ func validatePatterns(d *yamlstrict.Decoder, p string, pt *Patterns) {
 		}
 	}
 	switch pt.PersonDetector {
-	case "", PersonDetectorShape, PersonDetectorHOG:
+	case "", PersonDetectorShape, PersonDetectorHOG, PersonDetectorDNN:
 	default:
-		d.Errorf(p+".person_detector", "unknown value %s; allowed: %s (default), %s",
-			yamlstrict.Quote(pt.PersonDetector), PersonDetectorShape, PersonDetectorHOG)
+		d.Errorf(p+".person_detector", "unknown value %s; allowed: %s (default if its model is installed, else %s), %s, %s",
+			yamlstrict.Quote(pt.PersonDetector), PersonDetectorDNN, PersonDetectorShape, PersonDetectorShape, PersonDetectorHOG)
 	}
 	named := map[string]int{}
 	for i, r := range pt.Rules {

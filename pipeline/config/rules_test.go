@@ -160,8 +160,8 @@ func TestRuleErrors(t *testing.T) {
 			"e.yaml:5:44: cameras[0].perspective.row2: must be at least 0.05 below row1"},
 		{"duplicate rule name", withRules + "      - {type: tamper, name: t}\n      - {type: running, name: t}\n",
 			"e.yaml:12:25: cameras[0].rules[1].name: duplicate rule name \"t\" (first at line 11)"},
-		{"unknown person detector", valid + "    person_detector: dnn\n",
-			"e.yaml:5:5: cameras[0].person_detector: unknown value \"dnn\"; allowed: shape (default), hog"},
+		{"unknown person detector", valid + "    person_detector: yolo\n",
+			"e.yaml:5:5: cameras[0].person_detector: unknown value \"yolo\"; allowed: dnn (default if its model is installed, else shape), shape, hog"},
 		{"person detector under defaults", valid + "defaults: {person_detector: hog}\n",
 			"e.yaml:5:12: defaults.person_detector: unknown field; allowed: transport, analysis, motion"},
 		{"rules under defaults", valid + "defaults: {rules: []}\n",
@@ -241,7 +241,7 @@ func TestPersonDetector(t *testing.T) {
 	for _, tt := range []struct {
 		in  string
 		hog bool
-	}{{"", false}, {"    person_detector: shape\n", false}, {"    person_detector: hog\n", true}} {
+	}{{"", false}, {"    person_detector: shape\n", false}, {"    person_detector: hog\n", true}, {"    person_detector: dnn\n", false}} {
 		cfg, err := Parse("e.yaml", []byte(valid+tt.in))
 		if err != nil {
 			t.Fatalf("%q: %v", tt.in, err)

@@ -7,10 +7,13 @@ package analysis
 
 import (
 	"errors"
+	"fmt"
 	"image"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/edgeguard/edgeguard/models"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/flow"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/framestat"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
@@ -28,16 +31,75 @@ type Config struct {
 	// Rules are the camera's rules, the motion rule among them; without
 	// rules only the motion detector runs, and no situation is reported.
 	Rules []pattern.Rule
-	// PersonHOG runs the HOG person detector on the blobs (config
-	// person_detector: hog), so that rules with class person use its
-	// verdict; it also runs when a rule needs it. Person tunes it.
+	// PersonDetector is the camera's person_detector: PersonDetectorAuto
+	// (""), PersonDetectorShape, PersonDetectorHOG or PersonDetectorDNN.
+	// The detector runs on the blobs where tracks do, so that rules with
+	// class person use its verdict, and always when a rule needs it.
+	// Person tunes it.
+	PersonDetector string
+	// PersonHOG, with PersonDetector empty, means PersonDetectorHOG (for
+	// callers that predate the choice).
 	PersonHOG bool
 	Person    person.Config
 	// Static tunes the static-object stage (only built when a rule needs it).
 	Static staticobj.Config
+	// Stats tunes the frame statistics (only measured when a rule needs
+	// the scene).
+	Stats framestat.Config
 	// Logger gets the stages' state changes (one line each, never per
 	// frame); nil → slog.Default().
 	Logger *slog.Logger
+}
+
+// Person detectors (config person_detector).
+const (
+	// PersonDetectorAuto is NanoDet when its model is installed, else
+	// shape (HOG where a rule needs a detector).
+	PersonDetectorAuto = ""
+	// PersonDetectorShape: the box's shape and the perspective; HOG where
+	// a rule needs a detector.
+	PersonDetectorShape = "shape"
+	// PersonDetectorHOG is OpenCV's HOG people detector.
+	PersonDetectorHOG = "hog"
+	// PersonDetectorDNN is NanoDet-g (models.NanoDet); the analyser fails
+	// to build without its model.
+	PersonDetectorDNN = "dnn"
+)
+
+// noNanoDet logs once per process that the default person detector fell
+// back: every camera session builds an analyser, and the reason is the
+// same for all of them.
+var noNanoDet sync.Once
+
+// personDetector decides which person detector runs, if any, and loads
+// the neural model for it.
+func personDetector(cfg *Config, needs pattern.Needs) (run bool, err error) {
+	kind := cfg.PersonDetector
+	if kind == PersonDetectorAuto && cfg.PersonHOG {
+		kind = PersonDetectorHOG
+	}
+	switch kind {
+	case PersonDetectorAuto, PersonDetectorShape, PersonDetectorHOG, PersonDetectorDNN:
+	default:
+		return false, fmt.Errorf("analysis: person detector %q; allowed: %q (default), %q, %q, %q", kind, PersonDetectorAuto, PersonDetectorShape, PersonDetectorHOG, PersonDetectorDNN)
+	}
+	run = needs.Persons || (needs.Scene && kind != PersonDetectorShape)
+	if !run || kind == PersonDetectorShape || kind == PersonDetectorHOG || cfg.Person.Model != nil {
+		return run, nil
+	}
+	model, _, err := models.Read(models.NanoDet)
+	switch {
+	case err == nil:
+		cfg.Person.Model = model
+	case kind == PersonDetectorDNN:
+		return false, fmt.Errorf("analysis: person_detector dnn: %w", err)
+	default:
+		noNanoDet.Do(func() {
+			cfg.Logger.Warn("NanoDet person detector not installed; people are told by shape (HOG where a rule needs a detector)", "err", err)
+		})
+		run = needs.Persons
+	}
+	return run, nil
 }
 
 // Frame is what one analysis frame produced. Slices in it are reused by the
@@ -62,7 +124,7 @@ type Analyser struct {
 	flow  *flow.Stage      // nil unless a rule needs optical flow
 	pipe  *pattern.Pipeline
 	needs pattern.Needs
-	// person is the HOG person detector; nil unless asked for.
+	// person is the HOG or NanoDet person detector; nil unless asked for.
 	person *person.Detector
 	// static is the long-term background; nil unless a rule needs it.
 	static *staticobj.Stage
@@ -89,18 +151,21 @@ func New(cfg Config) (*Analyser, error) {
 	}
 	// The person detector tells the tracks' people from objects: it runs
 	// where tracks do.
-	hog := (cfg.PersonHOG && a.needs.Scene) || a.needs.Persons
+	persons, err := personDetector(&cfg, a.needs)
+	if err != nil {
+		return nil, err
+	}
 	// The person detector picks its scale from the blob's height, which
 	// the background model at half width gets only to within 2 px: with
 	// it, the model runs at the frame's width (about 1 ms more per frame).
-	if hog && cfg.Motion.ModelWidth == 0 {
+	if persons && cfg.Motion.ModelWidth == 0 {
 		cfg.Motion.ModelWidth = -1
 	}
 	if a.det, err = motion.NewDetector(cfg.Motion); err != nil {
 		return nil, err
 	}
 	if a.needs.Scene {
-		if a.meter, err = framestat.New(framestat.Config{}); err != nil {
+		if a.meter, err = framestat.New(cfg.Stats); err != nil {
 			a.Close()
 			return nil, err
 		}
@@ -117,7 +182,7 @@ func New(cfg Config) (*Analyser, error) {
 			return nil, err
 		}
 	}
-	if hog {
+	if persons {
 		if a.person, err = person.New(cfg.Person); err != nil {
 			a.Close()
 			return nil, err
@@ -146,7 +211,7 @@ func (a *Analyser) Apply(now time.Time, grey gocv.Mat) Frame {
 	if a.static != nil {
 		// The long-term background is re-learnt whenever the frame stops
 		// showing the scene it knows: warm-up, a light change, a moved view.
-		relearn := res.Warmup || res.LightChange || (f.Info.Stats.Valid && f.Info.Stats.Shift > pattern.ShiftHold)
+		relearn := f.Info.Suspension().Blind()
 		f.Info.Static = a.static.Apply(now, grey, relearn)
 	}
 	if a.flow != nil {

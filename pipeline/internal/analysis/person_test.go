@@ -1,9 +1,11 @@
 package analysis
 
 import (
+	"os"
 	"testing"
 	"time"
 
+	"github.com/edgeguard/edgeguard/models"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/track"
@@ -25,7 +27,13 @@ func TestPersonHOG(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		an, err := New(Config{Motion: motion.DefaultConfig(), Track: track.DefaultConfig(), Rules: []pattern.Rule{tamper}, PersonHOG: hog})
+		// Without HOG: shape, stated (the default would be NanoDet where
+		// its model is installed).
+		detector := PersonDetectorShape
+		if hog {
+			detector = PersonDetectorAuto
+		}
+		an, err := New(Config{Motion: motion.DefaultConfig(), Track: track.DefaultConfig(), Rules: []pattern.Rule{tamper}, PersonHOG: hog, PersonDetector: detector})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,5 +67,48 @@ func TestPersonHOG(t *testing.T) {
 		case hog && (valid < 30 || found < valid/2):
 			t.Errorf("with PersonHOG: %d frames measured, %d with the walker found; want most of 50", valid, found)
 		}
+	}
+}
+
+// TestPersonDetectorChoice: person_detector picks the detector; the
+// default is NanoDet where its model is installed.
+func TestPersonDetectorChoice(t *testing.T) {
+	if _, _, err := models.Read(models.NanoDet); err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skipf("NanoDet model not installed (bash .ci/setup installs it): %v", err)
+		}
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		detector string
+		hog      bool
+		want     string
+	}{
+		{PersonDetectorAuto, false, "neural"}, {PersonDetectorDNN, false, "neural"},
+		{PersonDetectorHOG, false, "hog"}, {PersonDetectorAuto, true, "hog"}, {PersonDetectorShape, false, "none"},
+	} {
+		tamper, err := pattern.NewTamper(pattern.TamperConfig{Name: "t"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		an, err := New(Config{Motion: motion.DefaultConfig(), Track: track.DefaultConfig(), Rules: []pattern.Rule{tamper},
+			PersonDetector: tc.detector, PersonHOG: tc.hog})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := "none"
+		if an.person != nil {
+			got = "hog"
+			if an.person.Neural() {
+				got = "neural"
+			}
+		}
+		an.Close()
+		if got != tc.want {
+			t.Errorf("person_detector %q, PersonHOG %v: %s detector, want %s", tc.detector, tc.hog, got, tc.want)
+		}
+	}
+	if _, err := New(Config{Motion: motion.DefaultConfig(), PersonDetector: "yolo"}); err == nil {
+		t.Error("person_detector yolo: no error")
 	}
 }

@@ -24,6 +24,11 @@ type analyser struct {
 	// ids is the EventID of each rule's running situation, by the rule's
 	// index.
 	ids []string
+	// suspended is why the rules did not fully judge the last frame,
+	// since when, and lastAt when that frame was taken.
+	suspended      pattern.Suspension
+	suspendedSince time.Time
+	lastAt         time.Time
 }
 
 // start builds this session's motion detector and rules.
@@ -35,13 +40,23 @@ func (a *analyser) start() error {
 			return err
 		}
 	}
-	an, err := analysis.New(analysis.Config{Motion: a.cam.cfg.Motion, Track: track.DefaultConfig(), Rules: rules, PersonHOG: a.cam.cfg.PersonHOG, Logger: a.cam.log})
+	cfg := a.cam.cfg.analysisConfig()
+	cfg.Rules, cfg.Logger = rules, a.cam.log
+	an, err := analysis.New(cfg)
 	if err != nil {
 		return err
 	}
 	a.an = an
 	a.ids = make([]string, len(rules))
 	return nil
+}
+
+// analysisConfig is a session's analysis, without its rules.
+func (c Config) analysisConfig() analysis.Config {
+	if c.Analysis != nil {
+		return *c.Analysis
+	}
+	return analysis.Config{Motion: c.Motion, Track: track.DefaultConfig(), PersonHOG: c.PersonHOG, PersonDetector: c.PersonDetector}
 }
 
 func (a *analyser) run(ctx context.Context) {
@@ -53,6 +68,8 @@ func (a *analyser) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// A camera without a session has no rules running to speak of.
+			c.suspended.Store(uint32(pattern.NotSuspended))
 			// Leave no situation without its end.
 			for _, pe := range a.an.Flush() {
 				a.emit(context.WithoutCancel(ctx), pe)
@@ -79,11 +96,48 @@ func (a *analyser) analyse(ctx context.Context, f analysisFrame) {
 	if c.inspect != nil {
 		c.inspect(*f.mat)
 	}
-	fr := a.an.Apply(time.Unix(0, f.at), *f.mat)
+	at := time.Unix(0, f.at)
+	fr := a.an.Apply(at, *f.mat)
 	a.pool.put(f.mat)
 	c.analysed.Add(1)
+	a.suspension(at, fr.Info.Suspension())
 	for _, pe := range fr.Events {
 		a.emit(ctx, pe)
+	}
+}
+
+// maxFrameGap is the most analysed time one frame stands for in the
+// suspension account: a stream that paused does not count its pause as
+// time the rules were suspended.
+const maxFrameGap = 2 * time.Second
+
+// suspension accounts the time since the last frame to the reason the
+// rules were under, and logs a change of reason (one line each, never per
+// frame): a camera whose rules see nothing must not look like a quiet
+// scene.
+func (a *analyser) suspension(at time.Time, s pattern.Suspension) {
+	c := a.cam
+	if prev := a.suspended; prev != pattern.NotSuspended && !a.lastAt.IsZero() {
+		if dt := at.Sub(a.lastAt); dt > 0 {
+			c.suspendedNs[prev].Add(int64(min(dt, maxFrameGap)))
+		}
+	}
+	a.lastAt = at
+	if s == a.suspended {
+		return
+	}
+	prev, since := a.suspended, a.suspendedSince
+	a.suspended, a.suspendedSince = s, at
+	c.suspended.Store(uint32(s))
+	// Warm-up follows every session start and every new frame size, which
+	// the log already says; it shows in the status and the metrics only.
+	switch {
+	case s == pattern.NotSuspended && prev != pattern.SuspendedWarmup:
+		c.log.Info("rules resumed", "after", prev.String(), "for", at.Sub(since).Round(100*time.Millisecond))
+	case s == pattern.SuspendedLowTexture:
+		c.log.Warn("rules cannot notice a moved view", "reason", s.String())
+	case s == pattern.SuspendedLightChange || s == pattern.SuspendedViewMoved:
+		c.log.Warn("rules suspended", "reason", s.String())
 	}
 }
 

@@ -17,9 +17,9 @@ import (
 
 	"github.com/edgeguard/edgeguard/internal/redact"
 	"github.com/edgeguard/edgeguard/pipeline/event"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/motion"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
-	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/track"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/codec"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/ingest"
 	"github.com/edgeguard/edgeguard/pipeline/internal/video/privacymask"
@@ -50,6 +50,13 @@ type Config struct {
 	// Motion is the motion detector, which runs on every analysed frame:
 	// the rules are built on its blobs.
 	Motion motion.Config
+	// Analysis, if set, is the camera's analysis as analysis.Settings
+	// builds it from the camera's config (the service sets it): every
+	// stage's settings, frame counts at AnalysisFPS. It replaces Motion,
+	// PersonHOG and PersonDetector, which without it make the analysis
+	// with the other stages' defaults. Its Rules are not used: Rules
+	// builds fresh ones for every session.
+	Analysis *analysis.Config
 	// LastSeq is the seq of this camera's last message before this run
 	// (the outbox remembers it, outbox.Outbox.LastSeq): the first message
 	// takes LastSeq+1, so seq keeps increasing across restarts and
@@ -63,6 +70,9 @@ type Config struct {
 	// PersonHOG runs OpenCV's HOG people detector on moving blobs so rules
 	// can tell a person from an object (config person_detector: hog).
 	PersonHOG bool
+	// PersonDetector is the config's person_detector (analysis.Config's);
+	// it overrides PersonHOG when set.
+	PersonDetector string
 	// Zones are the privacy zones filled at the decoder's output; nil →
 	// none.
 	Zones *privacymask.Zones
@@ -113,6 +123,12 @@ type Stats struct {
 	// account), up to the AU before the latest.
 	DecodeCPU         time.Duration
 	LastAnalysisWidth int
+	// RulesSuspended is why the rules do not fully judge the frames now
+	// (warm-up, a light change, a moved view, a view without texture);
+	// NotSuspended while they do. RulesSuspendedFor is the analysed time
+	// spent under each reason since the camera was created, by reason.
+	RulesSuspended    pattern.Suspension
+	RulesSuspendedFor [pattern.SuspensionReasons]time.Duration
 }
 
 // Camera is one camera's actor.
@@ -133,6 +149,10 @@ type Camera struct {
 	lost, skipped atomic.Uint64
 	notDecoded    atomic.Uint64
 	decodeCPU     atomic.Int64 // ns, over all sessions
+	// suspended is the analysis' current pattern.Suspension, suspendedNs
+	// the time spent under each (Stats.RulesSuspended, RulesSuspendedFor).
+	suspended   atomic.Uint32
+	suspendedNs [pattern.SuspensionReasons]atomic.Int64
 	// lastPicture is when the last picture was decoded (unix ns; 0 before
 	// the first), for the video-loss watch.
 	lastPicture atomic.Int64
@@ -166,7 +186,7 @@ func New(cfg Config) (*Camera, error) {
 		// first session; every session builds its own fresh rules.
 		rules, err := cfg.Rules()
 		if err == nil {
-			_, err = pattern.NewPipeline(track.DefaultConfig(), rules...)
+			_, err = pattern.NewPipeline(cfg.analysisConfig().Track, rules...)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("camera %s: rules: %w", cfg.ID, err)
@@ -211,7 +231,16 @@ func (c *Camera) Stats() Stats {
 		NotDecoded:        c.notDecoded.Load(),
 		DecodeCPU:         time.Duration(c.decodeCPU.Load()),
 		LastAnalysisWidth: int(c.analysisWidth.Load()),
+		RulesSuspended:    pattern.Suspension(c.suspended.Load()),
+		RulesSuspendedFor: c.suspendedFor(),
 	}
+}
+
+func (c *Camera) suspendedFor() (d [pattern.SuspensionReasons]time.Duration) {
+	for i := range d {
+		d[i] = time.Duration(c.suspendedNs[i].Load())
+	}
+	return d
 }
 
 // LastStatus is the last status the camera published (what its retained
@@ -312,21 +341,18 @@ func (c *Camera) Run(ctx context.Context) error {
 // else can see it (invariant 2).
 func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *codec.Decoder,
 	cdc codec.Codec, pool *framePool, slot *latestSlot) error {
-	interval := time.Duration(float64(time.Second) / c.cfg.AnalysisFPS)
-	// A frame is due a little early so that jitter does not halve the rate.
-	due := interval * 9 / 10
+	sampling := NewAnalysisRate(c.cfg.AnalysisFPS)
 	var (
-		lastAnalysed time.Time
-		rate         fpsEstimator
-		streaming    bool
-		lastDropped  uint64
-		lastLost     uint64
-		lastSkipped  uint64
-		lastCPU      time.Duration
-		shownW       int
-		shownH       int
-		shownFPS     float64
-		lastErrLog   time.Time
+		rate        fpsEstimator
+		streaming   bool
+		lastDropped uint64
+		lastLost    uint64
+		lastSkipped uint64
+		lastCPU     time.Duration
+		shownW      int
+		shownH      int
+		shownFPS    float64
+		lastErrLog  time.Time
 	)
 	// A camera can keep the RTSP session open and send nothing (frozen
 	// encoder, half-dead network path); without pictures for StallTimeout
@@ -371,7 +397,7 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 		// A picture no other picture refers to is decoded only when analysis
 		// or a snapshot wants it: skipping it changes nothing else. Not
 		// before the stream's rate is known, which is counted in pictures.
-		if streaming && !au.Discontinuity && au.Received.Sub(lastAnalysed) < due &&
+		if streaming && !au.Discontinuity && !sampling.Due(au.Received) &&
 			c.snapReq.Load() == nil && codec.Discardable(cdc, au.NALUs) {
 			c.notDecoded.Add(1)
 			continue
@@ -411,10 +437,9 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 				return err
 			}
 		}
-		if !lastAnalysed.IsZero() && au.Received.Sub(lastAnalysed) < due {
+		if !sampling.Take(au.Received) {
 			continue
 		}
-		lastAnalysed = au.Received
 		w, h := analysisSize(srcW, srcH, c.cfg.AnalysisWidth)
 		c.analysisWidth.Store(int64(w))
 		m := pool.get(w, h)

@@ -102,6 +102,11 @@ type CameraReport struct {
 	State event.CameraState `json:"state"`
 	Since event.Time        `json:"since"`
 	Error string            `json:"error,omitempty"`
+	// RulesSuspended says why the camera's rules do not fully judge its
+	// frames now (warmup, light_change, view_moved, low_texture); empty
+	// while they do. Not a readiness condition: each passes on its own
+	// (a start, a cloud), and low_texture is the scene itself.
+	RulesSuspended string `json:"rules_suspended,omitempty"`
 }
 
 // sample is everything readiness and the collector read, taken once.
@@ -239,7 +244,8 @@ func (cfg Config) ready(snap sample) Readiness {
 		r.Reasons = append(r.Reasons, "no cameras")
 	}
 	for _, c := range snap.cameras {
-		r.Cameras = append(r.Cameras, CameraReport{ID: c.id, State: c.state.State, Since: event.Time{Time: c.state.Since}, Error: c.state.Error})
+		r.Cameras = append(r.Cameras, CameraReport{ID: c.id, State: c.state.State, Since: event.Time{Time: c.state.Since}, Error: c.state.Error,
+			RulesSuspended: c.stats.RulesSuspended.String()})
 		if c.state.State != event.StateStreaming {
 			msg := fmt.Sprintf("camera %s is %s", c.id, c.state.State)
 			if c.state.Error != "" {

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgeguard/edgeguard/pipeline/event"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/outbox"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/snapshot"
@@ -44,6 +45,15 @@ func val[S any, N number](f func(*S) N) series[S] { return by("", f) }
 
 func by[S any, N number](reason string, f func(*S) N) series[S] {
 	return series[S]{reason: reason, value: func(s *S) float64 { return float64(f(s)) }}
+}
+
+// bySuspension is one series per reason rules can be suspended for.
+func bySuspension(f func(*cameraSnap, pattern.Suspension) float64) []series[cameraSnap] {
+	out := make([]series[cameraSnap], 0, len(pattern.Suspensions))
+	for _, r := range pattern.Suspensions {
+		out = append(out, by(r.String(), func(c *cameraSnap) float64 { return f(c, r) }))
+	}
+	return out
 }
 
 func flag[S any](f func(*S) bool) series[S] {
@@ -109,6 +119,12 @@ var (
 			val(func(c *cameraSnap) uint64 { return max(c.stats.SessionsStarted, 1) - 1 })),
 		gauge("edgeguard_camera_streaming", "1 while the camera's last reported state is streaming, else 0.",
 			flag(func(c *cameraSnap) bool { return c.state.State == event.StateStreaming })),
+		gauge("edgeguard_camera_rules_suspended",
+			"1 for the reason the camera's rules do not fully judge its frames now, else 0: warmup = the motion detector learns the background; light_change = most of the frame changed at once and the model re-learns; view_moved = the view is displaced and blobs are ignored; low_texture = the view has too little structure to notice a moved camera (the rules still run).",
+			bySuspension(func(c *cameraSnap, s pattern.Suspension) float64 { return b2f(c.stats.RulesSuspended == s) })...),
+		counter("edgeguard_camera_rules_suspended_seconds_total",
+			"Analysed time the camera's rules spent under each reason of edgeguard_camera_rules_suspended.",
+			bySuspension(func(c *cameraSnap, s pattern.Suspension) float64 { return c.stats.RulesSuspendedFor[s].Seconds() })...),
 	)
 
 	egressMetrics = table(nil,

@@ -32,6 +32,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/edgeguard/edgeguard/pipeline/event"
+	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/outbox"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/snapshot"
@@ -53,6 +54,11 @@ type CameraStats struct {
 	Analysed, DroppedFrames, SkippedAUs, NotDecoded uint64
 	SessionsStarted                                 uint64
 	DecodeCPU                                       time.Duration
+	// RulesSuspended is why the camera's rules do not fully judge its
+	// frames now, NotSuspended while they do; RulesSuspendedFor the time
+	// spent under each reason, by reason.
+	RulesSuspended    pattern.Suspension
+	RulesSuspendedFor [pattern.SuspensionReasons]time.Duration
 }
 
 // EgressSource is the egress guard as observe reads it; *egress.Guard

@@ -61,10 +61,18 @@ type Meter struct {
 	cfg                           Config
 	mean, std, lap, small, smallF gocv.Mat
 	ref, win                      gocv.Mat
-	hasRef                        bool
-	size                          image.Point
-	shifted                       int
-	closed                        bool
+	// prevF is the previous full measurement's downscaled frame: the
+	// texture check correlates the view with itself a moment ago.
+	prevF   gocv.Mat
+	hasPrev bool
+	// refMatched: a view in place has matched the reference well
+	// (refMatch) since it was taken; lowTexture: the last full
+	// measurement found the view without texture.
+	refMatched, lowTexture bool
+	hasRef                 bool
+	size                   image.Point
+	shifted                int
+	closed                 bool
 	// last is the last full measurement; sinceFull counts the frames
 	// measured after it without one.
 	last      pattern.FrameStats
@@ -81,6 +89,7 @@ func New(cfg Config) (*Meter, error) {
 	return &Meter{
 		cfg: cfg, mean: gocv.NewMat(), std: gocv.NewMat(), lap: gocv.NewMat(),
 		small: gocv.NewMat(), smallF: gocv.NewMat(), ref: gocv.NewMat(), win: gocv.NewMat(),
+		prevF: gocv.NewMat(),
 	}, nil
 }
 
@@ -122,7 +131,7 @@ func (m *Meter) measureFull(grey gocv.Mat, size image.Point) pattern.FrameStats 
 	st.Sharpness = max(0, l2*l2/n-lapMean*lapMean)
 
 	if size != m.size {
-		m.size, m.hasRef, m.shifted = size, false, 0
+		m.size, m.hasRef, m.hasPrev, m.refMatched, m.lowTexture, m.shifted = size, false, false, false, false, 0
 	}
 	rw := m.cfg.RefWidth
 	rh := max(8, rw*size.Y/max(size.X, 1))
@@ -130,7 +139,8 @@ func (m *Meter) measureFull(grey gocv.Mat, size image.Point) pattern.FrameStats 
 	m.small.ConvertTo(&m.smallF, gocv.MatTypeCV32F)
 	if !m.hasRef {
 		m.smallF.CopyTo(&m.ref)
-		m.hasRef = true
+		m.smallF.CopyTo(&m.prevF)
+		m.hasRef, m.hasPrev = true, true
 		st.ShiftConfidence = 1
 		st.Valid = true
 		return st
@@ -141,6 +151,18 @@ func (m *Meter) measureFull(grey gocv.Mat, size image.Point) pattern.FrameStats 
 	if math.IsNaN(st.Shift) {
 		st.Shift = 0
 	}
+	matched := st.Shift*float64(rw) < 1 && resp >= refMatch
+	m.refMatched = m.refMatched || matched
+	// Once without texture, the view stays so until it matches the
+	// reference well in place again: a chance weak peak on noise does not
+	// make it textured for a second (and the camera's status flap).
+	if (m.lowTexture && !matched) ||
+		((st.Shift*float64(rw) >= 1 || resp < pattern.MinShiftConfidence) && !m.confirmed(p)) {
+		st.LowTexture, st.Shift = true, 0
+	}
+	m.lowTexture = st.LowTexture
+	m.smallF.CopyTo(&m.prevF)
+	m.hasPrev = true
 	// Follow slow changes only while the view is where it was; after a
 	// long shift, take the new view as the reference. The reference
 	// follows at RefRate per frame, also over the frames not measured.
@@ -150,10 +172,33 @@ func (m *Meter) measureFull(grey gocv.Mat, size image.Point) pattern.FrameStats 
 		gocv.AddWeighted(m.ref, 1-rate, m.smallF, rate, 0, &m.ref)
 	} else if m.shifted++; m.shifted >= m.cfg.Rebase {
 		m.smallF.CopyTo(&m.ref)
-		m.shifted = 0
+		m.shifted, m.refMatched = 0, false
 	}
 	st.Valid = true
 	return st
+}
+
+// refMatch is the phase-correlation response from which a view in place
+// matches the reference: a reference that never matched a view that well
+// has no structure to measure a displacement against.
+const refMatch = 0.3
+
+// confirmed reports whether a displacement p against the reference (or a
+// view unlike it) is a moved view: the reference has once matched the view
+// in place, and the view has structure of its own that confirms the move:
+// against itself a moment ago it correlates strongly, either in place (it
+// stays where it went) or by the same displacement (it just went there).
+// A flat view (a plain wall, pavement in sensor noise, a covered lens)
+// has neither: its noise is new on every frame, and the only peak left is
+// a figure walking or standing on it.
+func (m *Meter) confirmed(p gocv.Point2f) bool {
+	if !m.refMatched || !m.hasPrev {
+		return false
+	}
+	sp, self := gocv.PhaseCorrelate(m.prevF, m.smallF, m.win)
+	inPlace := math.Hypot(float64(sp.X), float64(sp.Y)) < 1
+	jumped := math.Hypot(float64(sp.X-p.X), float64(sp.Y-p.Y)) < 1
+	return self >= pattern.MinShiftConfidence && (inPlace || jumped)
 }
 
 // Close releases the images; safe to call twice.
@@ -163,7 +208,7 @@ func (m *Meter) Close() error {
 	}
 	m.closed = true
 	var err error
-	for _, x := range []*gocv.Mat{&m.mean, &m.std, &m.lap, &m.small, &m.smallF, &m.ref, &m.win} {
+	for _, x := range []*gocv.Mat{&m.mean, &m.std, &m.lap, &m.small, &m.smallF, &m.ref, &m.win, &m.prevF} {
 		err = errors.Join(err, x.Close())
 	}
 	return err

@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"math/rand"
 	"testing"
 	"time"
 
@@ -203,4 +204,55 @@ func newMeter(t *testing.T) *Meter {
 	}
 	t.Cleanup(func() { m.Close() })
 	return m
+}
+
+// TestLowTexture: a flat view in sensor noise (a plain wall, pavement at
+// night) has nothing for the phase correlation to find: the displacement it
+// names is noise, so the view is reported as without texture and not
+// shifted, also with a figure walking over it; measuring it allocates no
+// more than a full measurement of any view (gocv's PhaseCorrelate lets its
+// 8-byte response escape: BenchmarkMeasure640/full).
+func TestLowTexture(t *testing.T) {
+	const w, h = 640, 360
+	rng := rand.New(rand.NewSource(3))
+	buf := make([]byte, w*h)
+	frame := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC1)
+	defer frame.Close()
+	render := func(i int) {
+		for j := range buf {
+			buf[j] = byte(max(0, min(255, 120+3*rng.NormFloat64())))
+		}
+		data, _ := frame.DataPtrUint8()
+		copy(data, buf)
+		if i >= 10 { // a dark figure walks in from the left
+			x := 20 + 12*(i-10)
+			gocv.Rectangle(&frame, image.Rect(x, 150, x+32, 280), color.RGBA{R: 50, G: 50, B: 50}, -1)
+		}
+	}
+	m := newMeter(t)
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	flat := 0
+	for i := range 40 {
+		render(i)
+		st := m.Measure(t0.Add(time.Duration(i)*200*time.Millisecond), frame, true)
+		if i == 0 {
+			continue
+		}
+		if st.Shift*160 >= 1 {
+			t.Fatalf("frame %d: shift %.3f (confidence %.3f) on a fixed flat view", i, st.Shift, st.ShiftConfidence)
+		}
+		if st.LowTexture {
+			flat++
+		}
+	}
+	if flat < 5 {
+		t.Errorf("%d frames without texture, want at least the empty view's 9", flat)
+	}
+	i := 0
+	if n := testing.AllocsPerRun(20, func() {
+		m.Measure(t0.Add(time.Duration(100+i)*200*time.Millisecond), frame, true)
+		i++
+	}); n > 1 {
+		t.Errorf("Measure on a flat view: %v allocations, want at most 1", n)
+	}
 }

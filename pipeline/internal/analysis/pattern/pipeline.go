@@ -42,7 +42,7 @@ func (p *Pipeline) Needs() Needs { return p.needs }
 // nothing, so the tracks are held as they were rather than starved.
 // The returned events are reused by the next call.
 func (p *Pipeline) Frame(now time.Time, blobs []image.Rectangle, f FrameInfo) []Event {
-	if f.Stats.Valid && f.Stats.Shift > ShiftHold {
+	if f.Suspension() == SuspendedViewMoved {
 		// The view moved: every pixel changed, blobs are not objects.
 		// Hold the tracks until the view is back or re-learnt; the tamper
 		// rule reports the move.
@@ -82,3 +82,73 @@ func (p *Pipeline) Tracks() []track.Track { return p.tracks }
 
 // Flush ends every running situation.
 func (p *Pipeline) Flush() []Event { return p.engine.Flush() }
+
+// Suspension says why the rules cannot judge the blobs of a frame, or
+// judge them with a lesser guarantee. The camera shows the current one in
+// its status and counts the time spent in each (docs/patterns.md,
+// "Suspended rules"): a camera whose rules see nothing must not look like a
+// quiet scene.
+type Suspension uint8
+
+const (
+	// NotSuspended: the rules judge the frame.
+	NotSuspended Suspension = iota
+	// SuspendedWarmup: the motion detector is still learning the
+	// background (the first seconds after a start or a new frame size).
+	SuspendedWarmup
+	// SuspendedLightChange: most of the frame changed at once (lights,
+	// auto exposure, a cloud) and the background model re-learns.
+	SuspendedLightChange
+	// SuspendedViewMoved: the view is displaced against its reference;
+	// blobs are the whole picture moving, not objects. Tracks are held.
+	SuspendedViewMoved
+	// SuspendedLowTexture: the view has too little structure to measure a
+	// displacement (FrameStats.LowTexture). The rules keep judging the
+	// blobs; only a moved camera cannot be noticed.
+	SuspendedLowTexture
+	// SuspensionReasons is the number of values, NotSuspended included:
+	// the size of an array indexed by Suspension.
+	SuspensionReasons = iota
+)
+
+// Suspensions are every reason, NotSuspended excluded, in order.
+var Suspensions = []Suspension{SuspendedWarmup, SuspendedLightChange, SuspendedViewMoved, SuspendedLowTexture}
+
+// String is the reason as status, logs and metrics name it.
+func (s Suspension) String() string {
+	switch s {
+	case SuspendedWarmup:
+		return "warmup"
+	case SuspendedLightChange:
+		return "light_change"
+	case SuspendedViewMoved:
+		return "view_moved"
+	case SuspendedLowTexture:
+		return "low_texture"
+	}
+	return ""
+}
+
+// Blind reports whether the rules ignore the blobs while it holds (all
+// reasons but low texture, under which they still run).
+func (s Suspension) Blind() bool {
+	return s != NotSuspended && s != SuspendedLowTexture
+}
+
+// Suspension is why the rules cannot fully judge this frame; the first
+// that holds of warm-up, light change, a moved view and a view without
+// texture. A shift is a moved view only when it was measured: on a view
+// without texture it is noise.
+func (f FrameInfo) Suspension() Suspension {
+	switch {
+	case f.Warmup:
+		return SuspendedWarmup
+	case f.LightChange:
+		return SuspendedLightChange
+	case f.Stats.Valid && f.Stats.LowTexture:
+		return SuspendedLowTexture
+	case f.Stats.Valid && f.Stats.Shift > ShiftHold:
+		return SuspendedViewMoved
+	}
+	return NotSuspended
+}

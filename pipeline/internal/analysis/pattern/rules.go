@@ -252,6 +252,31 @@ type LoiterConfig struct {
 type anchor struct {
 	p     geometry.Point
 	since time.Time
+	// unseen is when the track's detections stopped (zero while it is
+	// detected), unseenBox where it was then: see reacquired.
+	unseen    time.Time
+	unseenBox track.Box
+}
+
+// minSeenSpan is how long a track must have been detected, first to last
+// detection, before its dwell can be reported: a person who came to stay
+// was seen arriving. A track confirmed from a few frames of debris (an
+// exposure step leaves blobs all over the picture) and coasting on ever
+// after, never detected again, stays nowhere.
+const minSeenSpan = 2 * time.Second
+
+// reacquireGap is how long a track may go undetected and still be the same
+// object when its next detection is elsewhere (see reacquired).
+const reacquireGap = 2 * time.Second
+
+// reacquired reports whether a detection ends a gap after which the track
+// most likely stands for someone else: it went undetected for longer than
+// reacquireGap and comes back at another place than it faded at. A person
+// who stood still and shifts their weight comes back where they faded;
+// the tracker hands a faded track to whoever arrives near it (the next
+// visitor of a table), who does not.
+func (a anchor) reacquired(now time.Time, t *track.Track) bool {
+	return !a.unseen.IsZero() && now.Sub(a.unseen) > reacquireGap && t.Box.IoU(a.unseenBox) < 0.3
 }
 
 // Loitering reports objects that stay within a small area for long.
@@ -293,19 +318,32 @@ func (r *Loitering) Observe(now time.Time, tracks []track.Track, f FrameInfo) Si
 		a, ok := r.state[k]
 		if !ok {
 			if a, ok = r.handover(now, t, f); !ok {
-				r.state[k] = anchor{p, now}
+				r.state[k] = anchor{p: p, since: now}
 				continue
 			}
+			r.state[k] = a
+		}
+		switch {
+		case t.Misses > 0 && a.unseen.IsZero():
+			a.unseen, a.unseenBox = now, t.Box
+			r.state[k] = a
+		case t.Misses == 0 && a.reacquired(now, t):
+			// Someone else took the faded track over: their own dwell
+			// starts now.
+			r.state[k] = anchor{p: p, since: now}
+			continue
+		case t.Misses == 0 && !a.unseen.IsZero():
+			a.unseen = time.Time{}
 			r.state[k] = a
 		}
 		d := r.cfg.Perspective.BodyHeights(p.X-a.p.X, p.Y-a.p.Y, p.Y, f.Aspect(), t.Box.H)
 		if d > r.cfg.Radius {
 			// Walked away from where it settled: it is passing, not staying.
-			r.state[k] = anchor{p, now}
+			r.state[k] = anchor{p: p, since: now}
 			continue
 		}
 		dwell := now.Sub(a.since)
-		if dwell >= r.cfg.Dwell {
+		if dwell >= r.cfg.Dwell && t.LastSeen.Sub(t.Born) >= minSeenSpan {
 			r.boxes = append(r.boxes, t.Box)
 			best = math.Max(best, clamp01(dwell.Seconds()/(2*r.cfg.Dwell.Seconds())))
 		}

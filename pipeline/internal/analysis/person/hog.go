@@ -36,10 +36,12 @@ func newHOG() (*hog, error) {
 	return &hog{p: p}, nil
 }
 
-// hit is one detection window in frame pixels with its SVM score.
+// hit is one detection in frame pixels with its score (HOG: the SVM's;
+// NanoDet: the class probability) and class (HOG: always a person).
 type hit struct {
 	r     image.Rectangle
 	score float64
+	class Class
 }
 
 // detect scales the crop roi of grey by factor and runs the detector; it
@@ -55,7 +57,7 @@ func (h *hog) detect(grey gocv.Mat, roi image.Rectangle, factor float64, p param
 	for i := 0; i < int(n); i++ {
 		x, y := int(h.rects[4*i]), int(h.rects[4*i+1])
 		w, hh := int(h.rects[4*i+2]), int(h.rects[4*i+3])
-		dst = append(dst, hit{r: image.Rect(x, y, x+w, y+hh), score: float64(h.scores[i])})
+		dst = append(dst, hit{r: image.Rect(x, y, x+w, y+hh), score: float64(h.scores[i]), class: ClassPerson})
 	}
 	return dst, nil
 }

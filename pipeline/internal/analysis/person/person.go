@@ -1,13 +1,16 @@
-// Package person confirms which moving things are people, with OpenCV's
-// HOG people detector (Dalal and Triggs' histogram-of-gradients pedestrian
+// Package person confirms which moving things are people, with a neural
+// detector (NanoDet-g through OpenCV's dnn, models.NanoDet: also finds
+// vehicles and bags) when its model is installed, or with OpenCV's HOG
+// people detector (Dalal and Triggs' histogram-of-gradients pedestrian
 // model, built into OpenCV: no model file to install or verify).
 //
 // The shape heuristic of pipeline/internal/analysis/pattern calls anything tall and narrow a
 // person and a person lying down or a group merged into one blob an object.
-// HOG looks at the outline of head, shoulders and legs instead. It is run
-// only where the motion detector found a blob that could hold a person, on
-// a crop scaled so that the person fills the detector's 64×128 window (a
-// person 60 px tall on a 640×360 frame is too small for it at full frame),
+// Both detectors look at the figure itself instead. They run only where
+// the motion detector found a blob that could hold a person, on a crop
+// scaled so that the person is large enough for the detector (HOG's
+// 64×128 window; NanoDet's smallest stride is 8 px, and a person 60 px
+// tall on a 640×360 frame is small for either at full frame),
 // and each place is examined at most every Every frames, with at most
 // Budget crops per frame: on an edge box it must cost a few milliseconds
 // per stream-second, not a core. Between examinations the last result of a
@@ -42,16 +45,27 @@ type Config struct {
 	Every int
 	// Budget is the most crops examined per frame.
 	Budget int
-	// Threshold is the SVM score a detection needs. OpenCV's own default
-	// is 0; real pedestrians in OpenCV's vtest.avi score 0.2–5 at this
-	// scale, rendered figures 3–4.5.
+	// Threshold is the SVM score a HOG detection needs. OpenCV's own
+	// default is 0; real pedestrians in OpenCV's vtest.avi score 0.2–5 at
+	// this scale, rendered figures 3–4.5.
 	Threshold float64
+	// Model is the NanoDet ONNX model (the verified bytes of
+	// models.NanoDet, models.Read): with it the detector is neural, without
+	// it HOG.
+	Model []byte
+	// InputWidth and InputHeight are the neural detector's input in
+	// pixels, multiples of 32; a crop is scaled to fit. Its cost grows
+	// with their product.
+	InputWidth, InputHeight int
+	// MinScore is the class probability a neural detection needs.
+	MinScore float64
 }
 
 // DefaultConfig suits a 640×360 grey frame at 5 frames/s: each moving
 // person is looked at about once a second.
 func DefaultConfig() Config {
-	return Config{MinHeight: 24, MaxHeight: 0.8, MaxZoom: 4, Every: 5, Budget: 2, Threshold: 0.3}
+	return Config{MinHeight: 24, MaxHeight: 0.8, MaxZoom: 4, Every: 5, Budget: 2, Threshold: 0.3,
+		InputWidth: 256, InputHeight: 192, MinScore: 0.4}
 }
 
 func (c Config) withDefaults() Config {
@@ -73,6 +87,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Threshold == 0 {
 		c.Threshold = d.Threshold
+	}
+	if c.InputWidth == 0 {
+		c.InputWidth = d.InputWidth
+	}
+	if c.InputHeight == 0 {
+		c.InputHeight = d.InputHeight
+	}
+	if c.MinScore == 0 {
+		c.MinScore = d.MinScore
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -96,6 +119,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("person: budget %d is outside 1..%d crops", c.Budget, maxRegions)
 	case !(c.Threshold >= -5 && c.Threshold <= 10):
 		return fmt.Errorf("person: threshold %g is outside -5..10", c.Threshold)
+	case c.InputWidth%32 != 0 || c.InputHeight%32 != 0 || c.InputWidth < 64 || c.InputHeight < 64 || c.InputWidth > 1024 || c.InputHeight > 1024:
+		return fmt.Errorf("person: neural input %d×%d: width and height must be multiples of 32 in 64..1024", c.InputWidth, c.InputHeight)
+	case !(c.MinScore > 0 && c.MinScore < 1):
+		return fmt.Errorf("person: min score %g is outside (0,1)", c.MinScore)
 	}
 	return nil
 }
@@ -108,8 +135,17 @@ type Result struct {
 	// Checked are the blobs examined on this frame (not those carried):
 	// a blob here without a person inside was looked at and holds none.
 	Checked []track.Box
-	// Examined is how many crops went through HOG on this frame.
+	// Objects are the vehicles and bags the neural detector found in or
+	// carried along with this frame's blobs (HOG finds none).
+	Objects []Object
+	// Examined is how many crops went through the detector on this frame.
 	Examined int
+}
+
+// Object is a detection that is not a person.
+type Object struct {
+	Class Class
+	Box   track.Box
 }
 
 // maxRegions caps the places remembered; blobs beyond it are not examined.
@@ -123,15 +159,17 @@ type region struct {
 	seen     int             // frame the region last matched a blob
 	n        int
 	hits     [maxHits]image.Rectangle // bodies, in pixels, at examination
+	classes  [maxHits]Class
 	active   bool
 	claimed  bool // matched to a blob this frame
 }
 
-// Detector runs HOG on the blobs of one camera. Not safe for concurrent
-// use; one analyser owns one.
+// Detector runs HOG or NanoDet on the blobs of one camera. Not safe for
+// concurrent use; one analyser owns one.
 type Detector struct {
 	cfg   Config
-	hog   *hog
+	hog   *hog     // nil when neural
+	net   *nanodet // nil when HOG
 	prm   params
 	frame int
 	size  image.Point
@@ -141,6 +179,7 @@ type Detector struct {
 	joined  []image.Rectangle
 	hits    []hit
 	persons []track.Box
+	objects []Object
 	checked []track.Box
 	failing bool // one log line per failure streak
 }
@@ -151,13 +190,8 @@ func New(cfg Config) (*Detector, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	h, err := newHOG()
-	if err != nil {
-		return nil, err
-	}
-	return &Detector{
+	d := &Detector{
 		cfg: cfg,
-		hog: h,
 		// Stride 8 is OpenCV's default and what the SVM was tuned for
 		// (a finer stride costs 4× for little gain); the pyramid step is
 		// fine because crops are small; two overlapping windows make a
@@ -165,10 +199,24 @@ func New(cfg Config) (*Detector, error) {
 		prm:     params{hitThreshold: 0, stride: 8, pyramid: 1.05, group: 2},
 		hits:    make([]hit, 0, maxHits),
 		persons: make([]track.Box, 0, maxRegions*maxHits),
+		objects: make([]Object, 0, maxRegions*maxHits),
 		checked: make([]track.Box, 0, maxRegions),
 		joined:  make([]image.Rectangle, 0, maxRegions),
-	}, nil
+	}
+	var err error
+	if cfg.Model != nil {
+		d.net, err = newNanodet(cfg.Model, cfg.InputWidth, cfg.InputHeight)
+	} else {
+		d.hog, err = newHOG()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
+
+// Neural reports whether the detector is NanoDet (else HOG).
+func (d *Detector) Neural() bool { return d.net != nil }
 
 // Config returns the configuration in use, defaults applied.
 func (d *Detector) Config() Config { return d.cfg }
@@ -183,8 +231,8 @@ const targetHeight = 110
 // people found or carried along. It makes no Go allocations in steady
 // state.
 func (d *Detector) Detect(grey gocv.Mat, blobs []image.Rectangle) Result {
-	d.persons, d.checked = d.persons[:0], d.checked[:0]
-	if d.hog == nil || grey.Empty() || grey.Type() != gocv.MatTypeCV8UC1 {
+	d.persons, d.objects, d.checked = d.persons[:0], d.objects[:0], d.checked[:0]
+	if (d.hog == nil && d.net == nil) || grey.Empty() || grey.Type() != gocv.MatTypeCV8UC1 {
 		return Result{}
 	}
 	d.frame++
@@ -257,13 +305,17 @@ func (d *Detector) Detect(grey gocv.Mat, blobs []image.Rectangle) Result {
 		}
 		dx := (r.blob.Min.X + r.blob.Max.X - r.examined.Min.X - r.examined.Max.X) / 2
 		dy := r.blob.Max.Y - r.examined.Max.Y // feet stay on the ground
-		for _, h := range r.hits[:r.n] {
-			if len(d.persons) < cap(d.persons) {
-				d.persons = append(d.persons, norm(h.Add(image.Pt(dx, dy)), fw, fh))
+		for k, h := range r.hits[:r.n] {
+			b := norm(h.Add(image.Pt(dx, dy)), fw, fh)
+			switch {
+			case r.classes[k] == ClassPerson && len(d.persons) < cap(d.persons):
+				d.persons = append(d.persons, b)
+			case r.classes[k] != ClassPerson && len(d.objects) < cap(d.objects):
+				d.objects = append(d.objects, Object{Class: r.classes[k], Box: b})
 			}
 		}
 	}
-	return Result{Persons: d.persons, Checked: d.checked, Examined: examined}
+	return Result{Persons: d.persons, Objects: d.objects, Checked: d.checked, Examined: examined}
 }
 
 // join puts the pieces of one figure back together: the motion detector
@@ -346,8 +398,11 @@ func (d *Detector) match(b image.Rectangle) *region {
 	return slot
 }
 
-// examine runs HOG on a crop around the region's blob.
+// examine runs the detector on a crop around the region's blob.
 func (d *Detector) examine(grey gocv.Mat, r *region) error {
+	if d.net != nil {
+		return d.examineNeural(grey, r)
+	}
 	b := r.blob
 	h := float64(b.Dy())
 	zoom := math.Min(d.cfg.MaxZoom, targetHeight/h)
@@ -371,6 +426,7 @@ func (d *Detector) examine(grey gocv.Mat, r *region) error {
 		// width.
 		w, hh := x.r.Dx(), x.r.Dy()
 		r.hits[r.n] = image.Rect(x.r.Min.X+w/4, x.r.Min.Y+hh/8, x.r.Max.X-w/4, x.r.Max.Y-hh/8)
+		r.classes[r.n] = ClassPerson
 		r.n++
 	}
 	return nil
@@ -381,6 +437,10 @@ func (d *Detector) Close() error {
 	if d.hog != nil {
 		d.hog.close()
 		d.hog = nil
+	}
+	if d.net != nil {
+		d.net.close()
+		d.net = nil
 	}
 	return nil
 }
@@ -399,4 +459,55 @@ func iou(a, b image.Rectangle) float64 {
 	}
 	ia := float64(in.Dx() * in.Dy())
 	return ia / (float64(a.Dx()*a.Dy()+b.Dx()*b.Dy()) - ia)
+}
+
+// examineNeural runs NanoDet on a crop around the region's blob with the
+// input's aspect ratio: half the blob's size again around it, for the
+// figure's context and a piece the motion detector missed, and at least
+// the input's height over MaxZoom (a smaller crop is only enlarged blur).
+// It keeps what lies on the blob: a neighbour inside the crop is its own
+// blob's business.
+func (d *Detector) examineNeural(grey gocv.Mat, r *region) error {
+	b := r.blob
+	iw, ih := float64(d.cfg.InputWidth), float64(d.cfg.InputHeight)
+	ch := math.Max(1.5*float64(b.Dy()), 1.5*float64(b.Dx())*ih/iw)
+	ch = math.Max(ch, ih/d.cfg.MaxZoom)
+	cw := ch * iw / ih
+	cx, cy := float64(b.Min.X+b.Max.X)/2, float64(b.Min.Y+b.Max.Y)/2
+	roi := image.Rect(int(cx-cw/2), int(cy-ch/2), int(cx+cw/2), int(cy+ch/2))
+	// Slide the crop into the frame rather than cut it, where it fits.
+	fw, fh := grey.Cols(), grey.Rows()
+	shift := image.Pt(0, 0)
+	switch {
+	case roi.Dx() > fw:
+	case roi.Min.X < 0:
+		shift.X = -roi.Min.X
+	case roi.Max.X > fw:
+		shift.X = fw - roi.Max.X
+	}
+	switch {
+	case roi.Dy() > fh:
+	case roi.Min.Y < 0:
+		shift.Y = -roi.Min.Y
+	case roi.Max.Y > fh:
+		shift.Y = fh - roi.Max.Y
+	}
+	roi = roi.Add(shift)
+	var err error
+	d.hits, err = d.net.detect(grey, roi, float32(d.cfg.MinScore), 0.5, d.hits[:0])
+	if err != nil {
+		return err
+	}
+	mx, my := b.Dx()/4, b.Dy()/4
+	near := image.Rect(b.Min.X-mx, b.Min.Y-my, b.Max.X+mx, b.Max.Y+my)
+	r.examined, r.at, r.n = b, d.frame, 0
+	for _, x := range d.hits {
+		c := image.Pt((x.r.Min.X+x.r.Max.X)/2, (x.r.Min.Y+x.r.Max.Y)/2)
+		if !c.In(near) || r.n == maxHits {
+			continue
+		}
+		r.hits[r.n], r.classes[r.n] = x.r, x.class
+		r.n++
+	}
+	return nil
 }
