@@ -232,6 +232,16 @@ func (c *converter) constInput(n *tfjsNode, k int) (*tensor, error) {
 	return v.konst, nil
 }
 
+// constInts is constant input k of n as integers (a permutation, sizes, a
+// shape), what names it in errors.
+func (c *converter) constInts(n *tfjsNode, k int, what string) ([]int64, error) {
+	t, err := c.constInput(n, k)
+	if err != nil {
+		return nil, err
+	}
+	return t.ints(what)
+}
+
 func (c *converter) tensorInput(n *tfjsNode, k int) (*value, error) {
 	v, err := c.input(n, k)
 	if err != nil {
@@ -265,11 +275,7 @@ func (c *converter) node(n *tfjsNode, consts map[string]*tensor) error {
 		if err != nil {
 			return err
 		}
-		pt, err := c.constInput(n, 1)
-		if err != nil {
-			return err
-		}
-		p, err := pt.ints("perm")
+		p, err := c.constInts(n, 1, "perm")
 		if err != nil {
 			return err
 		}
@@ -342,11 +348,7 @@ func (c *converter) pad(n *tfjsNode) error {
 	if err != nil {
 		return err
 	}
-	pt, err := c.constInput(n, 1)
-	if err != nil {
-		return err
-	}
-	p, err := pt.ints("paddings")
+	p, err := c.constInts(n, 1, "paddings")
 	if err != nil {
 		return err
 	}
@@ -745,11 +747,7 @@ func (c *converter) resize(n *tfjsNode) error {
 	if err != nil {
 		return err
 	}
-	st, err := c.constInput(n, 1)
-	if err != nil {
-		return err
-	}
-	size, err := st.ints("size")
+	size, err := c.constInts(n, 1, "size")
 	if err != nil || len(size) != 2 {
 		return fmt.Errorf("size must be two integers")
 	}
@@ -797,19 +795,11 @@ func (c *converter) split(n *tfjsNode) error {
 	if err != nil {
 		return err
 	}
-	szt, err := c.constInput(n, 1)
+	sizes, err := c.constInts(n, 1, "size_splits")
 	if err != nil {
 		return err
 	}
-	sizes, err := szt.ints("size_splits")
-	if err != nil {
-		return err
-	}
-	dt, err := c.constInput(n, 2)
-	if err != nil {
-		return err
-	}
-	dim, err := dt.ints("split_dim")
+	dim, err := c.constInts(n, 2, "split_dim")
 	if err != nil || len(dim) != 1 {
 		return fmt.Errorf("split_dim must be one integer")
 	}
@@ -853,11 +843,7 @@ func (c *converter) reshape(n *tfjsNode) error {
 	if err != nil {
 		return err
 	}
-	st, err := c.constInput(n, 1)
-	if err != nil {
-		return err
-	}
-	shape, err := st.ints("shape")
+	shape, err := c.constInts(n, 1, "shape")
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package person
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"image"
@@ -143,15 +144,7 @@ func decode(out []float32, w, h int, threshold, nmsIoU float32, cand, dst []dete
 			}
 		}
 	}
-	slices.SortFunc(cand, func(p, q detection) int {
-		switch {
-		case p.score > q.score:
-			return -1
-		case p.score < q.score:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(cand, func(p, q detection) int { return cmp.Compare(q.score, p.score) }) // strongest first
 	// Greedy NMS within each class, strongest first.
 	for i := range cand {
 		keep := true
