@@ -41,9 +41,10 @@ var EventTypes = []string{"motion", "intrusion", "zone_enter", "zone_exit", "lin
 
 // Fields are the optional event fields a policy can allow: score (0..1),
 // zone (name of a zone), count (number of objects), boxes (normalised
-// rectangles) and detail (the kind of a tamper: covered, defocused, moved,
-// lost). Everything else in an event is fixed by the schema.
-var Fields = []string{"score", "zone", "count", "boxes", "detail"}
+// rectangles), detail (the kind of a tamper: covered, defocused, moved,
+// lost) and class (what kind of object: person, vehicle, animal, bag,
+// object). Everything else in an event is fixed by the schema.
+var Fields = []string{"score", "zone", "count", "boxes", "detail", "class"}
 
 // Limits the policy enforces on itself; docs/policy.md explains them.
 const (

@@ -165,7 +165,7 @@ func TestParseErrors(t *testing.T) {
 			`p.yaml:15:28: egress.events[2]: "motion" is listed twice`},
 		{"identity event type", []string{"[motion]", "[motion, face_recognition]"}, "p.yaml:15:20: egress.events[1]: " + identityFace},
 		{"unknown field", []string{"[score]", "[score, position]"},
-			`p.yaml:16:19: egress.fields[1]: unknown field "position"; allowed: score, zone, count, boxes, detail`},
+			`p.yaml:16:19: egress.fields[1]: unknown field "position"; allowed: score, zone, count, boxes, detail, class`},
 		{"track ids as field", []string{"[score]", "[score, track_id]"},
 			"p.yaml:16:19: egress.fields[1]: edgeguard does not re-identify people: track ids exist only in memory for a few seconds, are never stored and never leave the device: it is always off and cannot be switched on; remove it (GDPR Art. 5(1)(c), Art. 25)"},
 		{"rate out of range", []string{"  fields: [score]\n", "  fields: [score]\n  max_events_per_minute: 0\n"},

@@ -22,6 +22,24 @@ const (
 	PhaseEnd    Phase = "end"
 )
 
+// Object classes an event can name (Event.Class). The neural detector's
+// COCO labels map onto them (bicycle, car, motorcycle, bus, truck →
+// vehicle; birds and mammals → animal; backpack, handbag, suitcase → bag);
+// anything else, or an object no detector looked at, is object. The
+// vocabulary is ONVIF Profile M's object classes (Human, Vehicle, Animal,
+// Other) plus bag, for left luggage.
+const (
+	ClassPerson  = "person"
+	ClassVehicle = "vehicle"
+	ClassAnimal  = "animal"
+	ClassBag     = "bag"
+	ClassObject  = "object"
+)
+
+// Classes are the values of Event.Class, in the order docs/events.md
+// lists them.
+var Classes = []string{ClassPerson, ClassVehicle, ClassAnimal, ClassBag, ClassObject}
+
 // Event is one message about a situation on one camera.
 //
 // ID is unique per message and assigned once, when the message is created, so
@@ -50,6 +68,11 @@ type Event struct {
 	// outbox sent after a restart for a situation the previous run could
 	// not end (docs/events.md, Ends after a restart).
 	Detail string `json:"detail,omitempty"`
+	// Class is what kind of object the situation is about (one of
+	// Classes), where the rule's objects were classified: a person
+	// detector's verdict, or the shape heuristic's person/object without
+	// one. Absent for motion and tamper.
+	Class string `json:"class,omitempty"`
 	// Policy names the rules the event was produced under (set by the egress guard).
 	Policy *PolicyRef `json:"policy,omitempty"`
 }

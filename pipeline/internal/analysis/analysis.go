@@ -128,6 +128,9 @@ type Analyser struct {
 	person *person.Detector
 	// static is the long-term background; nil unless a rule needs it.
 	static *staticobj.Stage
+	// objects is the detector's vehicles and bags in the rules' terms,
+	// reused per frame.
+	objects []pattern.Detection
 }
 
 // New builds the analyser; Close releases it.
@@ -227,6 +230,11 @@ func (a *Analyser) Apply(now time.Time, grey gocv.Mat) Frame {
 	if a.person != nil && !res.Warmup && !res.LightChange {
 		pr := a.person.Detect(grey, res.Boxes)
 		f.Info.Persons, f.Info.PersonsChecked, f.Info.PersonsValid = pr.Persons, pr.Checked, true
+		a.objects = a.objects[:0]
+		for _, o := range pr.Objects {
+			a.objects = append(a.objects, pattern.Detection{Box: o.Box, Class: o.Class.String()})
+		}
+		f.Info.Objects = a.objects
 	}
 	f.Events = a.pipe.Frame(now, res.Boxes, f.Info)
 	return f

@@ -185,6 +185,7 @@ func (c *Camera) event(eventID string, pe pattern.Event) event.Event {
 		Score:     round3(pe.Score),
 		Zone:      pe.Zone,
 		Detail:    pe.Detail,
+		Class:     pe.Class,
 	}
 	if pe.Phase == lifecycle.End {
 		ev.EndedAt = &event.Time{Time: pe.At}

@@ -16,12 +16,13 @@ const (
 	FieldCount  = "count"
 	FieldBoxes  = "boxes"
 	FieldDetail = "detail"
+	FieldClass  = "class"
 )
 
 // filter returns the copy of ev that may leave under r, and how many
 // optional fields it removed.
 //
-// zone, count, boxes and detail are omitempty in the v1 schema, so zeroing them
+// zone, count, boxes, detail and class are omitempty in the v1 schema, so zeroing them
 // removes them from the JSON. score is mandatory in v1, so a disallowed score
 // is published as 0 rather than omitted: the message stays valid for every
 // v1 consumer and carries no information, and ev.Policy names the policy
@@ -76,6 +77,10 @@ func filter(r Rules, ev event.Event) (event.Event, int, error) {
 	}
 	if ev.Detail != "" && !r.AllowsField(FieldDetail) {
 		ev.Detail = ""
+		stripped++
+	}
+	if ev.Class != "" && !r.AllowsField(FieldClass) {
+		ev.Class = ""
 		stripped++
 	}
 	if ev.Boxes != nil && !r.AllowsField(FieldBoxes) {

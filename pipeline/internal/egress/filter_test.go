@@ -51,7 +51,7 @@ func (r rules) AllowsField(f string) bool {
 
 var (
 	allowAll = rules{name: "open", sum: "aaaa", events: []string{"motion", "loitering", "tamper"},
-		fields: []string{"score", "zone", "count", "boxes", "detail"}, perMinute: 1000}
+		fields: []string{"score", "zone", "count", "boxes", "detail", "class"}, perMinute: 1000}
 	bare = rules{name: "bare", sum: "bbbb", events: []string{"motion"}, perMinute: 1000}
 )
 
@@ -102,6 +102,11 @@ func TestFilter(t *testing.T) {
 		{name: "tamper detail stripped", rules: rules{name: "t", events: []string{"tamper"}, fields: []string{"score"}},
 			mutate:     func(e *event.Event) { e.Type, e.Detail, e.Zone, e.Count, e.Boxes = "tamper", "lost", "", 0, nil },
 			absentKeys: []string{"detail"}, wantStripped: 1, wantScore: 0.75},
+		{name: "class allowed", rules: allowAll, mutate: func(e *event.Event) { e.Type, e.Class = "loitering", event.ClassPerson },
+			wantKeys: []string{"class", "score", "policy"}, wantScore: 0.75},
+		{name: "class stripped", rules: rules{name: "c", events: []string{"loitering"}, fields: []string{"score", "zone", "count", "boxes"}},
+			mutate:     func(e *event.Event) { e.Type, e.Class = "loitering", event.ClassVehicle },
+			absentKeys: []string{"class"}, wantStripped: 1, wantScore: 0.75},
 		{name: "empty optional fields are not counted", rules: bare,
 			mutate:   func(e *event.Event) { e.Score, e.Zone, e.Count, e.Boxes = 0, "", 0, nil },
 			wantKeys: []string{"score"}, absentKeys: []string{"zone", "count", "boxes"}},
@@ -190,7 +195,7 @@ func TestFilterCoversEveryField(t *testing.T) {
 		"camera": true, "type": true, "phase": true, "seq": true, "at": true, "started_at": true,
 		"ended_at": true, "policy": true}
 	optional := map[string]bool{egress.FieldScore: true, egress.FieldZone: true,
-		egress.FieldCount: true, egress.FieldBoxes: true, egress.FieldDetail: true}
+		egress.FieldCount: true, egress.FieldBoxes: true, egress.FieldDetail: true, egress.FieldClass: true}
 	typ := reflect.TypeOf(event.Event{})
 	for i := 0; i < typ.NumField(); i++ {
 		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")

@@ -3,6 +3,7 @@ package pattern
 import (
 	"time"
 
+	"github.com/edgeguard/edgeguard/internal/geometry"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/lifecycle"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/track"
 )
@@ -20,6 +21,8 @@ type Event struct {
 	Count  int
 	Boxes  []track.Box
 	Detail string
+	// Class is the objects' class on the latest active frame (Signal.Class).
+	Class string
 }
 
 type ruleState struct {
@@ -28,6 +31,7 @@ type ruleState struct {
 	count  int
 	boxes  []track.Box
 	detail string
+	class  string
 }
 
 // Engine runs a camera's rules and their lifecycles. Not safe for
@@ -61,6 +65,10 @@ func (e *Engine) Observe(now time.Time, tracks []track.Track, f FrameInfo) []Eve
 			rs.count = s.Count
 			rs.boxes = append(rs.boxes[:0], s.Boxes...)
 			rs.detail = s.Detail
+			rs.class = s.Class
+			if rs.class == "" {
+				rs.class = classOf(rs.rule.Type(), s.Boxes, tracks, f)
+			}
 		}
 		if tr, ok := rs.lc.Observe(now, s.On, s.Score); ok {
 			e.out = append(e.out, rs.event(i, tr))
@@ -81,9 +89,58 @@ func (e *Engine) Flush() []Event {
 }
 
 func (rs *ruleState) event(i int, tr lifecycle.Transition) Event {
-	ev := Event{Rule: rs.rule.Name(), Type: rs.rule.Type(), Zone: rs.rule.Zone(), Index: i, Transition: tr, Detail: rs.detail}
+	ev := Event{Rule: rs.rule.Name(), Type: rs.rule.Type(), Zone: rs.rule.Zone(), Index: i, Transition: tr, Detail: rs.detail, Class: rs.class}
 	if tr.Phase != lifecycle.End {
 		ev.Count, ev.Boxes = rs.count, rs.boxes
 	}
 	return ev
+}
+
+// classOf names the class of the objects a signal's boxes show, where the
+// rule did not: a neural detection of a vehicle or bag on the box, else the
+// track's class (the person detector's verdict, or its shape). Boxes that
+// differ give ""; so do types whose boxes are not objects (motion, tamper).
+// Rules with a configured class only report objects of that class, so the
+// vote agrees with them; the shape is judged without a perspective here, so
+// an object of a person's shape but not size can be named "person".
+func classOf(typ string, boxes []track.Box, tracks []track.Track, f FrameInfo) string {
+	if typ == TypeMotion || typ == TypeTamper {
+		return ""
+	}
+	class := ""
+	for i, b := range boxes {
+		c := boxClass(typ, b, tracks, f)
+		if i > 0 && c != class {
+			return ""
+		}
+		class = c
+	}
+	return class
+}
+
+func boxClass(typ string, b track.Box, tracks []track.Track, f FrameInfo) string {
+	if typ == TypeObjectRemoved {
+		// What is gone cannot be seen.
+		return string(Object)
+	}
+	for _, o := range f.Objects {
+		if coverOf(o.Box, b) >= 0.5 || coverOf(b, o.Box) >= 0.5 {
+			return o.Class
+		}
+	}
+	if typ == TypeAbandonedObject {
+		// A static region is not a track.
+		return string(Object)
+	}
+	var best *track.Track
+	bestCover := 0.5
+	for i := range tracks {
+		if c := coverOf(tracks[i].Box, b); c >= bestCover {
+			best, bestCover = &tracks[i], c
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return string(ClassifyTrack(best, f, geometry.Perspective{}))
 }

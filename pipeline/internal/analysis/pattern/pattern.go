@@ -68,10 +68,21 @@ type FrameInfo struct {
 	// frame: one of them without a person inside was looked at and holds
 	// none (blobs it skipped, too small or not due, are not here).
 	PersonsChecked []track.Box
+	// Objects are the vehicles and bags a neural detector found on this
+	// frame's blobs; they name an event's class (Event.Class), nothing
+	// else.
+	Objects []Detection
 
 	// persons is what the detector said about each track so far; set by
 	// Pipeline.Frame, nil without a detector.
 	persons *personMemory
+}
+
+// Detection is a neural detection that is not a person: its box and its
+// class as events name it ("vehicle", "bag").
+type Detection struct {
+	Box   track.Box
+	Class string
 }
 
 // StaticKind says whether a static region holds something new or lacks
@@ -192,6 +203,9 @@ type Signal struct {
 	// Detail says what kind of situation it is where a type has several
 	// (tamper: "covered", "defocused", "moved").
 	Detail string
+	// Class is what the objects taking part were classified as (an
+	// event.Classes value), "" when they differ or the rule has no objects.
+	Class string
 }
 
 // Rule is one configured detector instance.

@@ -27,6 +27,9 @@ const (
 	// abandoned_object rule's concern): COCO's backpack, handbag and
 	// suitcase.
 	ClassBag
+	// ClassAnimal is COCO's birds and mammals (bird … giraffe): a dog in a
+	// zone is not an intruder.
+	ClassAnimal
 )
 
 func (c Class) String() string {
@@ -37,6 +40,8 @@ func (c Class) String() string {
 		return "vehicle"
 	case ClassBag:
 		return "bag"
+	case ClassAnimal:
+		return "animal"
 	}
 	return fmt.Sprintf("Class(%d)", uint8(c))
 }
@@ -49,6 +54,9 @@ var cocoClass = func() (m [numClasses]Class) {
 	}
 	for _, k := range []int{24, 26, 28} { // backpack, handbag, suitcase
 		m[k] = ClassBag
+	}
+	for k := 14; k <= 23; k++ { // bird, cat, dog, horse, sheep, cow, elephant, bear, zebra, giraffe
+		m[k] = ClassAnimal
 	}
 	return m
 }()

@@ -262,6 +262,9 @@ func TestExpectedBin(t *testing.T) {
 func TestClassMap(t *testing.T) {
 	want := map[int]Class{0: ClassPerson, 1: ClassVehicle, 2: ClassVehicle, 3: ClassVehicle, 5: ClassVehicle, 7: ClassVehicle,
 		24: ClassBag, 26: ClassBag, 28: ClassBag}
+	for k := 14; k <= 23; k++ {
+		want[k] = ClassAnimal
+	}
 	for k, c := range cocoClass {
 		if want[k] != c {
 			t.Errorf("COCO class %d → %v, want %v", k, c, want[k])

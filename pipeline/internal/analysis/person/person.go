@@ -135,7 +135,7 @@ type Result struct {
 	// Checked are the blobs examined on this frame (not those carried):
 	// a blob here without a person inside was looked at and holds none.
 	Checked []track.Box
-	// Objects are the vehicles and bags the neural detector found in or
+	// Objects are the vehicles, bags and animals the neural detector found in or
 	// carried along with this frame's blobs (HOG finds none).
 	Objects []Object
 	// Examined is how many crops went through the detector on this frame.

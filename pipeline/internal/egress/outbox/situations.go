@@ -95,7 +95,8 @@ func (s *situations) observe(ev *event.Event) {
 // trimmed keeps of ev what its end needs.
 func trimmed(ev *event.Event, peak float64) *event.Event {
 	return &event.Event{Schema: ev.Schema, EventID: ev.EventID, Device: ev.Device, Camera: ev.Camera, Type: ev.Type,
-		Phase: ev.Phase, Seq: ev.Seq, At: ev.At, StartedAt: ev.StartedAt, Score: peak, Zone: ev.Zone, Detail: ev.Detail}
+		Phase: ev.Phase, Seq: ev.Seq, At: ev.At, StartedAt: ev.StartedAt, Score: peak, Zone: ev.Zone, Detail: ev.Detail,
+		Class: ev.Class}
 }
 
 func (s *situations) encode() []byte {
