@@ -264,7 +264,7 @@ func placed(p []string) bool {
 				return false
 			}
 			switch p[2] {
-			case "camera", "observe":
+			case "camera", "observe", "audit":
 				return depth == 3
 			case "video":
 				return depth == 4

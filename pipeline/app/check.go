@@ -2,7 +2,9 @@ package app
 
 import (
 	"errors"
+	"fmt"
 
+	"github.com/edgeguard/edgeguard/models"
 	"github.com/edgeguard/edgeguard/pipeline/config"
 	"github.com/edgeguard/edgeguard/policy"
 )
@@ -92,10 +94,56 @@ func check(cfg *config.Config, pol *policy.Policy) (*Checked, error) {
 			errs = append(errs, err)
 		}
 	}
+	w, err := checkModels(cfg, pol, nil)
+	warnings = append(warnings, w...)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	place, err := cfg.Outbox.Resolve(cfg.Device, config.OSStateEnv())
 	if err != nil {
 		errs = append(errs, err)
 	}
 	chk := &Checked{Policy: pol, Outbox: place, Cameras: n, Warnings: warnings}
 	return chk, errors.Join(errs...)
+}
+
+// checkModels finds the model files the configuration needs: NanoDet for a
+// camera that asks for person_detector: dnn (it cannot start without it)
+// or leaves the default (which then falls back to the shape heuristic),
+// and BlazeFace where the policy lets snapshots out (without it every image
+// is withheld). What is missing is said before anything starts, with the
+// install command, rather than found in the log of a running service.
+// dirs are where to look (nil: models.DefaultDirs).
+func checkModels(cfg *config.Config, pol *policy.Policy, dirs []string) (warnings []string, err error) {
+	var errs []error
+	var defaulted []string
+	nanodet := ""
+	for i, c := range cfg.Cameras {
+		if !c.Enabled || (c.PersonDetector != "" && c.PersonDetector != config.PersonDetectorDNN) {
+			continue
+		}
+		if nanodet == "" {
+			nanodet = "found"
+			if _, err := models.Locate(models.NanoDet, dirs...); err != nil {
+				nanodet = err.Error()
+			}
+		}
+		if nanodet == "found" {
+			continue
+		}
+		if c.PersonDetector == config.PersonDetectorDNN {
+			errs = append(errs, fmt.Errorf("cameras[%d].person_detector (camera %s): dnn needs the NanoDet model: %s", i, c.ID, nanodet))
+		} else {
+			defaulted = append(defaulted, c.ID)
+		}
+	}
+	if len(defaulted) > 0 {
+		warnings = append(warnings, fmt.Sprintf("cameras %v use the shape heuristic instead of the default person detector (dnn): %s", defaulted, nanodet))
+	}
+	if pol != nil && pol.AllowsSnapshots() {
+		if _, err := models.Locate(models.BlazeFace, dirs...); err != nil {
+			warnings = append(warnings, fmt.Sprintf("the policy allows snapshots, but every image will be withheld without the face detector: %s", err))
+		}
+	}
+	return warnings, errors.Join(errs...)
 }

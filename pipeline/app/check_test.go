@@ -157,3 +157,48 @@ func TestUnusableOutboxStopsTheStartBeforeAnyConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckModels: a camera that asks for the neural person detector
+// cannot start without its model, one that leaves the default is warned
+// that it falls back to shape, and a policy that lets snapshots out is
+// warned that every image would be withheld without the face detector.
+func TestCheckModels(t *testing.T) {
+	empty := []string{t.TempDir()}
+	snapshots := &policy.Policy{Egress: policy.Egress{Snapshots: true}}
+	tests := []struct {
+		name      string
+		cameras   []config.Camera
+		pol       *policy.Policy
+		dirs      []string
+		wantErr   string
+		wantWarns []string
+	}{
+		{name: "explicit dnn without the model", dirs: empty,
+			cameras: []config.Camera{{ID: "cam1", Enabled: true, Patterns: config.Patterns{PersonDetector: "dnn"}}},
+			wantErr: "cameras[0].person_detector (camera cam1): dnn needs the NanoDet model"},
+		{name: "the default without the model", dirs: empty,
+			cameras:   []config.Camera{{ID: "cam1", Enabled: true}, {ID: "cam2", Enabled: true, Patterns: config.Patterns{PersonDetector: "hog"}}},
+			wantWarns: []string{"cameras [cam1] use the shape heuristic"}},
+		{name: "snapshots without the face model", dirs: empty, pol: snapshots,
+			cameras:   []config.Camera{{ID: "cam1", Enabled: true, Patterns: config.Patterns{PersonDetector: "shape"}}},
+			wantWarns: []string{"every image will be withheld without the face detector"}},
+		{name: "a disabled camera needs nothing", dirs: empty,
+			cameras: []config.Camera{{ID: "cam1", Patterns: config.Patterns{PersonDetector: "dnn"}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			warns, err := checkModels(&config.Config{Cameras: tt.cameras}, tt.pol, tt.dirs)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("err %v, want %q", err, tt.wantErr)
+			}
+			if len(warns) != len(tt.wantWarns) {
+				t.Fatalf("warnings %q, want %q", warns, tt.wantWarns)
+			}
+			for i, w := range tt.wantWarns {
+				if !strings.Contains(warns[i], w) || !strings.Contains(warns[i], "install it") {
+					t.Errorf("warning %q, want it to contain %q and the install command", warns[i], w)
+				}
+			}
+		})
+	}
+}

@@ -44,6 +44,7 @@ type profile struct {
 	preset        string // x264 preset of the clip
 	bframes       int    // non-reference B-frames between references (a camera's "SVC")
 	rules         string // the camera's rules: benchRules ("1"), only these types (a comma list), or none
+	person        string // the cameras' person_detector ("" the service's default: dnn with its model)
 }
 
 // clip is an encoded profile: the access units (for the RTSP servers) and
@@ -93,8 +94,11 @@ func (p point) cpuPerStreamSecond() float64 {
 // EDGEGUARD_BENCH_COUNTS the 1080p sweep (default 1,2,4,...,16,18,...,28,32;
 // it stops at the first point that is not real time), EDGEGUARD_BENCH_360P
 // the 640x360 points (default 1,6,12; "0" for none), EDGEGUARD_BENCH_WIDTH
-// the analysis width (default 640, the service's default), and
-// EDGEGUARD_BENCH_BIN a prebuilt edgeguard binary to measure instead of
+// the analysis width (default 640, the service's default),
+// EDGEGUARD_BENCH_RULES=1 all twelve pattern rules on every camera (or a
+// comma list of types), EDGEGUARD_BENCH_PERSON the cameras'
+// person_detector (dnn, hog or shape; default the service's: dnn where
+// its model is installed), and EDGEGUARD_BENCH_BIN a prebuilt edgeguard binary to measure instead of
 // building the tree (to compare two versions back to back). The floor is
 // measured again before every point (about 20 s each);
 // EDGEGUARD_BENCH_FLOOR_EACH=0 measures it once per profile.
@@ -162,8 +166,10 @@ func TestEndToEndBenchmark(t *testing.T) {
 		bframes = n
 	}
 	rules := os.Getenv("EDGEGUARD_BENCH_RULES")
+	person := os.Getenv("EDGEGUARD_BENCH_PERSON")
 	for i := range profiles {
 		profiles[i].preset, profiles[i].bframes, profiles[i].rules = preset, bframes, rules
+		profiles[i].person = person
 		profiles[i].clipSeconds, profiles[i].fps, profiles[i].gop = 10, 25, 50
 		profiles[i].analysisFPS, profiles[i].analysisWidth = 5, width
 	}
@@ -426,6 +432,9 @@ defaults:
 		fmt.Fprintf(&yaml, "  - id: cam%02d\n    url: %s\n", i+1, s.URL())
 		if pr.rules != "" {
 			yaml.WriteString(rulesFor(pr.rules))
+		}
+		if pr.person != "" {
+			fmt.Fprintf(&yaml, "    person_detector: %s\n", pr.person)
 		}
 	}
 	cfgPath := filepath.Join(dir, "edgeguard.yaml")
