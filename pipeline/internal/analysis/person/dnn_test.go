@@ -41,26 +41,7 @@ func newNeural(t testing.TB, cfg Config) *Detector {
 
 // TestVTestPedestriansNeural is TestVTestPedestrians with NanoDet.
 func TestVTestPedestriansNeural(t *testing.T) {
-	if testing.Short() {
-		t.Skip("decodes 80 s of video")
-	}
-	det, err := motion.NewDetector(motion.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer det.Close()
-	pd := newNeural(t, Config{})
-	defer pd.Close()
-	var tl tally
-	vtestFrames(t, func(i int, grey gocv.Mat) bool {
-		tl.analyse(det, pd, grey)
-		return true
-	})
-	t.Logf("vtest.avi: %d frames, %d examinations, %d found a person (%.0f%%), %d frames with a person",
-		tl.frames, tl.examined, tl.found, 100*tl.rate(), tl.framesWithPerson)
-	if tl.examined < 100 || tl.rate() < 0.8 {
-		t.Errorf("found people in %d of %d examined blobs, want at least 80%%", tl.found, tl.examined)
-	}
+	testPedestrians(t, Config{Model: nanoDetModel(t)}, 0.8)
 }
 
 // TestVTestStillObjectsNeural is TestVTestStillObjects with NanoDet. Its
