@@ -136,11 +136,14 @@ func Diff(old, new *Policy) []Change {
 	add("retention.outbox", fmtDuration(old.Retention.Outbox), fmtDuration(new.Retention.Outbox),
 		direction(new.Retention.Outbox > old.Retention.Outbox))
 	add("retention.justification", old.Retention.Justification, new.Retention.Justification, Info)
+	add("retention.audit", fmtDuration(old.Retention.Audit), fmtDuration(new.Retention.Audit),
+		direction(new.Retention.Audit > old.Retention.Audit))
 
 	oe, ne := old.Egress, new.Egress
 	cs = append(cs, setChanges("egress.events", oe.Events, ne.Events)...)
 	cs = append(cs, setChanges("egress.fields", oe.Fields, ne.Fields)...)
 	add("egress.snapshots", fmt.Sprint(oe.Snapshots), fmt.Sprint(ne.Snapshots), direction(ne.Snapshots))
+	add("egress.live_view", fmt.Sprint(oe.LiveView), fmt.Sprint(ne.LiveView), direction(ne.LiveView))
 	add("egress.max_events_per_minute", fmt.Sprint(oe.MaxEventsPerMinute), fmt.Sprint(ne.MaxEventsPerMinute),
 		direction(ne.MaxEventsPerMinute > oe.MaxEventsPerMinute))
 	add("egress.schedule", oe.Schedule.String(), ne.Schedule.String(), scheduleEffect(oe.Schedule, ne.Schedule))

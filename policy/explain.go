@@ -10,27 +10,28 @@ import (
 // texts is one language's wording for Explain. Plain words, no YAML keys:
 // the reader may be a works council, a citizen or a court.
 type texts struct {
-	title                                                 string // name, version
-	responsible, controller, contact, legalBasis, dpia    string
-	approvedOn                                            string
-	date                                                  func(Date) string
-	sees                                                  string
-	seesVideo, seesZones, seesNoZones, seesNoIdentity     string
-	keeps, keepsNoMedia, keepsOutbox, keepsNone, keepsWhy string
-	leaves, leavesEvents, leavesNoEvents, leavesFields    string
-	leavesNoFields, leavesNotFields, leavesNoImages       string
-	leavesSnapshots                                       string
-	faces                                                 map[string]string
-	persons                                               string
-	whenAlways, whenOnly                                  string
-	cameras, purpose, zones, noZones, noPurpose, unlisted string
-	unlistedRefused                                       string
-	noCameras                                             string
-	events, fields                                        map[string]string
-	days                                                  map[string]string
-	everyDay                                              string
-	duration                                              func(time.Duration) string
-	and                                                   string
+	title                                                             string // name, version
+	responsible, controller, contact, legalBasis, dpia                string
+	approvedOn                                                        string
+	date                                                              func(Date) string
+	sees                                                              string
+	seesVideo, seesZones, seesNoZones, seesNoIdentity                 string
+	keeps, keepsNoMedia, keepsOutbox, keepsNone, keepsWhy, keepsAudit string
+	leaves, leavesEvents, leavesNoEvents, leavesFields                string
+	leavesNoFields, leavesNotFields, leavesNoImages                   string
+	leavesSnapshots                                                   string
+	leavesLiveView                                                    string
+	faces                                                             map[string]string
+	persons                                                           string
+	whenAlways, whenOnly                                              string
+	cameras, purpose, zones, noZones, noPurpose, unlisted             string
+	unlistedRefused                                                   string
+	noCameras                                                         string
+	events, fields                                                    map[string]string
+	days                                                              map[string]string
+	everyDay                                                          string
+	duration                                                          func(time.Duration) string
+	and                                                               string
 }
 
 var english = texts{
@@ -52,6 +53,7 @@ var english = texts{
 	keepsOutbox:     "Events that cannot be sent at once wait at most %s, then they are deleted.",
 	keepsNone:       "Events that cannot be sent at once are deleted, not kept.",
 	keepsWhy:        "Reason for keeping them longer than 72 hours: %s",
+	keepsAudit:      "A signed audit trail of what left the device and what was withheld (ids, kinds, times, reasons; never more than the events), for %s.",
 	leaves:          "What leaves the device",
 	leavesEvents:    "Events, at most %d per minute per camera and kind, only of these kinds:",
 	leavesNoEvents:  "No events.",
@@ -60,6 +62,7 @@ var english = texts{
 	leavesNotFields: "Not: %s.",
 	leavesNoImages:  "No images.",
 	leavesSnapshots: "Still images (snapshots), on which %s",
+	leavesLiveView:  "On the device's own web console (reachable only from the device itself), each camera's current picture, at most 2 per second, covered like the still images. It is shown only while someone watches and is not stored.",
 	faces: map[string]string{
 		"fill":     "faces are covered by a solid block",
 		"pixelate": "faces are pixelated to at most %d blocks across",
@@ -126,6 +129,7 @@ var german = texts{
 	keepsOutbox:     "Ereignisse, die nicht sofort gesendet werden können, warten höchstens %s und werden dann gelöscht.",
 	keepsNone:       "Ereignisse, die nicht sofort gesendet werden können, werden gelöscht, nicht gespeichert.",
 	keepsWhy:        "Begründung für eine Speicherung über 72 Stunden: %s",
+	keepsAudit:      "Ein signiertes Prüfprotokoll dessen, was das Gerät verlassen hat und was zurückgehalten wurde (Kennungen, Arten, Zeiten, Gründe; nie mehr als die Ereignisse), %s lang.",
 	leaves:          "Was das Gerät verlässt",
 	leavesEvents:    "Ereignisse, höchstens %d pro Minute je Kamera und Art, nur diese Arten:",
 	leavesNoEvents:  "Keine Ereignisse.",
@@ -134,6 +138,7 @@ var german = texts{
 	leavesNotFields: "Nicht: %s.",
 	leavesNoImages:  "Keine Bilder.",
 	leavesSnapshots: "Standbilder (Snapshots), auf denen %s",
+	leavesLiveView:  "Auf der Web-Konsole des Geräts (nur vom Gerät selbst aus erreichbar) das aktuelle Bild jeder Kamera, höchstens 2 pro Sekunde, abgedeckt wie die Standbilder. Es wird nur gezeigt, solange jemand zusieht, und nicht gespeichert.",
 	faces: map[string]string{
 		"fill":     "Gesichter vollständig mit einer Fläche abgedeckt werden",
 		"pixelate": "Gesichter auf höchstens %d Blöcke in der Breite verpixelt werden",
@@ -237,6 +242,7 @@ func (p *Policy) Explain(lang string) (string, error) {
 	if j := strings.TrimSpace(p.Retention.Justification); j != "" && p.Retention.Outbox > MaxRetentionWithoutJustification {
 		item(t.keepsWhy, j)
 	}
+	item(t.keepsAudit, t.duration(p.Retention.Audit))
 	line(0, "")
 
 	e := p.Egress
@@ -276,6 +282,9 @@ func (p *Policy) Explain(lang string) (string, error) {
 			how += " " + t.and + " " + t.persons
 		}
 		item(t.leavesSnapshots+".", how)
+		if e.LiveView {
+			item("%s", t.leavesLiveView)
+		}
 	} else {
 		item("%s", t.leavesNoImages)
 	}

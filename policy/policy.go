@@ -54,6 +54,10 @@ const (
 	// MaxRetention is the longest outbox retention at all: an edge device
 	// is not an archive.
 	MaxRetention = 30 * 24 * time.Hour
+	// MinAuditRetention is the shortest and the default retention.audit:
+	// 183 days, the six months the AI Act (Art. 19(1), 26(6)) asks the
+	// logs of high-risk systems to be kept at least.
+	MinAuditRetention = 183 * 24 * time.Hour
 	// MaxPixelateBlocks is the coarsest-allowed pixelation: more blocks
 	// across a face would keep it recognisable.
 	MaxPixelateBlocks = 8
@@ -123,13 +127,21 @@ type Metadata struct {
 type Retention struct {
 	Outbox        time.Duration `yaml:"outbox"`
 	Justification string        `yaml:"justification"`
+	// Audit is how long the box keeps its audit trail (docs/audit.md):
+	// records of what left and what was withheld, never images. Not set:
+	// MinAuditRetention; shorter is refused.
+	Audit time.Duration `yaml:"audit"`
 }
 
 // Egress is what may leave the device.
 type Egress struct {
-	Events             []string  `yaml:"events"`
-	Fields             []string  `yaml:"fields"`
-	Snapshots          bool      `yaml:"snapshots"`
+	Events    []string `yaml:"events"`
+	Fields    []string `yaml:"fields"`
+	Snapshots bool     `yaml:"snapshots"`
+	// LiveView lets the local web console show each camera's current
+	// picture, anonymised like a snapshot (docs/console.md); it needs
+	// Snapshots, whose anonymiser it uses.
+	LiveView           bool      `yaml:"live_view"`
 	MaxEventsPerMinute int       `yaml:"max_events_per_minute"`
 	Schedule           *Schedule `yaml:"schedule"` // nil: at any time
 }

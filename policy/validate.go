@@ -119,6 +119,12 @@ func validateRetention(d *yamlstrict.Decoder, r *Retention) {
 	case r.Outbox > MaxRetentionWithoutJustification && strings.TrimSpace(r.Justification) == "":
 		d.Errorf("retention.outbox", "%s is longer than 72h; add retention.justification saying why (GDPR Art. 5(1)(e) storage limitation)", fmtDuration(r.Outbox))
 	}
+	switch {
+	case !d.Has("retention.audit"):
+		r.Audit = MinAuditRetention
+	case r.Audit < MinAuditRetention:
+		d.Errorf("retention.audit", "%s is too short; allowed: at least 183d (the AI Act asks for six months), or leave it out for 183d", fmtDuration(r.Audit))
+	}
 	if d.Has("retention.justification") && len([]rune(strings.TrimSpace(r.Justification))) < 20 {
 		d.Errorf("retention.justification", "too short to explain anything (at least 20 characters)")
 	}
@@ -136,6 +142,11 @@ func validateEgress(d *yamlstrict.Decoder, e *Egress) {
 	checkList(d, "egress.fields", e.Fields, Fields, "field")
 	if e.MaxEventsPerMinute < 1 || e.MaxEventsPerMinute > 1000 {
 		d.Errorf("egress.max_events_per_minute", "%d is out of range; allowed: 1 to 1000", e.MaxEventsPerMinute)
+	}
+	if e.LiveView && !e.Snapshots {
+		// The live picture goes through the snapshots' anonymiser, which
+		// exists only while snapshots are allowed.
+		d.Errorf("egress.live_view", "needs egress.snapshots: true: the console's live picture is anonymised like a snapshot; set snapshots: true or live_view: false")
 	}
 	if d.Has("egress.schedule") && e.Schedule == nil && !d.HasError("egress.schedule") {
 		d.Errorf("egress.schedule", "is empty; leave it out to allow events at any time, or give timezone: and windows:")

@@ -1,7 +1,9 @@
 // Command edgeguard-demo runs the demo: a simulated camera (an RTSP server
-// offering video and an audio track) → the real service → an embedded MQTT
-// broker, printing every message that leaves the device. It is a binary of
-// its own so that the simulator is never linked into the service.
+// offering video and an audio track, streaming a square on which people
+// cross a line, loiter and fall) → the real service under the demo's
+// policy → an embedded MQTT broker, printing every message that leaves the
+// device, anonymised snapshots announced rather than printed. It is a
+// binary of its own so that the simulator is never linked into the service.
 package main
 
 import (
@@ -33,7 +35,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	codecName := fs.String("codec", "h264", "video codec of the simulated camera: h264 or h265")
-	duration := fs.Duration("duration", 0, "stop after this long (e.g. 60s); 0 runs until Ctrl-C")
+	duration := fs.Duration("duration", 0, "stop after this long (e.g. 60s: the square shows every pattern in its first 25 s); 0 runs until Ctrl-C")
 	verbose := fs.Bool("verbose", false, "also print the service's log to stderr")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -28,6 +28,8 @@ Usage:
   edgeguard policy explain FILE    what a policy lets this device see, keep and send
   edgeguard policy diff OLD NEW    what a new policy version changes
   edgeguard policy preview ...     what a snapshot from a camera would show (PNG)
+  edgeguard audit verify DIR       check the signed audit trail; exit 0 only when it holds
+  edgeguard audit export DIR       its records as JSON lines (--from T, --to T)
   edgeguard health [--config FILE] probe /healthz at the config's http.addr, or --url URL (exit 0 when 200)
   edgeguard version                print the version
 
@@ -57,6 +59,9 @@ var commands = []command{
 	}},
 	{"policy", func(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdPolicy(args, stdout, stderr)
+	}},
+	{"audit", func(_ context.Context, args []string, stdout, stderr io.Writer) error {
+		return cmdAudit(args, stdout, stderr)
 	}},
 	{"health", cmdHealth},
 	{"version", cmdVersion},

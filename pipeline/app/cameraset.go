@@ -25,6 +25,8 @@ type cameraSet struct {
 	box   *outbox.Outbox
 	obs   *observe.Server
 	snaps *snapshots
+	// console, when the web console is on, is told which cameras run.
+	console *consoleCameras
 
 	initial []*runningCamera          // built by newCameraSet, started by Run
 	plans   chan appliedPlan          // to Run
@@ -249,6 +251,7 @@ func (s *cameraSet) start(ctx context.Context, rc *runningCamera) {
 	rc.stop, rc.done = stop, make(chan struct{})
 	s.running[rc.cfg.ID] = rc
 	s.obs.AddCamera(observedCamera{rc.cam})
+	s.console.add(rc.cam)
 	go func() {
 		defer close(rc.done)
 		camera.Supervise(cctx, rc.cam, camera.DefaultBackoff)
@@ -270,6 +273,7 @@ func (s *cameraSet) stop(ids []string) {
 		if _, ok := s.running[id]; ok {
 			delete(s.running, id)
 			s.obs.RemoveCamera(id)
+			s.console.remove(id)
 		}
 	}
 }

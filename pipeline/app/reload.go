@@ -82,6 +82,7 @@ func (a *app) reload(ctx context.Context) {
 	}
 	a.setConfigError("")
 	publishPolicy(ctx, a.guard, n.pol, a.log)
+	a.audit.reloaded(a.opts.ConfigPath, n.cfg, n.pol)
 	if a.opts.ConfigPath != "" {
 		a.log.Info("configuration reloaded", "path", a.opts.ConfigPath, "cameras", len(n.cams),
 			"started", ids(n.plan.start), "restarted", ids(n.plan.restart), "stopped", n.plan.stop)
@@ -142,6 +143,7 @@ func (a *app) prepare() (*nextState, *rejection) {
 }
 
 func (a *app) reject(ctx context.Context, r *rejection) {
+	a.audit.rejected(a.opts.ConfigPath, a.cur.cfg, r)
 	if r.policy {
 		a.log.Error("policy reload rejected; the previous policy stays in force", "err", r.err)
 		publishPolicyRejection(ctx, a.guard, r.err)
@@ -184,6 +186,7 @@ func needsRestart(path string, cur, next *config.Config) error {
 	changed = append(changed, changedFields("mqtt", cur.MQTT, next.MQTT)...)
 	changed = append(changed, changedFields("http", cur.HTTP, next.HTTP)...)
 	changed = append(changed, changedFields("outbox", cur.Outbox, next.Outbox)...)
+	changed = append(changed, changedFields("audit", cur.Audit, next.Audit)...)
 	if len(changed) == 0 {
 		return nil
 	}

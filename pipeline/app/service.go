@@ -96,6 +96,9 @@ type app struct {
 	obs    *observe.Server
 	health *healthPublisher
 	cams   *cameraSet
+	audit  *auditTrail // the signed audit trail (audit.go)
+	// console is the web console's wiring (console.go); nil when off.
+	console *appConsole
 	// brokerURL is the broker the guard talks to (the embedded one's when
 	// mqtt.broker is empty).
 	brokerURL string
@@ -163,6 +166,12 @@ func build(ctx context.Context, opts Options) (_ *app, err error) {
 		// Until outbox.New takes it over; then a no-op.
 		a.stack.push("outbox lock", func() error { boxLock.Release(); return nil })
 	}
+	// The audit trail next: closed (its stop recorded) after everything
+	// else, and open before the guard, which records into it.
+	if a.audit, err = openAudit(cfg, opts.ConfigPath, boxPlace.Dir, pol, log); err != nil {
+		return nil, err
+	}
+	a.stack.push("audit trail", a.audit.close)
 	// Many cameras on few cores: OpenCV's thread pool only adds hand-offs
 	// and spinning (see pipeline/internal/video/cruntime). Not fatal: it costs CPU, not
 	// privacy.
@@ -194,7 +203,7 @@ func build(ctx context.Context, opts Options) (_ *app, err error) {
 		Broker: a.brokerURL, ClientID: cfg.MQTT.ClientID, TopicPrefix: cfg.MQTT.TopicPrefix,
 		Device: cfg.Device, Username: cfg.MQTT.Username, Password: password,
 		TLS: tlsCfg, CleanSession: cfg.MQTT.CleanSession,
-		KeepAlive: cfg.MQTT.KeepAlive, Logger: log,
+		KeepAlive: cfg.MQTT.KeepAlive, Logger: log, Audit: a.audit.auditor(),
 	}, pol)
 	if err != nil {
 		return nil, err
@@ -207,13 +216,23 @@ func build(ctx context.Context, opts Options) (_ *app, err error) {
 	}
 	cancel()
 	publishPolicy(ctx, a.guard, pol, log)
+	publishAuditKey(ctx, a.guard, a.audit, log)
+
+	a.snaps = &snapshots{log: log, override: opts.anonymise}
+	if a.console, err = newAppConsole(a, cfg); err != nil {
+		return nil, err
+	}
 
 	boxSync, err := outbox.ParseSync(cfg.Outbox.Sync)
 	if err != nil {
 		return nil, err
 	}
+	events, err := eventPublisher(a.guard, a.console.publisher(a.guard), cfg.MQTT.Format, log) // mqtt.format (onvif.go)
+	if err != nil {
+		return nil, err
+	}
 	a.box, err = outbox.New(outbox.Config{
-		Publisher: a.guard,
+		Publisher: events,
 		Dir:       boxPlace.Dir,
 		DirLock:   boxLock,
 		// A start is never left without its end, and seq keeps
@@ -232,7 +251,6 @@ func build(ctx context.Context, opts Options) (_ *app, err error) {
 	}
 	a.stack.pushDrain("outbox", a.box.Drain, a.box.Close)
 
-	a.snaps = &snapshots{log: log, override: opts.anonymise}
 	// Images queue in the outbox behind their start, so the guard judges
 	// the start before the image (see outbox.Outbox.Snapshot).
 	a.snaps.worker = snapshot.New(snapshot.Config{Anonymiser: a.snaps.anonymiser, Publisher: outboxSnapshots{a.box}, Logger: log})
@@ -244,6 +262,7 @@ func build(ctx context.Context, opts Options) (_ *app, err error) {
 	a.obs, err = observe.New(observe.Config{
 		Addr: cfg.HTTP.Addr, Device: cfg.Device, Egress: a.guard, Outbox: a.box,
 		Snapshots: a.snaps.worker, EventTypes: ConfigEventTypes(cfg), Logger: log,
+		Console: a.console.console(),
 	})
 	if err != nil {
 		return nil, err
@@ -254,6 +273,9 @@ func build(ctx context.Context, opts Options) (_ *app, err error) {
 	a.health = newHealthPublisher(a.guard, a.box, a.snaps.worker, 5*time.Second, 5*time.Minute)
 	if a.cams, err = newCameraSet(cams, a.box, a.obs, a.snaps, log); err != nil {
 		return nil, err
+	}
+	if a.console != nil {
+		a.cams.console = a.console.cams
 	}
 	a.cur = state{cfg: cfg, pol: pol, cams: cams}
 	return a, nil

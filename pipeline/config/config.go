@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,8 @@ type Config struct {
 	HTTP HTTP `yaml:"http"`
 	// Outbox is where events wait while the broker cannot be reached.
 	Outbox Outbox `yaml:"outbox"`
+	// Audit is where the signed audit trail is kept (docs/audit.md).
+	Audit Audit `yaml:"audit"`
 	// Policy is the absolute path of the privacy policy file; "" means the
 	// built-in, most private policy (policy.Default()).
 	Policy string `yaml:"policy"`
@@ -64,6 +67,39 @@ type HTTP struct {
 	// Addr is host:port; "" disables the endpoint. Loopback by default, so
 	// only the box itself (and an SSH tunnel) can reach it.
 	Addr string `yaml:"addr"`
+	// Console is the web console (/, /api/*) on Addr (docs/console.md).
+	// Not set (nil, the default): on when Addr is a loopback address, off
+	// otherwise. true on any other address is refused: the console off
+	// loopback needs TLS and a users file, which are not implemented yet.
+	// false: metrics and health only.
+	Console *bool `yaml:"console"`
+}
+
+// ConsoleOn reports whether the web console is served on Addr: Console
+// when set, else whether Addr is a loopback address.
+func (h HTTP) ConsoleOn() bool {
+	if h.Addr == "" {
+		return false
+	}
+	if h.Console != nil {
+		return *h.Console
+	}
+	return LoopbackAddr(h.Addr)
+}
+
+// LoopbackAddr reports whether the host of the listen address addr can
+// only be reached from the box itself: localhost, 127.0.0.0/8 or ::1. An
+// empty host (":9090") listens on every interface and is not loopback.
+func LoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Log selects the service's log output.
@@ -92,6 +128,11 @@ type MQTT struct {
 	// reconnects, and edgeguard resends what the broker had not yet
 	// acknowledged. true starts afresh on every connect.
 	CleanSession bool `yaml:"clean_session"`
+	// Format is how events leave: "edgeguard" (the edgeguard.event/v1
+	// messages), "onvif" (ONVIF's JSON event format on
+	// <topic_prefix>/<device>/onvif-ej/..., for a VMS that speaks Profile
+	// M; docs/onvif.md) or "both". Either way through the egress guard.
+	Format string `yaml:"format"`
 	// TLS applies to tls:// and ssl:// brokers (see TLSConfig).
 	TLS TLS `yaml:"tls"`
 }
@@ -141,6 +182,33 @@ type Outbox struct {
 	// survives a power cut) or "never" (it survives a crash of edgeguard,
 	// not of the machine).
 	Sync string `yaml:"sync"`
+}
+
+// Audit is the signed, hash-chained audit trail (docs/audit.md). How long
+// it is kept is not set here: it is the privacy policy's retention.audit.
+type Audit struct {
+	// Dir holds the trail and its device key (absolute after Parse). ""
+	// means beside the outbox (see ResolveDir): <state>/<device>/audit
+	// for the default outbox. With outbox.memory: true and no dir there
+	// is no trail (the demo, tests).
+	Dir string `yaml:"dir"`
+}
+
+// ResolveDir is the trail's directory for an outbox in outboxDir ("": in
+// memory); "" means no trail, and why says which rule decided. Without
+// audit.dir the trail is beside the outbox: .../audit for an outbox
+// directory named outbox (the default <state>/<device>/outbox), else
+// <outbox directory>.audit, so that two outboxes never share a trail.
+func (a Audit) ResolveDir(outboxDir string) (dir, why string) {
+	switch {
+	case a.Dir != "":
+		return a.Dir, "audit.dir is set"
+	case outboxDir == "":
+		return "", "audit.dir not set and outbox.memory is true: no audit trail"
+	case filepath.Base(outboxDir) == "outbox":
+		return filepath.Join(filepath.Dir(outboxDir), "audit"), "audit.dir not set; beside the outbox"
+	}
+	return filepath.Clean(outboxDir) + ".audit", "audit.dir not set; beside the outbox"
 }
 
 // CameraSettings are the analysis settings of one camera. The defaults:
@@ -213,6 +281,7 @@ func Defaults() Config {
 			EmbeddedAddr: "127.0.0.1:1883",
 			TopicPrefix:  "edgeguard",
 			KeepAlive:    30 * time.Second,
+			Format:       "edgeguard",
 		},
 		Defaults: CameraSettings{
 			Transport: "tcp",
@@ -269,6 +338,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 	dir := filepath.Dir(filename)
 	cfg.Policy = resolvePath(dir, cfg.Policy)
 	cfg.Outbox.Dir = resolvePath(dir, cfg.Outbox.Dir)
+	cfg.Audit.Dir = resolvePath(dir, cfg.Audit.Dir)
 	cfg.MQTT.PasswordFile = resolvePath(dir, cfg.MQTT.PasswordFile)
 	cfg.MQTT.TLS.CAFile = resolvePath(dir, cfg.MQTT.TLS.CAFile)
 	cfg.MQTT.TLS.CertFile = resolvePath(dir, cfg.MQTT.TLS.CertFile)

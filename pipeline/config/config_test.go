@@ -95,9 +95,9 @@ func TestParseErrors(t *testing.T) {
 		{"tab indentation", "mqtt:\n\tbroker: x\n", "e.yaml:2: syntax error: found character that cannot start any token (tabs are not allowed for indentation; use spaces)"},
 		{"two documents", valid + "---\ndevice: x\n", "e.yaml:5:1: only one document is allowed; remove the line with --- and what follows it, or put it in a separate file"},
 		{"unknown top-level field", valid + "camera: x\n",
-			"e.yaml:5:1: camera: unknown field; did you mean \"cameras\"? allowed: device, log, mqtt, http, outbox, policy, defaults, cameras"},
+			"e.yaml:5:1: camera: unknown field; did you mean \"cameras\"? allowed: device, log, mqtt, http, outbox, audit, policy, defaults, cameras"},
 		{"unknown nested field", valid + "mqtt:\n  keep_alive: 10s\n",
-			"e.yaml:6:3: mqtt.keep_alive: unknown field; did you mean \"keepalive\"? allowed: broker, embedded_addr, topic_prefix, client_id, username, password_file, password_env, keepalive, clean_session, tls"},
+			"e.yaml:6:3: mqtt.keep_alive: unknown field; did you mean \"keepalive\"? allowed: broker, embedded_addr, topic_prefix, client_id, username, password_file, password_env, keepalive, clean_session, format, tls"},
 		{"unknown field without suggestion", valid + "log: {colour: true}\n",
 			"e.yaml:5:7: log.colour: unknown field; allowed: level, format"},
 		{"unknown camera field", valid + "    fps: 5\n",
@@ -192,7 +192,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad http addr", valid + "http: {addr: 9090}\n",
 			"e.yaml:5:8: http.addr: \"9090\" is not a listen address; expected host:port, e.g. 127.0.0.1:9090, or \"\" to disable"},
 		{"unknown http field", valid + "http: {port: 9090}\n",
-			"e.yaml:5:8: http.port: unknown field; allowed: addr"},
+			"e.yaml:5:8: http.port: unknown field; allowed: addr, console"},
 		{"missing device", "cameras: [{id: a, url: rtsp://h/}]\n", "e.yaml:1:1: device: required: the id of this edge box, e.g. edge-01 (letters, digits, - and _)"},
 		{"bad device id", "device: edge/01\ncameras: [{id: a, url: rtsp://h/}]\n",
 			"e.yaml:1:1: device: \"edge/01\" is not a valid id; allowed: 1 to 64 letters, digits, - and _ (it becomes part of MQTT topics)"},
@@ -213,7 +213,7 @@ func TestParseErrors(t *testing.T) {
 			"e.yaml:1:7: log.level: unknown value \"loud\"; allowed: debug, info, warn, error\n" +
 				"e.yaml:2:1: device: required: the id of this edge box, e.g. edge-01 (letters, digits, - and _)\n" +
 				"e.yaml:4:13: cameras[0].url: unsupported scheme \"ftp\"; allowed: rtsp, rtsps (" + eg + ")\n" +
-				"e.yaml:5:8: mqtt.brokr: unknown field; did you mean \"broker\"? allowed: broker, embedded_addr, topic_prefix, client_id, username, password_file, password_env, keepalive, clean_session, tls"},
+				"e.yaml:5:8: mqtt.brokr: unknown field; did you mean \"broker\"? allowed: broker, embedded_addr, topic_prefix, client_id, username, password_file, password_env, keepalive, clean_session, format, tls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

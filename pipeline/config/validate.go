@@ -42,9 +42,14 @@ func validate(d *yamlstrict.Decoder, c *Config) {
 	oneOf(d, "log.level", c.Log.Level, LogLevels...)
 	oneOf(d, "log.format", c.Log.Format, LogFormats...)
 	validateMQTT(d, &c.MQTT)
+	validateONVIFCameras(d, c)
 	if c.HTTP.Addr != "" {
 		if err := checkHostPort(c.HTTP.Addr); err != "" {
 			d.Errorf("http.addr", "%s; expected host:port, e.g. 127.0.0.1:9090, or \"\" to disable", err)
+		} else if c.HTTP.Console != nil && *c.HTTP.Console && !LoopbackAddr(c.HTTP.Addr) {
+			// Login is a later part of the console (issue 16): until then
+			// it is served to the box itself only.
+			d.Errorf("http.console", "not yet: the web console on http.addr %s (not a loopback address) needs TLS and a users file, which are not implemented yet; bind http.addr to 127.0.0.1 or set http.console: false (docs/console.md)", yamlstrict.Quote(c.HTTP.Addr))
 		}
 	}
 	if c.Outbox.MaxMB < 1 || c.Outbox.MaxMB > 65536 {
@@ -53,6 +58,9 @@ func validate(d *yamlstrict.Decoder, c *Config) {
 	oneOf(d, "outbox.sync", c.Outbox.Sync, "always", "never")
 	if c.Outbox.Memory && c.Outbox.Dir != "" {
 		d.Errorf("outbox.memory", "contradicts outbox.dir: the outbox is either on disk (dir) or in memory only (memory: true, events lost on a crash); remove one of them")
+	}
+	if c.Audit.Dir != "" && c.Audit.Dir == c.Outbox.Dir {
+		d.Errorf("audit.dir", "is outbox.dir: the audit trail needs a directory of its own")
 	}
 	validateSettings(d, "defaults", c.Defaults, true)
 
@@ -124,7 +132,27 @@ func validateMQTT(d *yamlstrict.Decoder, m *MQTT) {
 		d.Errorf(at, "a password needs mqtt.username")
 	}
 	inRange(d, "mqtt.keepalive", m.KeepAlive, time.Second, time.Hour)
+	oneOf(d, "mqtt.format", m.Format, MQTTFormats...)
 	validateTLS(d, m)
+}
+
+// MQTTFormats are the values of mqtt.format (egress.FormatNames; a test
+// there keeps the two lists equal).
+var MQTTFormats = []string{"edgeguard", "onvif", "both"}
+
+// validateONVIFCameras refuses the camera id "onvif-ej" when events also
+// leave in ONVIF's format: its topics would lie under the ONVIF payload
+// prefix, <topic_prefix>/<device>/onvif-ej/, which a Profile M VMS
+// subscribes to whole.
+func validateONVIFCameras(d *yamlstrict.Decoder, c *Config) {
+	if c.MQTT.Format != "onvif" && c.MQTT.Format != "both" {
+		return
+	}
+	for i, cam := range c.Cameras {
+		if cam.ID == "onvif-ej" {
+			d.Errorf(yamlstrict.Index("cameras", i)+".id", "camera id \"onvif-ej\" is the ONVIF payload prefix (mqtt.format %s); choose another id", c.MQTT.Format)
+		}
+	}
 }
 
 func validateTLS(d *yamlstrict.Decoder, m *MQTT) {

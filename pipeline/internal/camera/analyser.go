@@ -101,6 +101,7 @@ func (a *analyser) analyse(ctx context.Context, f analysisFrame) {
 	a.pool.put(f.mat)
 	c.analysed.Add(1)
 	a.suspension(at, fr.Info.Suspension())
+	c.live.noteBlobs(fr.Motion.Boxes, fr.Info.Width, fr.Info.Height)
 	for _, pe := range fr.Events {
 		a.emit(ctx, pe)
 	}

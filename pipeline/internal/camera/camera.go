@@ -143,6 +143,7 @@ type Camera struct {
 	analysisWidth                                  atomic.Int64
 
 	snapReq atomic.Pointer[snapRequest]
+	live    liveState // the console's live view (live.go)
 
 	lastState     atomic.Value // event.CameraStatus: the last one published
 	statusChanges atomic.Uint64
@@ -398,7 +399,7 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 		// or a snapshot wants it: skipping it changes nothing else. Not
 		// before the stream's rate is known, which is counted in pictures.
 		if streaming && !au.Discontinuity && !sampling.Due(au.Received) &&
-			c.snapReq.Load() == nil && codec.Discardable(cdc, au.NALUs) {
+			c.snapReq.Load() == nil && c.live.req.Load() == nil && codec.Discardable(cdc, au.NALUs) {
 			c.notDecoded.Add(1)
 			continue
 		}
@@ -434,6 +435,11 @@ func (c *Camera) decodeLoop(ctx context.Context, sess *ingest.Session, dec *code
 		}
 		if r := c.snapReq.Swap(nil); r != nil {
 			if err := c.snapshot(dec, r, srcW, srcH); err != nil {
+				return err
+			}
+		}
+		if r := c.live.req.Swap(nil); r != nil {
+			if err := c.answerLive(dec, r, srcW, srcH); err != nil {
 				return err
 			}
 		}

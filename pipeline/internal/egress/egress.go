@@ -25,6 +25,7 @@ import (
 
 	"github.com/edgeguard/edgeguard/internal/redact"
 	"github.com/edgeguard/edgeguard/pipeline/event"
+	"github.com/edgeguard/edgeguard/pipeline/internal/audit"
 )
 
 // Rules is what the guard needs from a privacy policy; *policy.Policy
@@ -118,6 +119,17 @@ type Config struct {
 	// while disconnected or in flight); 0 → 1000.
 	MaxPending int
 	Logger     *slog.Logger
+	// Audit, if set, is told of every event admitted (once the broker
+	// acknowledged it) or withheld, and of every image that left: the
+	// audit trail (pipeline/internal/audit). It is called on the
+	// publishing goroutine and must not block for long.
+	Audit Auditor
+}
+
+// Auditor records what the guard decided; *audit.Log's adapter in
+// pipeline/app implements it.
+type Auditor interface {
+	Record(audit.Record)
 }
 
 // LogValue keeps the password out of logs even if someone logs the Config.

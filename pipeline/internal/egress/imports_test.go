@@ -1,6 +1,7 @@
 package egress_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,5 +54,44 @@ func TestOnlyEgressImportsMQTTClient(t *testing.T) {
 		if pkg != egressPkg && golist.Under(pkg, module) && golist.AnyUnder(p.Imports, mqttClient) != "" {
 			t.Errorf("%s (linked into a command) imports %s", pkg, mqttClient)
 		}
+	}
+}
+
+// httpServers are the packages linked into a command that may import
+// net/http, and why. The web console is the second way out of the box,
+// next to MQTT; it passes the guard too (Guard.HTTP wraps its handler,
+// console.New requires the guard, observe mounts only a *console.Console).
+var httpServers = map[string]string{
+	egressPkg:                             "Guard.HTTP: the guard's gate for every console response",
+	egressPkg + "/console":                "the web console, served only behind Guard.HTTP",
+	module + "/pipeline/internal/observe": "the HTTP endpoint: /metrics, /healthz, /readyz (counters only) and the console's guarded handler",
+}
+
+// TestOnlyGuardedPackagesServeHTTP extends invariant 3 to HTTP: no package
+// linked into a command talks HTTP except the guard, the console behind
+// it, and observe, which serves them on http.addr. A new importer of
+// net/http is a new way out of the box and fails here until it is
+// reviewed, added above and documented (docs/console.md).
+func TestOnlyGuardedPackagesServeHTTP(t *testing.T) {
+	deps := golist.List(t, "-deps", module+"/cmd/...")
+	seen := map[string]bool{}
+	for pkg, p := range deps {
+		if !golist.Under(pkg, module) || !slices.Contains(p.Imports, "net/http") {
+			continue
+		}
+		seen[pkg] = true
+		if _, ok := httpServers[pkg]; !ok {
+			t.Errorf("%s (linked into a command) imports net/http; only the egress guard, the console behind it and observe may (invariant 3)", pkg)
+		}
+	}
+	for pkg := range httpServers {
+		if !seen[pkg] {
+			t.Errorf("%s no longer imports net/http; is this test still meaningful? (remove it from httpServers)", pkg)
+		}
+	}
+	// The console reaches the network only through observe's server,
+	// which mounts it, and imports no other way out.
+	if golist.AnyUnder(deps[egressPkg+"/console"].Imports, mqttClient) != "" {
+		t.Errorf("the console imports the MQTT client")
 	}
 }

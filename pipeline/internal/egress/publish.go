@@ -10,6 +10,7 @@ import (
 
 	"github.com/edgeguard/edgeguard/internal/redact"
 	"github.com/edgeguard/edgeguard/pipeline/event"
+	"github.com/edgeguard/edgeguard/pipeline/internal/audit"
 )
 
 // PublishEvent applies the active rules to ev and publishes it at QoS 1 on
@@ -37,6 +38,10 @@ func (g *Guard) PublishEvent(ctx context.Context, ev event.Event) error {
 	}
 	out, stripped, err := g.admit(r, ev)
 	if err != nil {
+		if errors.Is(err, ErrSuppressed) {
+			g.audit(audit.Record{Kind: audit.KindEventWithheld, Camera: ev.Camera, EventID: ev.EventID,
+				EventType: ev.Type, Phase: string(ev.Phase), Reason: withheldReason(err), Detail: err.Error()})
+		}
 		return err
 	}
 	payload, err := json.Marshal(out)
@@ -48,7 +53,29 @@ func (g *Guard) PublishEvent(ctx context.Context, ev event.Event) error {
 		return err
 	}
 	g.stripped.Add(uint64(stripped))
+	g.audit(audit.Record{Kind: audit.KindEventPublished, Camera: out.Camera, EventID: out.EventID, EventType: out.Type, Phase: string(out.Phase)})
 	return nil
+}
+
+// withheldReason is the audit trail's short name for why an event was
+// withheld.
+func withheldReason(err error) string {
+	switch {
+	case errors.Is(err, ErrTypeNotAllowed):
+		return "type_not_allowed"
+	case errors.Is(err, ErrOutsideSchedule):
+		return "outside_schedule"
+	case errors.Is(err, ErrRateLimited):
+		return "rate_limited"
+	}
+	return "suppressed"
+}
+
+// audit hands r to Config.Audit, if any.
+func (g *Guard) audit(r audit.Record) {
+	if g.cfg.Audit != nil {
+		g.cfg.Audit.Record(r)
+	}
 }
 
 // admit applies the rules and the rate limit to ev and returns the copy
@@ -124,7 +151,11 @@ func (g *Guard) PublishCameraStatus(ctx context.Context, st event.CameraStatus) 
 		g.failed.Add(1)
 		return fmt.Errorf("egress: encode camera status: %w", err)
 	}
-	return g.publish(ctx, cameraTopic(g.cfg.TopicPrefix, g.cfg.Device, st.Camera, "status"), payload, true)
+	if err := g.publish(ctx, cameraTopic(g.cfg.TopicPrefix, g.cfg.Device, st.Camera, "status"), payload, true); err != nil {
+		return err
+	}
+	g.audit(audit.Record{Kind: audit.KindCameraState, Camera: st.Camera, State: string(st.State), Detail: st.Error})
+	return nil
 }
 
 // PublishRetained publishes v as JSON, retained at QoS 1, on

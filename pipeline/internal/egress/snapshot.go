@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/edgeguard/edgeguard/pipeline/internal/audit"
 )
 
 // ErrImageMetadata: a snapshot carried metadata (EXIF, GPS, comments,
@@ -38,7 +40,13 @@ func (g *Guard) PublishSnapshot(ctx context.Context, camera, eventID string, jpe
 		g.failed.Add(1)
 		return err
 	}
-	return g.publish(ctx, cameraTopic(g.cfg.TopicPrefix, g.cfg.Device, camera, "snapshot/"+eventID), jpeg, false)
+	topic := cameraTopic(g.cfg.TopicPrefix, g.cfg.Device, camera, "snapshot/"+eventID)
+	if err := g.publish(ctx, topic, jpeg, false); err != nil {
+		return err
+	}
+	// Who: the image went to the broker, to whoever subscribes to the topic.
+	g.audit(audit.Record{Kind: audit.KindImage, Camera: camera, EventID: eventID, What: "snapshot", Who: "mqtt " + topic})
+	return nil
 }
 
 // admitSnapshot is PublishSnapshot's decision, without the image.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/edgeguard/edgeguard/pipeline/internal/egress/onvif"
 )
 
 // maxSegment keeps topics far below MQTT's 65535-byte limit.
@@ -58,11 +60,23 @@ func validSubtopic(sub string) error {
 	case len(levels) >= 2 && levels[1] == "snapshot":
 		// Images leave only through PublishSnapshot, which checks the policy.
 		return fmt.Errorf("%q would be a snapshot topic", sub)
+	case levels[0] == onvif.PayloadPrefix:
+		// ONVIF events leave only through the event path, which applies
+		// the policy (FormatPublisher).
+		return fmt.Errorf("%q would be an ONVIF event topic", sub)
 	}
 	return nil
 }
 
 func deviceTopic(prefix, device, sub string) string {
+	return prefix + "/" + device + "/" + sub
+}
+
+// onvifTopic is where an ONVIF message goes: the Event Broker's
+// TopicPrefix is <prefix>/<device>, and sub starts with "onvif-ej/" (see
+// onvif.Map). A camera named "onvif-ej" would put its own topics under
+// the same level; config validation refuses that name when ONVIF is on.
+func onvifTopic(prefix, device, sub string) string {
 	return prefix + "/" + device + "/" + sub
 }
 

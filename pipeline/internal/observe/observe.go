@@ -34,6 +34,7 @@ import (
 	"github.com/edgeguard/edgeguard/pipeline/event"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress"
+	"github.com/edgeguard/edgeguard/pipeline/internal/egress/console"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/outbox"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/snapshot"
 )
@@ -112,7 +113,12 @@ type Config struct {
 	// OutboxMaxAge: likewise for the oldest waiting message, when the outbox
 	// knows it (OutboxAger); 0 → 5 minutes.
 	OutboxMaxAge time.Duration
-	Logger       *slog.Logger
+	// Console, if set, serves every path the endpoints above do not: the
+	// web console, on the same port. Its handler is always behind the
+	// egress guard (console.New requires it), so nothing else can be
+	// mounted here.
+	Console *console.Console
+	Logger  *slog.Logger
 }
 
 // Server owns the metrics registry and the HTTP endpoint. Its methods are
@@ -177,6 +183,9 @@ func New(cfg Config) (*Server, error) {
 	}))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	if cfg.Console != nil {
+		mux.Handle("/", cfg.Console.Handler())
+	}
 	s.handler = mux
 	if err := s.listen(); err != nil {
 		return nil, err

@@ -160,9 +160,23 @@ const scoreArea = 0.01
 // Five frames, because while that rate is at least 1 − backgroundRatio (0.1),
 // i.e. for the first five frames after initialisation, MOG2's shadow test
 // matches every new value against its own freshly created component and
-// marks all foreground as shadow: nothing could be detected anyway. The same
-// holds for warm-up, so WarmupFrames below 5 gains nothing.
+// marks all foreground as shadow: nothing could be detected anyway. (At a
+// start the detector reads that "shadow" as new instead, see bootFrames.)
 const adaptFrames = 5
+
+// bootFrames is the same span seen the other way round: while OpenCV's
+// schedule is at least 1 − backgroundRatio (the first five frames after
+// (re)initialising), MOG2's "shadow" (127) means "matches no background
+// component", i.e. new, and is taken as foreground. With it the detector
+// sees what moves from the second frame after a start on, against a
+// background bootstrapped from the frames so far: a camera that restarts
+// with people in view, a short clip. What stood still in the first frame is
+// learnt as background until it moves; the ghost it leaves when it does
+// lasts a frame or two, because the fast early schedule makes the revealed
+// background dominant almost at once. (After a light change adaptFrames
+// still holds the rules for these frames: shortening it was measured to
+// add false alarms on real footage.)
+const bootFrames = 5
 
 // Detector is MOG2 with pre- and post-processing. It is not safe for
 // concurrent use; one camera owns one Detector.
@@ -184,6 +198,7 @@ type Detector struct {
 	size   image.Point // model size
 	frames int         // frames seen at this size
 	adapt  int         // frames left to report LightChange after re-initialising
+	boot   int         // frames since the model was (re)initialised
 	boxes  []image.Rectangle
 	closed bool
 }
@@ -246,7 +261,7 @@ func (d *Detector) reset(in image.Point) {
 		d.open = gocv.GetStructuringElement(shape, image.Pt(openSize, openSize))
 		d.openSize = openSize
 	}
-	d.frames, d.adapt = 0, 0
+	d.frames, d.adapt, d.boot = 0, 0, 0
 	// Closing joins the parts of one figure (head, torso, legs); its size
 	// follows the frame height: 7 px at 360 lines.
 	// At a model smaller than the frame it covers the same part of the
@@ -291,7 +306,11 @@ func (d *Detector) Apply(frame gocv.Mat) Result {
 	if err := d.bs.apply(d.blur, &d.fg, -1); err != nil {
 		return Result{}
 	}
-	if d.frames <= d.cfg.WarmupFrames {
+	d.boot++
+	// The first frame only initialises the model: there is nothing to
+	// compare it with (MOG2 marks all of it "shadow"), whatever
+	// WarmupFrames says.
+	if d.frames <= max(1, d.cfg.WarmupFrames) {
 		return Result{Warmup: true}
 	}
 
@@ -303,15 +322,20 @@ func (d *Detector) Apply(frame gocv.Mat) Result {
 		if err := d.bs.apply(d.blur, &d.fg, 1); err != nil {
 			return Result{}
 		}
-		d.adapt = adaptFrames
+		d.adapt, d.boot = adaptFrames, 1
 		return Result{LightChange: true}
 	}
 	if d.adapt > 0 {
 		d.adapt--
 		return Result{LightChange: true}
 	}
-	// 255 = foreground, 127 = shadow: shadows are not motion.
-	gocv.Threshold(d.fg, &d.bin, 200, 255, gocv.ThresholdBinary)
+	// 255 = foreground, 127 = shadow: shadows are not motion, except while
+	// bootstrapping, when 127 means "new" (see bootFrames).
+	var cut float32 = 200
+	if d.boot <= bootFrames {
+		cut = 100
+	}
+	gocv.Threshold(d.fg, &d.bin, cut, 255, gocv.ThresholdBinary)
 	gocv.MorphologyEx(d.bin, &d.bin, gocv.MorphOpen, d.open)
 	gocv.MorphologyEx(d.bin, &d.bin, gocv.MorphClose, d.close)
 

@@ -374,3 +374,56 @@ func TestShadowThresholdOnGrey(t *testing.T) {
 		t.Fatalf("motion frames: tau 0.5 → %d, default → %d", opencv, ours)
 	}
 }
+
+// TestStartWithFigureInView: the detector starts while a figure already
+// walks in view (a camera restart, a short clip) with the shortest warm-up:
+// motion on the figure from the second frame on, not only once MOG2's own
+// start-up schedule has slowed down (frame 6), and no ghost lingering where
+// it stood in the first frame.
+func TestStartWithFigureInView(t *testing.T) {
+	const fps = 5
+	tests := []struct {
+		name  string
+		w, h  int
+		model int
+	}{
+		{"640x360 model 320", 640, 360, 0},
+		{"320x180", 320, 180, 0},
+		{"640x360 model at full width", 640, 360, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFeeder(t, scene.Walker(tt.w, tt.h, fps))
+			d := newDetector(t, Config{WarmupFrames: 1, ModelWidth: tt.model})
+			const start = 5 * fps // mid-crossing (3-9 s)
+			for n := start; n < start+8; n++ {
+				r := d.Apply(f.frame(t, n, 0))
+				if n == start {
+					if !r.Warmup {
+						t.Fatalf("first frame: Warmup = false")
+					}
+					continue
+				}
+				if r.Warmup || r.LightChange {
+					t.Fatalf("frame %d: %+v after the first frame", n-start, r)
+				}
+				_, truth := visible(f.s, n)
+				if !r.Motion {
+					t.Fatalf("frame %d after the start: no motion on the figure at %v", n-start, truth)
+				}
+				var best float64
+				for _, b := range r.Boxes {
+					best = max(best, iou(b, truth))
+				}
+				// The second frame also sees where the figure stood in the
+				// first: the box may span both, for that frame only.
+				if need := 0.5; n > start+2 && best < need {
+					t.Fatalf("frame %d after the start: boxes %v do not match figure %v (IoU %.2f)", n-start, r.Boxes, truth, best)
+				}
+				if n > start+2 && len(r.Boxes) > 1 {
+					t.Fatalf("frame %d after the start: %d blobs %v for one figure %v (a ghost?)", n-start, len(r.Boxes), r.Boxes, truth)
+				}
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"image"
+	"math"
 	"testing"
 	"time"
 
@@ -100,6 +101,141 @@ func TestCrowdCountsPeopleInOneBlob(t *testing.T) {
 			}, 30)
 			if len(starts) != tc.starts {
 				t.Errorf("%d crowd starts, want %d", len(starts), tc.starts)
+			}
+		})
+	}
+}
+
+// TestStandingHeight: the reference for "lying low" is the median of the
+// latest upright heights, so that one box inflated by a merge does not
+// raise it and walking towards the camera earlier does not lower it.
+func TestStandingHeight(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		heights []float64
+		want    float64
+	}{
+		{"none", nil, 0},
+		{"one", []float64{0.3}, 0.3},
+		{"a merge inflates one box", []float64{0.30, 0.31, 0.52, 0.30}, 0.305},
+		{"only the latest count", []float64{0.10, 0.12, 0.15, 0.40, 0.42, 0.44, 0.46}, 0.43},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var st downState
+			for i, h := range tc.heights {
+				st.addUpright(at(i), h)
+			}
+			if got := st.standingHeight(); math.Abs(got-tc.want) > 1e-9 {
+				t.Fatalf("standing height %v, want %v", got, tc.want)
+			}
+			if want := time.Duration(max(len(tc.heights)-1, 0)) * 200 * time.Millisecond; st.uprightFor != want {
+				t.Fatalf("upright for %v, want %v", st.uprightFor, want)
+			}
+		})
+	}
+}
+
+// TestPersonDownOnRealShapes: the ways real blobs of a falling person
+// differ from the ideal one, and what is not a person down.
+func TestPersonDownOnRealShapes(t *testing.T) {
+	x, y, h := 0.5, 0.8, 0.3
+	bent := func() image.Rectangle { // picking something up: wide, not low
+		ph := 0.8 * h * fh
+		return image.Rect(int(x*fw-0.45*ph), int(y*fh-ph), int(x*fw+0.45*ph), int(y*fh))
+	}
+	fragment := image.Rect(int(x*fw), int((y-0.05)*fh), int((x+0.06)*fw), int(y*fh))      // a hand, a bag: wide, low, short
+	square := image.Rect(int(x*fw-0.1*fh), int(y*fh-0.2*fh), int(x*fw+0.1*fh), int(y*fh)) // part of a lying body
+	one := func(r image.Rectangle) frame { return frame{blobs: []image.Rectangle{r}} }
+	for _, tc := range []struct {
+		name   string
+		frames func(i int) frame
+		starts []int
+	}{
+		{"bending while standing does not restart the upright time", func(i int) frame {
+			switch {
+			case i%4 == 3 && i < 16:
+				return one(bent()) // never 1 s upright in a row
+			case i < 16:
+				return one(standing(x, y, h))
+			case i < 20:
+				return one(lying(x, y, h))
+			}
+			return frame{} // absorbed: coasting
+		}, []int{16 + 15}},
+		{"one odd blob while lying does not restart down", func(i int) frame {
+			switch {
+			case i < 16:
+				return one(standing(x, y, h))
+			case i == 22:
+				return one(square)
+			case i < 26:
+				return one(lying(x, y, h))
+			}
+			return frame{}
+		}, []int{16 + 15}},
+		{"a small wide fragment is not a body lying", func(i int) frame {
+			if i < 16 {
+				return one(standing(x, y, h))
+			}
+			return one(fragment)
+		}, nil},
+		{"getting up ends it", func(i int) frame {
+			switch {
+			case i < 16:
+				return one(standing(x, y, h))
+			case i < 24:
+				return one(lying(x, y, h))
+			}
+			return one(standing(x, y, h))
+		}, nil},
+		{"never upright long enough", func(i int) frame {
+			if i < 4 {
+				return one(standing(x, y, h))
+			}
+			return one(lying(x, y, h))
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := NewPersonDown(PersonDownConfig{Name: "d", DownTime: 3 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			starts, _ := drive(t, r, tc.frames, 60)
+			if len(starts) != len(tc.starts) {
+				t.Fatalf("starts at frames %v, want %v", starts, tc.starts)
+			}
+			for k, s := range starts {
+				if d := s - tc.starts[k]; d < -2 || d > 2 {
+					t.Fatalf("starts at frames %v, want %v (±2)", starts, tc.starts)
+				}
+			}
+		})
+	}
+}
+
+// TestRunningCutOff: a walker whose box is cut off by the bottom of the
+// image looks short, so fast in body heights; such boxes are not judged
+// without a perspective.
+func TestRunningCutOff(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		y, h float64 // foot row and box height
+		want bool
+	}{
+		{"a runner", 0.8, 0.25, true},
+		{"a walker cut off by the bottom edge", 1.0, 0.08, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := NewRunning(RunningConfig{Name: "r"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := 0.35 // frame widths per second: 2.5 body heights of 0.25, 8 of 0.08 (at 16:9)
+			starts, _ := drive(t, r, func(i int) frame {
+				return frame{blobs: []image.Rectangle{standing(0.05+v*float64(i)/5, tc.y, tc.h)}}
+			}, 14)
+			if got := len(starts) > 0; got != tc.want {
+				t.Fatalf("running reported %v, want %v (starts %v)", got, tc.want, starts)
 			}
 		})
 	}

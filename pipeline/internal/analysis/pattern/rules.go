@@ -447,12 +447,25 @@ func NewRunning(cfg RunningConfig) (*Running, error) {
 	if err := prepare(&cfg); err != nil {
 		return nil, err
 	}
+	if cfg.Class == Any {
+		// Running is what people do: a car, a cyclist or a blob of
+		// cloud shadow sweeping the ground is fast by nature. class: any
+		// keeps every object.
+		cfg.Class = Person
+	}
 	return &Running{ident: ident{cfg.Name, TypeRunning, cfg.Zone.Name}, cfg: cfg}, nil
 }
 
 func (r *Running) Lifecycle() lifecycle.Config {
 	return r.cfg.Timing.lifecycle(r.cfg.MinDuration, 2*time.Second)
 }
+
+// edgeMargin: a box within this fraction of the image's top or bottom
+// edge is taken as cut off by it.
+const edgeMargin = 0.01
+
+// cutOff reports whether b touches the top or bottom edge of the image.
+func cutOff(b track.Box) bool { return b.Y <= edgeMargin || b.Y+b.H >= 1-edgeMargin }
 
 // Speed is a track's foot speed in body heights per second over the last
 // window, from detections only; ok is false without enough history.
@@ -503,6 +516,12 @@ func (r *Running) Observe(now time.Time, tracks []track.Track, f FrameInfo) Sign
 		if t.Misses > 0 || !r.cfg.Zone.in(t.Box) || !r.cfg.Class.match(t, f, r.cfg.Perspective) {
 			continue
 		}
+		if r.cfg.Perspective.Zero() && cutOff(t.Box) {
+			// Cut off by the top or bottom of the image, the box is
+			// shorter than the body and the speed in body heights too
+			// high: someone walking past the bottom edge "runs".
+			continue
+		}
 		v, ok := Speed(t, r.cfg.Window, f, r.cfg.Perspective)
 		if !ok || v < r.cfg.Speed {
 			continue
@@ -527,11 +546,70 @@ type PersonDownConfig struct {
 	Timing
 }
 
+// Upright history. A person who bends to pick something up, or whose blob
+// merges with a chair for a moment, is not upright on every frame, and one
+// merge makes the box far taller than the person: the evidence that a
+// track is a person is the time it was seen upright, interruptions up to
+// uprightGap included, and its
+// standing height the median of its latest upright boxes (the latest, so
+// that walking towards or away from the camera before the fall does not
+// matter; the median, so that one inflated box does not).
+const (
+	uprightKeep = 4                      // latest upright heights kept
+	uprightStep = 500 * time.Millisecond // most upright time one frame adds
+	uprightGap  = time.Second            // longer without an upright detection: the upright time starts afresh
+	// downGrace: a lying person's blob breaks up and changes shape as the
+	// background model absorbs them or they move a limb; only this long a
+	// run of detections that do not look lying ends "down" (standing up
+	// again ends it at once).
+	downGrace = time.Second
+	// lyingLength: a lying body spans at least this share of its standing
+	// height across the image (less than 1: seen obliquely from above, a
+	// body lying along the line of sight is foreshortened).
+	lyingLength = 0.4
+)
+
 type downState struct {
-	uprightH     float64 // tallest upright box height seen
-	uprightSince time.Time
-	uprightFor   time.Duration
-	downSince    time.Time
+	heights     [uprightKeep]float64 // latest upright box heights, a ring
+	nHeights    int                  // how many of heights are filled
+	nextHeight  int
+	uprightFor  time.Duration // total time seen upright
+	lastUpright time.Time
+	downSince   time.Time // lying since (zero: not down)
+	notLying    time.Time // start of the current run of detections that do not look lying
+}
+
+// addUpright records an upright detection of height h at now.
+func (st *downState) addUpright(now time.Time, h float64) {
+	switch dt := now.Sub(st.lastUpright); {
+	case st.lastUpright.IsZero():
+	case dt > uprightGap:
+		// Long unclear (merged, crouching, lost): what it was before
+		// says little about what stands here now.
+		st.uprightFor = 0
+	default:
+		st.uprightFor += min(max(dt, 0), uprightStep)
+	}
+	st.lastUpright = now
+	st.heights[st.nextHeight] = h
+	st.nextHeight = (st.nextHeight + 1) % uprightKeep
+	st.nHeights = min(st.nHeights+1, uprightKeep)
+}
+
+// standingHeight is the median of the latest upright heights, 0 before
+// any.
+func (st *downState) standingHeight() float64 {
+	var h [uprightKeep]float64
+	n := copy(h[:], st.heights[:st.nHeights])
+	if n == 0 {
+		return 0
+	}
+	for i := 1; i < n; i++ { // insertion sort: n ≤ uprightKeep, no allocation
+		for j := i; j > 0 && h[j] < h[j-1]; j-- {
+			h[j], h[j-1] = h[j-1], h[j]
+		}
+	}
+	return (h[(n-1)/2] + h[n/2]) / 2
 }
 
 // PersonDown reports a person who was upright and is now lying and stays
@@ -572,32 +650,44 @@ func (r *PersonDown) Observe(now time.Time, tracks []track.Track, f FrameInfo) S
 			continue
 		}
 		b := t.Box
-		aspect := b.W * f.Aspect() / math.Max(b.H, 1e-6)
-		if t.Misses == 0 && Classify(b, f, r.cfg.Perspective) == Person {
-			if st.uprightSince.IsZero() {
-				st.uprightSince = now
-			}
-			st.uprightFor = now.Sub(st.uprightSince)
-			st.uprightH = math.Max(st.uprightH, b.H)
-			st.downSince = time.Time{}
-			continue
-		}
-		st.uprightSince = time.Time{}
-		ref := st.uprightH
+		ref := st.standingHeight()
 		if !r.cfg.Perspective.Zero() {
 			_, fy := b.Foot()
 			ref = r.cfg.Perspective.HeightAt(fy)
 		}
-		down := st.uprightFor >= r.cfg.Upright && ref > 0 &&
-			aspect >= r.cfg.Aspect && b.H <= r.cfg.HeightDrop*ref && r.cfg.Zone.in(b)
-		if !down {
-			if t.Misses == 0 {
-				st.downSince = time.Time{}
+		if t.Misses == 0 && Classify(b, f, r.cfg.Perspective) == Person {
+			if ref == 0 || b.H > r.cfg.HeightDrop*ref {
+				// Standing (again); a tall, narrow fragment of a lying
+				// person is not.
+				st.addUpright(now, b.H)
+				st.downSince, st.notLying = time.Time{}, time.Time{}
+				continue
 			}
-			continue
 		}
+		if t.Misses == 0 {
+			aspect := b.W * f.Aspect() / math.Max(b.H, 1e-6)
+			// Lying: wide, low, and about a body long (a fragment of a
+			// seated person or a bag is wide and low too).
+			lying := st.uprightFor >= r.cfg.Upright && ref > 0 &&
+				aspect >= r.cfg.Aspect && b.H <= r.cfg.HeightDrop*ref &&
+				b.W*f.Aspect() >= lyingLength*ref && r.cfg.Zone.in(b)
+			switch {
+			case lying:
+				if st.downSince.IsZero() {
+					st.downSince = now
+				}
+				st.notLying = time.Time{}
+			case st.downSince.IsZero():
+			case st.notLying.IsZero():
+				st.notLying = now
+			case now.Sub(st.notLying) > downGrace:
+				st.downSince, st.notLying = time.Time{}, time.Time{}
+			}
+		}
+		// A coasting track (Misses > 0: the still body absorbed by the
+		// background model) stays as it was.
 		if st.downSince.IsZero() {
-			st.downSince = now
+			continue
 		}
 		if d := now.Sub(st.downSince); d >= r.cfg.DownTime {
 			r.boxes = append(r.boxes, b)

@@ -22,7 +22,7 @@ const TypeViolentMotion = "violent_motion"
 type ViolentConfig struct {
 	Name        string
 	Zone        Zone          `key:"zone"`
-	Energy      float64       `key:"energy" default:"0.3" range:"0.05..20" help:"optical-flow speed of a moving region, in body heights per second, from which its motion counts as intense"`
+	Energy      float64       `key:"energy" default:"0.2" range:"0.05..20" help:"optical-flow speed of a moving region, in body heights per second, from which its motion counts as intense"`
 	Spread      float64       `key:"spread" default:"0.12" range:"0.05..0.95" help:"how erratic the motion must be: how much each moving spot changed direction over the last four analysis frames (0: one direction, 1: every way)"`
 	MinDuration time.Duration `key:"min_duration" default:"2s" range:"0s..1m" help:"how long the smoothed condition must hold"`
 	Perspective geometry.Perspective

@@ -14,15 +14,17 @@
 // A pixel is a static candidate when it differs from the long-term
 // background and has not changed between consecutive frames for StillTime.
 // Candidates are grouped into regions, followed from frame to frame (so a
-// region keeps its Since through a short occlusion) and classified from the
-// edges along their outline: a new object brings an outline the background
-// lacked (Added); where an object was taken away, the background has an
-// outline the frame lacks (Removed); a verdict must hold for StillTime, and
-// a region is reported only once it has. A region that stays longer than
-// AbsorbAfter is learnt into the background: the scene has changed for good.
-// A gap where the frame never confirmed a freshly learnt background (for
-// ConfirmTime) is a ghost — someone who stood still while it was learnt — and
-// is learnt away at once instead of being reported.
+// region keeps its Since through a short occlusion) and classified along
+// their outline: the side, frame or background, whose inside continues the
+// scene just outside the region is the empty scene, so a new object is
+// Added where the background does and a gap Removed where the frame does;
+// every outline pixel votes, and a verdict must hold for StillTime before a
+// region is reported. A region that stays longer than AbsorbAfter is learnt
+// into the background: the scene has changed for good. A gap where the
+// frame never confirmed a freshly learnt background (for ConfirmTime) is a
+// ghost — someone who stood still while it was learnt and walked on — when
+// its own pixels moved before its surroundings, and is learnt away at once;
+// when the motion came to it from around, someone took something.
 //
 // All images are allocated once per frame size and reused; in steady state
 // Apply makes no Go allocations.
@@ -35,6 +37,7 @@ import (
 	"log/slog"
 	"math"
 	"time"
+	"unsafe"
 
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/pattern"
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/track"
@@ -195,6 +198,7 @@ type Stage struct {
 	work   image.Point // reduced size
 	age    []uint16    // per pixel: consecutive still frames as candidate
 	conf   []uint16    // per pixel: frames the frame agreed with the background since it was learnt
+	first  []uint16    // per pixel: the frame (count since learning) it first moved in; 0: not yet
 	frames int         // frames since (re)learning
 	last   time.Time
 	learnt time.Time // when the background was last re-learnt
@@ -238,9 +242,9 @@ func (s *Stage) reset(size image.Point) {
 	k := (size.X + s.cfg.MaxWidth - 1) / s.cfg.MaxWidth
 	s.work = image.Pt(max(1, size.X/k), max(1, size.Y/k))
 	if n := s.work.X * s.work.Y; cap(s.age) < n {
-		s.age, s.conf = make([]uint16, n), make([]uint16, n)
+		s.age, s.conf, s.first = make([]uint16, n), make([]uint16, n), make([]uint16, n)
 	} else {
-		s.age, s.conf = s.age[:n], s.conf[:n]
+		s.age, s.conf, s.first = s.age[:n], s.conf[:n], s.first[:n]
 	}
 	s.stable.Close()
 	s.stable = gocv.NewMatWithSize(s.work.Y, s.work.X, gocv.MatTypeCV8UC1)
@@ -254,6 +258,7 @@ func (s *Stage) relearn() {
 	s.n = 0
 	clear(s.age)
 	clear(s.conf)
+	clear(s.first)
 }
 
 // Apply feeds one grey (CV_8UC1) frame taken at now and returns the static
@@ -340,6 +345,7 @@ func (s *Stage) apply(now time.Time, grey gocv.Mat, relearn bool) []pattern.Stat
 	gocv.Threshold(s.diff, &s.moved, float32(s.cfg.MoveThreshold), 255, gocv.ThresholdBinary)
 	gocv.Dilate(s.moved, &s.moved, s.dilate)
 	s.cur.CopyTo(&s.prev)
+	s.markFirstMotion()
 
 	// Follow the frame where it agrees with the background and nothing
 	// moves: drift is learnt, objects are not.
@@ -375,6 +381,22 @@ func (s *Stage) apply(now time.Time, grey gocv.Mat, relearn bool) []pattern.Stat
 func (s *Stage) framesOf(d time.Duration) uint16 {
 	n := math.Ceil(d.Seconds() * s.fps)
 	return uint16(max(2, min(n, 60000)))
+}
+
+// markFirstMotion records, per pixel, the frame since learning in which it
+// first moved (boot included): ghost uses it to tell where a gap's motion
+// came from.
+func (s *Stage) markFirstMotion() {
+	mv, err := s.moved.DataPtrUint8()
+	if err != nil || len(mv) != len(s.first) {
+		return
+	}
+	f := uint16(min(s.frames, math.MaxUint16))
+	for i, m := range mv {
+		if m != 0 && s.first[i] == 0 {
+			s.first[i] = f
+		}
+	}
 }
 
 // markStable counts, per pixel, the frames it has been a still candidate
@@ -436,7 +458,7 @@ func (s *Stage) findRegions(now time.Time) {
 		w := int(s.stats.GetIntAt(i, int(gocv.CC_STAT_WIDTH)))
 		h := int(s.stats.GetIntAt(i, int(gocv.CC_STAT_HEIGHT)))
 		box := image.Rect(x, y, x+w, y+h)
-		kind, ok := s.classify(box)
+		kind, ok := s.classify(box, int32(i))
 		if !ok {
 			continue
 		}
@@ -531,8 +553,15 @@ func (s *Stage) expire(now time.Time) {
 	s.n = k
 }
 
-// ghost reports whether most of a gap's background was never confirmed by
-// the frame since it was learnt.
+// ghost reports whether a gap is someone who stood still while the
+// background was learnt and has walked on, rather than something taken away.
+// Both leave a gap whose background the frame never confirmed for
+// ConfirmTime, when the background is young (after start-up or a light
+// change); they differ in where the motion came from. A person standing
+// there starts moving where they stand: the gap's pixels move no later than
+// its surroundings. Whoever takes something comes to it: its surroundings
+// (a band one region size wide around it) move at least a frame before the
+// gap itself. A gap with a confirmed background is never a ghost.
 func (s *Stage) ghost(box image.Rectangle) bool {
 	st, err := s.stable.DataPtrUint8()
 	if err != nil {
@@ -541,6 +570,7 @@ func (s *Stage) ghost(box image.Rectangle) bool {
 	need := s.framesOf(s.cfg.ConfirmTime)
 	w := s.work.X
 	var n, young int
+	inside := uint16(math.MaxUint16)
 	for y := box.Min.Y; y < box.Max.Y; y++ {
 		for x := box.Min.X; x < box.Max.X; x++ {
 			if i := y*w + x; st[i] != 0 {
@@ -548,10 +578,35 @@ func (s *Stage) ghost(box image.Rectangle) bool {
 				if s.conf[i] < need {
 					young++
 				}
+				if f := s.first[i]; f != 0 {
+					inside = min(inside, f)
+				}
 			}
 		}
 	}
-	return young*2 > n
+	if young*2 <= n {
+		return false
+	}
+	// The band starts past the 5x5 dilation of the motion mask, which
+	// would spread the gap's own motion into it.
+	m := max(box.Dx(), box.Dy())
+	band := box.Inset(-m).Intersect(image.Rect(0, 0, s.work.X, s.work.Y))
+	near := box.Inset(-3)
+	around := uint16(math.MaxUint16)
+	for y := band.Min.Y; y < band.Max.Y; y++ {
+		for x := band.Min.X; x < band.Max.X; x++ {
+			if image.Pt(x, y).In(near) {
+				continue
+			}
+			if f := s.first[y*w+x]; f != 0 {
+				around = min(around, f)
+			}
+		}
+	}
+	// At one frame a second a hand reaches its object within a frame:
+	// only a gap that moved strictly first is a ghost (or one that never
+	// moved at all: it faded, nobody took it).
+	return inside == math.MaxUint16 || inside < around
 }
 
 // absorb copies the frame into the background inside box.
@@ -570,60 +625,114 @@ func (s *Stage) absorb(box image.Rectangle) {
 	}
 }
 
-// classify compares the edges along the region's outline in the frame and
-// in the background: the side that has the outline has the object. ok is
-// false when the region is the still part of something moving (the torso of
-// a person shifting their weight): most of its surroundings differ from the
-// background and move.
-func (s *Stage) classify(box image.Rectangle) (kind pattern.StaticKind, ok bool) {
+// classify decides which side of a region, the frame or the background,
+// holds the object. Along the region's outline it compares the inside with
+// the scene just outside (outlineGap pixels out, where frame and background
+// agree): where the frame's inside matches its surroundings, the frame shows
+// the empty scene and the object was taken away (Removed); where the
+// background's inside does, the object is new (Added). Each outline pixel
+// votes, so a smooth bag on textured ground or an outline partly hidden by
+// its owner is still judged by the majority of its outline, not by which
+// side has more texture. ok is false when the region is the still part of
+// something moving (the torso of a person shifting their weight): most of
+// its surroundings differ from the background and move, or no outline pixel
+// has quiet surroundings.
+func (s *Stage) classify(box image.Rectangle, label int32) (kind pattern.StaticKind, ok bool) {
 	cur, err1 := s.cur.DataPtrUint8()
 	bg, err2 := s.bgAdj.DataPtrUint8()
 	ring, err3 := s.ring.DataPtrUint8()
 	st, err4 := s.stable.DataPtrUint8()
 	fg, err5 := s.fg.DataPtrUint8()
 	mv, err6 := s.moved.DataPtrUint8()
-	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil || err6 != nil {
+	lb, err7 := int32s(s.labels)
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil || err6 != nil || err7 != nil {
 		return 0, false
 	}
 	w, h := s.work.X, s.work.Y
 	r := box.Inset(-3).Intersect(image.Rect(1, 1, w-1, h-1))
-	var ec, eb, outer, busy int
+	var outer, busy int
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
 			i := y*w + x
-			if ring[i] == 0 {
+			if ring[i] == 0 || st[i] != 0 {
 				continue
 			}
-			ec += grad(cur, i, w)
-			eb += grad(bg, i, w)
-			if st[i] == 0 {
-				outer++
-				if fg[i] != 0 && mv[i] != 0 {
-					busy++
-				}
+			outer++
+			if fg[i] != 0 && mv[i] != 0 {
+				busy++
 			}
 		}
 	}
 	if outer == 0 || float64(busy) > maxBusy*float64(outer) {
 		return 0, false
 	}
-	if eb > ec {
+	// Outline pixels: inside the region with a neighbour outside it; the
+	// inside is sampled one pixel in (the blurred edge itself is neither),
+	// the surroundings outlineGap pixels out.
+	var added, removed int
+	dirs := [4][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}}
+	for y := box.Min.Y; y < box.Max.Y; y++ {
+		for x := box.Min.X; x < box.Max.X; x++ {
+			if lb[y*w+x] != label {
+				continue
+			}
+			for _, d := range dirs {
+				nx, ny := x+d[0], y+d[1]
+				ox, oy := x+outlineGap*d[0], y+outlineGap*d[1]
+				ix, iy := x-d[0], y-d[1]
+				if ox < 0 || oy < 0 || ox >= w || oy >= h || ix < 0 || iy < 0 || ix >= w || iy >= h ||
+					st[ny*w+nx] != 0 {
+					continue
+				}
+				o, in := oy*w+ox, iy*w+ix
+				if st[o] != 0 || fg[o] != 0 || mv[o] != 0 {
+					continue // the surroundings there are not the known scene
+				}
+				dc := absDiff(cur[in], bg[o])
+				db := absDiff(bg[in], bg[o])
+				switch {
+				case dc > db+outlineMargin:
+					added++ // the background's inside continues its surroundings
+				case db > dc+outlineMargin:
+					removed++ // the frame's inside does
+				}
+			}
+		}
+	}
+	if added+removed == 0 {
+		return 0, false
+	}
+	if removed > added {
 		return pattern.Removed, true
 	}
 	return pattern.Added, true
 }
 
-// grad is the L1 central-difference gradient at i.
-func grad(p []byte, i, w int) int {
-	gx := int(p[i+1]) - int(p[i-1])
-	gy := int(p[i+w]) - int(p[i-w])
-	if gx < 0 {
-		gx = -gx
+// outlineGap is how far outside a region's outline, in work pixels, its
+// surroundings are sampled: past the blur of the frame (3x3 after the area
+// reduction) and the 5x5 closing of the mask.
+const outlineGap = 3
+
+// outlineMargin is the grey-level difference by which one side must match
+// the surroundings better for an outline pixel to vote: a few times the
+// smoothed frame's noise.
+const outlineMargin = 4
+
+// int32s views a continuous CV_32S Mat (the component labels) as int32s;
+// gocv v0.31 has no typed accessor for it.
+func int32s(m gocv.Mat) ([]int32, error) {
+	b, err := m.DataPtrUint8()
+	if err != nil || len(b) < 4 || m.Type() != gocv.MatTypeCV32S {
+		return nil, errors.New("staticobj: labels not a continuous CV_32S image")
 	}
-	if gy < 0 {
-		gy = -gy
+	return unsafe.Slice((*int32)(unsafe.Pointer(&b[0])), len(b)/4), nil
+}
+
+func absDiff(a, b uint8) int {
+	if a > b {
+		return int(a - b)
 	}
-	return gx + gy
+	return int(b - a)
 }
 
 // report lists the settled regions seen on this frame or within Grace, in

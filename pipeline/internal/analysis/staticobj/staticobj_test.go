@@ -330,3 +330,60 @@ func TestEveryLooksAtOneFrameASecond(t *testing.T) {
 		t.Fatalf("next frame looked at: %+v, %d frames learnt (want a fresh background)", objs, st.frames)
 	}
 }
+
+// TestGhostOrTaken: a gap in a background younger than ConfirmTime is a
+// ghost when its own pixels moved first (someone who stood there while it
+// was learnt and walked on) and something taken when the motion came to it
+// (someone walked up and took it): the first is learnt away, the second is
+// a Removed region where the box stood.
+func TestGhostOrTaken(t *testing.T) {
+	box := scene.Prop{Appear: 0, Disappear: sec(12), Pos: scene.Point{X: 0.56, Y: 0.745}, W: 0.04, H: 0.06, Luma: 200}
+	taker := scene.Actor{H: 0.3, Luma: 60, Keys: []scene.Key{
+		{At: sec(6), Pos: scene.Point{X: 1.05, Y: 0.75}, Pose: scene.Walk},
+		{At: sec(9), Pos: scene.Point{X: 0.63, Y: 0.75}, Pose: scene.Stand},
+		{At: sec(12.5), Pos: scene.Point{X: 0.63, Y: 0.75}, Pose: scene.Walk},
+		{At: sec(16), Pos: scene.Point{X: 1.05, Y: 0.78}, Pose: scene.Walk},
+	}}
+	stander := scene.Actor{H: 0.3, Luma: 60, Keys: []scene.Key{
+		{At: 0, Pos: scene.Point{X: 0.5, Y: 0.8}, Pose: scene.Stand},
+		{At: sec(12), Pos: scene.Point{X: 0.5, Y: 0.8}, Pose: scene.Walk},
+		{At: sec(15), Pos: scene.Point{X: 1.1, Y: 0.8}, Pose: scene.Walk},
+	}}
+	tests := []struct {
+		name  string
+		sc    scene.Script
+		taken bool
+	}{
+		{"box taken by someone who came for it", scene.Script{Base: base(640, 360), Actors: []scene.Actor{taker}, Props: []scene.Prop{box}}, true},
+		{"someone stood while learnt and walked on", scene.Script{Base: base(640, 360), Actors: []scene.Actor{stander}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newStage(t, Config{})
+			var seen bool
+			for _, o := range run(t, st, tt.sc, 5, sec(40), nil) {
+				if o.at < sec(22) {
+					continue // the walker is gone by 16 s; the gap settles
+				}
+				if !tt.taken {
+					if len(o.objs) > 0 {
+						t.Fatalf("%v: regions %+v after a ghost", o.at, o.objs)
+					}
+					continue
+				}
+				if len(o.objs) != 1 {
+					t.Fatalf("%v: %d regions %+v, want the gap", o.at, len(o.objs), o.objs)
+				}
+				r := o.objs[0]
+				cx, fy := r.Box.Foot()
+				if r.Kind != pattern.Removed || abs(cx-box.Pos.X) > 0.02 || abs(fy-box.Pos.Y) > 0.03 {
+					t.Fatalf("%v: region %+v, want the gap at %+v", o.at, r, box)
+				}
+				seen = true
+			}
+			if tt.taken && !seen {
+				t.Fatal("no gap")
+			}
+		})
+	}
+}
