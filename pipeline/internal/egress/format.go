@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/edgeguard/edgeguard/pipeline/event"
+	"github.com/edgeguard/edgeguard/pipeline/internal/audit"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/onvif"
 )
 
@@ -178,6 +179,10 @@ func (g *Guard) publishONVIF(ctx context.Context, ev event.Event, admitted bool)
 			return err
 		}
 	} else if out, stripped, err = g.admit(r, ev); err != nil {
+		if errors.Is(err, ErrSuppressed) {
+			g.audit(audit.Record{Kind: audit.KindEventWithheld, Camera: ev.Camera, EventID: ev.EventID,
+				EventType: ev.Type, Phase: string(ev.Phase), Reason: withheldReason(err), Detail: err.Error()})
+		}
 		return err
 	}
 	m, ok, err := onvif.Map(out)
@@ -191,5 +196,10 @@ func (g *Guard) publishONVIF(ctx context.Context, ev event.Event, admitted bool)
 		}
 	}
 	g.stripped.Add(uint64(stripped))
+	if !admitted {
+		// With format onvif alone this is the event's only message; with
+		// both, PublishEvent recorded it.
+		g.audit(audit.Record{Kind: audit.KindEventPublished, Camera: out.Camera, EventID: out.EventID, EventType: out.Type, Phase: string(out.Phase)})
+	}
 	return nil
 }

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/edgeguard/edgeguard/internal/mosquittotest"
 	"github.com/edgeguard/edgeguard/internal/testlog"
 	"github.com/edgeguard/edgeguard/pipeline/event"
+	"github.com/edgeguard/edgeguard/pipeline/internal/audit"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress"
 	"github.com/edgeguard/edgeguard/policy"
 )
@@ -155,8 +157,9 @@ func TestMosquittoONVIFOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	trail := &auditSpy{}
 	g, err := egress.New(egress.Config{Broker: b.URL(), TopicPrefix: "eg", Device: "dev1",
-		ConnectTimeout: 2 * time.Second, Logger: testlog.Discard()}, pol)
+		ConnectTimeout: 2 * time.Second, Logger: testlog.Discard(), Audit: trail}, pol)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,4 +199,30 @@ func TestMosquittoONVIFOnly(t *testing.T) {
 	if st := g.Stats(); st.SuppressedType != 1 {
 		t.Errorf("guard withheld %d by type, want 1 (motion)", st.SuppressedType)
 	}
+	// ONVIF alone is the events' only message: the audit trail still
+	// records what left and what was withheld.
+	if got, want := trail.events(), []string{"event_published s1", "event_withheld s2"}; !slices.Equal(got, want) {
+		t.Errorf("audit records %v, want %v", got, want)
+	}
+}
+
+// auditSpy is an egress.Auditor that keeps the records of events.
+type auditSpy struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (a *auditSpy) Record(r audit.Record) {
+	if r.Kind != audit.KindEventPublished && r.Kind != audit.KindEventWithheld {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.got = append(a.got, string(r.Kind)+" "+r.EventID)
+}
+
+func (a *auditSpy) events() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.got)
 }
