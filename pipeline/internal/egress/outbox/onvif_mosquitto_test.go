@@ -113,7 +113,7 @@ func TestMosquittoONVIFFormat(t *testing.T) {
 		if string(m.Payload) != wantBodies[i] {
 			t.Errorf("message %d on %s:\n%s\nwant\n%s", i, m.Topic, m.Payload, wantBodies[i])
 		}
-		if strings.Contains(string(m.Payload), "Human") || strings.Contains(string(m.Payload), "0.9") {
+		if strings.Contains(string(m.Payload), "Human") || strings.Contains(string(m.Payload), ":0.9") { // the score as a value; a timestamp may hold "0.9"
 			t.Errorf("message %d carries a field the policy withholds: %s", i, m.Payload)
 		}
 	}
