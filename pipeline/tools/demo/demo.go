@@ -55,7 +55,6 @@ const (
 	downTime = 5 * time.Second // person_down
 )
 
-
 // policyText is the demo's privacy policy: the square's patterns with
 // their zone, count and class, and anonymised snapshots. It is for the
 // simulated camera only: the metadata says it has no legal basis for a
