@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -35,19 +34,7 @@ func TestONVIFEndToEnd(t *testing.T) {
 	withRules(&cfg.Cameras[0], config.Rule{Type: "line_crossing", Line: "gate", Class: "person"})
 	cfg.Policy = examplePolicy(t, "[motion, line_crossing]", "[score, zone, count]")
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, Options{Config: cfg, Logger: testLogger(t)}) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		}
-	}
+	stop := runUntilStopped(t, Options{Config: cfg, Logger: testLogger(t)})
 	defer stop()
 
 	const (

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,19 +120,7 @@ func TestLineCrossingEndToEnd(t *testing.T) {
 	cfg.Cameras[0].Rules[1].Line = "back"
 	cfg.Policy = examplePolicy(t, "[motion, line_crossing]", "[score, zone, count]")
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, Options{Config: cfg, Logger: testLogger(t)}) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		}
-	}
+	stop := runUntilStopped(t, Options{Config: cfg, Logger: testLogger(t)})
 	defer stop()
 
 	lineEvents := func(m []mosquittotest.Message) (out []event.Event) {
@@ -174,5 +163,23 @@ func TestLineCrossingEndToEnd(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(mosquittotest.Dump(sub.Messages()))
+	}
+}
+
+// runUntilStopped runs the service with opts in the background; stop ends
+// it, at most once, and reports an error Run returned.
+func runUntilStopped(t *testing.T, opts Options) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, opts) }()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
 	}
 }
