@@ -197,8 +197,11 @@ func expectedBin(logits []float32) float32 {
 
 // nanodet runs NanoDet-g through OpenCV's dnn on crops of the grey frame,
 // with its buffers: a crop scaled onto the input canvas, the input blob.
+// The network itself is shared by every camera with the same model and
+// input size (sharedNet): its weights and OpenCV's buffers for the layers'
+// outputs take tens of MiB, which would otherwise be paid per camera.
 type nanodet struct {
-	net    gocv.Net
+	net    *sharedNet
 	w, h   int
 	canvas gocv.Mat // CV_8UC1 h×w: the scaled crop, the rest mid-grey
 	blob   gocv.Mat // CV_32F 1×3×h×w
@@ -212,13 +215,9 @@ func newNanodet(model []byte, w, h int) (*nanodet, error) {
 	if w%32 != 0 || h%32 != 0 || w < 64 || h < 64 || w > 1024 || h > 1024 {
 		return nil, fmt.Errorf("person: neural detector input %d×%d: width and height must be multiples of 32 in 64..1024", w, h)
 	}
-	net, err := gocv.ReadNetFromONNXBytes(model)
+	net, err := acquireNet(model, w, h)
 	if err != nil {
-		return nil, fmt.Errorf("person: cannot load the NanoDet model: %w", err)
-	}
-	if net.Empty() {
-		net.Close()
-		return nil, errors.New("person: OpenCV built an empty network from the NanoDet model")
+		return nil, err
 	}
 	n := &nanodet{
 		net: net, w: w, h: h,
@@ -254,8 +253,12 @@ func (n *nanodet) detect(grey gocv.Mat, roi image.Rectangle, threshold, nmsIoU f
 	if err := n.fillBlob(); err != nil {
 		return dst, err
 	}
-	n.net.SetInput(n.blob, "input")
-	out := n.net.Forward("detections")
+	// Forward's output shares memory with the network, which another
+	// camera's detector may run next: hold it until decoded.
+	n.net.mu.Lock()
+	defer n.net.mu.Unlock()
+	n.net.net.SetInput(n.blob, "input")
+	out := n.net.net.Forward("detections")
 	defer out.Close()
 	if out.Empty() {
 		return dst, errors.New("person: the NanoDet network returned nothing")
@@ -308,7 +311,7 @@ func (n *nanodet) fillBlob() error {
 }
 
 func (n *nanodet) close() {
-	n.net.Close()
+	n.net.release()
 	n.canvas.Close()
 	n.blob.Close()
 }
