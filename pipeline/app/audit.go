@@ -193,7 +193,7 @@ type auditKey struct {
 
 // publishAuditKey publishes the key through the guard, retained, and
 // records that it did.
-func publishAuditKey(ctx context.Context, g *egress.Guard, t *auditTrail, log *slog.Logger) {
+func publishAuditKey(ctx context.Context, g *egress.Guard, t *auditTrail, ackWait time.Duration, log *slog.Logger) {
 	if t.log == nil {
 		return
 	}
@@ -201,7 +201,7 @@ func publishAuditKey(ctx context.Context, g *egress.Guard, t *auditTrail, log *s
 	seq, head := t.log.Head()
 	msg := auditKey{Algorithm: "ed25519", PublicKey: base64.StdEncoding.EncodeToString(pub), SHA256: audit.Fingerprint(pub),
 		HeadSeq: seq, HeadHash: head, At: event.Time{Time: time.Now()}}
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, ackWait)
 	defer cancel()
 	if err := g.PublishRetained(pctx, "audit/key", msg); err != nil && !errors.Is(err, egress.ErrQueued) {
 		log.Warn("audit key not published", "err", err)

@@ -20,9 +20,13 @@ type policyAudit struct {
 	Summary  policy.Summary `json:"summary"`
 }
 
-func publishPolicy(ctx context.Context, g *egress.Guard, pol *policy.Policy, log *slog.Logger) {
+// retainedAckWait is how long a retained device message (policy, audit key)
+// waits for the broker's acknowledgement; unacknowledged it stays queued.
+const retainedAckWait = 5 * time.Second
+
+func publishPolicy(ctx context.Context, g *egress.Guard, pol *policy.Policy, ackWait time.Duration, log *slog.Logger) {
 	a := policyAudit{Name: pol.Name, Version: pol.Version, SHA256: pol.SHA256, LoadedAt: event.Time{Time: time.Now()}, Summary: pol.Summary()}
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, ackWait)
 	defer cancel()
 	if err := g.PublishRetained(pctx, "policy", a); err != nil && !errors.Is(err, egress.ErrQueued) {
 		log.Warn("policy audit message not published", "err", err)

@@ -81,7 +81,7 @@ func (a *app) reload(ctx context.Context) {
 		a.policyRejected = false
 	}
 	a.setConfigError("")
-	publishPolicy(ctx, a.guard, n.pol, a.log)
+	publishPolicy(ctx, a.guard, n.pol, retainedAckWait, a.log)
 	a.audit.reloaded(a.opts.ConfigPath, n.cfg, n.pol)
 	if a.opts.ConfigPath != "" {
 		a.log.Info("configuration reloaded", "path", a.opts.ConfigPath, "cameras", len(n.cams),

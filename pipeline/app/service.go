@@ -210,13 +210,17 @@ func build(ctx context.Context, opts Options) (_ *app, err error) {
 	}
 	a.stack.pushDrain("egress guard", a.guard.Drain, a.guard.Close)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ackWait := retainedAckWait
 	if err := a.guard.Connect(cctx); err != nil {
-		// Not fatal: the guard keeps connecting and messages queue.
+		// Not fatal: the guard keeps connecting and messages queue. The
+		// policy and key messages are queued without waiting for an
+		// acknowledgement that cannot come: the cameras start now.
 		log.Warn("MQTT broker not reachable yet; events queue until it is", "err", err)
+		ackWait = 0
 	}
 	cancel()
-	publishPolicy(ctx, a.guard, pol, log)
-	publishAuditKey(ctx, a.guard, a.audit, log)
+	publishPolicy(ctx, a.guard, pol, ackWait, log)
+	publishAuditKey(ctx, a.guard, a.audit, ackWait, log)
 
 	a.snaps = &snapshots{log: log, override: opts.anonymise}
 	if a.console, err = newAppConsole(a, cfg); err != nil {
