@@ -46,6 +46,10 @@ type Config struct {
 	// Stats tunes the frame statistics (only measured when a rule needs
 	// the scene).
 	Stats framestat.Config
+	// HoldStill keeps a tracked person who stopped (their blob faded) at
+	// the place the neural detector still finds them (stillHold); only with
+	// the neural detector, HOG and shape keep today's behaviour.
+	HoldStill bool
 	// Logger gets the stages' state changes (one line each, never per
 	// frame); nil → slog.Default().
 	Logger *slog.Logger
@@ -131,6 +135,9 @@ type Analyser struct {
 	// objects is the detector's vehicles and bags in the rules' terms,
 	// reused per frame.
 	objects []pattern.Detection
+	// still holds stopped people on the neural detector; nil unless
+	// Config.HoldStill with the neural detector.
+	still *stillHold
 }
 
 // New builds the analyser; Close releases it.
@@ -190,6 +197,9 @@ func New(cfg Config) (*Analyser, error) {
 			a.Close()
 			return nil, err
 		}
+		if cfg.HoldStill && a.person.Neural() && a.needs.Scene {
+			a.still = &stillHold{every: a.person.Config().Every}
+		}
 	}
 	return a, nil
 }
@@ -235,9 +245,46 @@ func (a *Analyser) Apply(now time.Time, grey gocv.Mat) Frame {
 			a.objects = append(a.objects, pattern.Detection{Box: o.Box, Class: o.Class.String()})
 		}
 		f.Info.Objects = a.objects
+		if a.still != nil {
+			a.holdStill(now, grey)
+		}
 	}
 	f.Events = a.pipe.Frame(now, res.Boxes, f.Info)
 	return f
+}
+
+// holdStill looks, within its budget, at one track whose blob faded, and
+// holds it or ends it for the coming tracker update (stillHold).
+func (a *Analyser) holdStill(now time.Time, grey gocv.Mat) {
+	t, x := a.still.due(a.pipe.Tracks())
+	if t == nil {
+		return
+	}
+	x.look = a.still.frame
+	fw, fh := grey.Cols(), grey.Rows()
+	at := toPixels(t.Box, fw, fh)
+	c, err := a.person.Confirm(grey, at)
+	if err != nil {
+		x.done = true // a failing detector holds nothing
+		return
+	}
+	switch judge(c.Box, at, x.anchor) {
+	case stillMiss:
+		if x.fails++; x.fails >= maxFails {
+			x.done = true
+		}
+	case stillOther:
+		a.pipe.End(t.ID)
+		x.done = true
+	case stillHoldAt:
+		if x.anchor.Empty() {
+			x.anchor = c.Box
+		}
+		x.fails = 0
+		if a.pipe.Hold(t.ID, toNorm(c.Box, fw, fh)) {
+			x.heldAt = now
+		}
+	}
 }
 
 // Tracks are the current confirmed tracks (tests and tuning only; never

@@ -33,6 +33,9 @@ const (
 	viewRebase = 2 * time.Minute
 )
 
+// holdStill is Config.HoldStill for every camera (no config knob yet).
+var holdStill = false
+
 // ForCamera is the analysis of one camera as its configuration says,
 // with fresh rules (they keep per-track state: every session builds its
 // own). Settings is the same without the rules.
@@ -76,7 +79,10 @@ func Settings(c config.Camera) Config {
 		// The config's values are PersonDetector*'s.
 		PersonDetector: c.PersonDetector,
 		Person:         pc,
-		Stats:          framestat.Config{Rebase: framesAt(viewRebase, fps)},
+		// Off: measured on the real clips it did not help (docs/patterns.md,
+		// "person_detector: dnn"); it waits for a better identity guard.
+		HoldStill: holdStill,
+		Stats:     framestat.Config{Rebase: framesAt(viewRebase, fps)},
 	}
 }
 

@@ -71,6 +71,14 @@ func (p *Pipeline) Frame(now time.Time, blobs []image.Rectangle, f FrameInfo) []
 	return p.engine.Observe(now, p.tracks, f)
 }
 
+// Hold asks the tracker to keep the confirmed track id at b on the next
+// Frame if no blob comes for it (track.Tracker.Hold).
+func (p *Pipeline) Hold(id int, b track.Box) bool { return p.tracker.Hold(id, b) }
+
+// End asks the tracker to end track id on the next Frame
+// (track.Tracker.End).
+func (p *Pipeline) End(id int) bool { return p.tracker.End(id) }
+
 // ShiftHold is the global shift (fraction of the frame width) above which
 // blobs are ignored: about two pixels at 160 wide, well above the jitter of a
 // fixed camera.

@@ -18,6 +18,7 @@
 package person
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"log/slog"
@@ -469,30 +470,7 @@ func iou(a, b image.Rectangle) float64 {
 // blob's business.
 func (d *Detector) examineNeural(grey gocv.Mat, r *region) error {
 	b := r.blob
-	iw, ih := float64(d.cfg.InputWidth), float64(d.cfg.InputHeight)
-	ch := math.Max(1.5*float64(b.Dy()), 1.5*float64(b.Dx())*ih/iw)
-	ch = math.Max(ch, ih/d.cfg.MaxZoom)
-	cw := ch * iw / ih
-	cx, cy := float64(b.Min.X+b.Max.X)/2, float64(b.Min.Y+b.Max.Y)/2
-	roi := image.Rect(int(cx-cw/2), int(cy-ch/2), int(cx+cw/2), int(cy+ch/2))
-	// Slide the crop into the frame rather than cut it, where it fits.
-	fw, fh := grey.Cols(), grey.Rows()
-	shift := image.Pt(0, 0)
-	switch {
-	case roi.Dx() > fw:
-	case roi.Min.X < 0:
-		shift.X = -roi.Min.X
-	case roi.Max.X > fw:
-		shift.X = fw - roi.Max.X
-	}
-	switch {
-	case roi.Dy() > fh:
-	case roi.Min.Y < 0:
-		shift.Y = -roi.Min.Y
-	case roi.Max.Y > fh:
-		shift.Y = fh - roi.Max.Y
-	}
-	roi = roi.Add(shift)
+	roi := d.neuralCrop(b, grey.Cols(), grey.Rows())
 	var err error
 	d.hits, err = d.net.detect(grey, roi, float32(d.cfg.MinScore), 0.5, d.hits[:0])
 	if err != nil {
@@ -510,4 +488,80 @@ func (d *Detector) examineNeural(grey gocv.Mat, r *region) error {
 		r.n++
 	}
 	return nil
+}
+
+// Confirmation is what the neural detector found where a track's person
+// was last seen (Confirm).
+type Confirmation struct {
+	// Box is the person detection that overlaps the asked box most, in
+	// pixels of the frame; empty when none does.
+	Box image.Rectangle
+	// Score is its class probability (at least MinScore).
+	Score float64
+	// IoU is its overlap with the asked box.
+	IoU float64
+}
+
+// ErrNotNeural is Confirm's answer on a HOG detector: only the neural
+// detector's verdict on a still figure is trusted to hold a track (HOG
+// and the shape heuristic keep a stopped person by the tracker's rules
+// alone).
+var ErrNotNeural = errors.New("person: confirming a still figure needs the neural detector")
+
+// Confirm runs the neural detector once on a crop around box (pixels of
+// grey, a CV_8UC1 frame), the last place a tracked person was seen after
+// their motion blob faded, and returns the person detection that overlaps
+// box most. It is not rate-limited here: the caller looks at a place at
+// most about once a second (pipeline/internal/analysis, stillHold). It
+// makes no Go allocations in steady state.
+func (d *Detector) Confirm(grey gocv.Mat, box image.Rectangle) (Confirmation, error) {
+	if d.net == nil {
+		return Confirmation{}, ErrNotNeural
+	}
+	if grey.Empty() || grey.Type() != gocv.MatTypeCV8UC1 || box.Empty() {
+		return Confirmation{}, nil
+	}
+	var err error
+	d.hits, err = d.net.detect(grey, d.neuralCrop(box, grey.Cols(), grey.Rows()), float32(d.cfg.MinScore), 0.5, d.hits[:0])
+	if err != nil {
+		return Confirmation{}, err
+	}
+	var c Confirmation
+	for _, x := range d.hits {
+		if x.class != ClassPerson || x.score < d.cfg.MinScore {
+			continue
+		}
+		if v := iou(x.r, box); v > c.IoU {
+			c = Confirmation{Box: x.r, Score: x.score, IoU: v}
+		}
+	}
+	return c, nil
+}
+
+// neuralCrop is the crop examined around b (pixels of an fw×fh frame),
+// with the input's aspect ratio.
+func (d *Detector) neuralCrop(b image.Rectangle, fw, fh int) image.Rectangle {
+	iw, ih := float64(d.cfg.InputWidth), float64(d.cfg.InputHeight)
+	ch := math.Max(1.5*float64(b.Dy()), 1.5*float64(b.Dx())*ih/iw)
+	ch = math.Max(ch, ih/d.cfg.MaxZoom)
+	cw := ch * iw / ih
+	cx, cy := float64(b.Min.X+b.Max.X)/2, float64(b.Min.Y+b.Max.Y)/2
+	roi := image.Rect(int(cx-cw/2), int(cy-ch/2), int(cx+cw/2), int(cy+ch/2))
+	// Slide the crop into the frame rather than cut it, where it fits.
+	shift := image.Pt(0, 0)
+	switch {
+	case roi.Dx() > fw:
+	case roi.Min.X < 0:
+		shift.X = -roi.Min.X
+	case roi.Max.X > fw:
+		shift.X = fw - roi.Max.X
+	}
+	switch {
+	case roi.Dy() > fh:
+	case roi.Min.Y < 0:
+		shift.Y = -roi.Min.Y
+	case roi.Max.Y > fh:
+		shift.Y = fh - roi.Max.Y
+	}
+	return roi.Add(shift)
 }

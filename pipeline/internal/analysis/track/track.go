@@ -158,6 +158,11 @@ type Track struct {
 	hostID     int
 	hostBorn   time.Time
 	offX, offY float64
+	// hold is where Hold put the object for the next Update (holdPending),
+	// held whether its latest sample is a hold, endPending whether End
+	// asked for it to end.
+	hold                          Box
+	holdPending, held, endPending bool
 }
 
 // Merged reports whether the object is hidden in another track's blob
@@ -400,13 +405,19 @@ func (tr *Tracker) Update(now time.Time, dets []Box) []Track {
 	// Misses: coast or die. Members of a group live as long as the track
 	// they merged into, so they are decided after it.
 	for i, t := range tr.tracks {
-		if !tUsed[i] {
+		switch {
+		case tUsed[i]:
+		case t.holdPending:
+			tr.holdAt(t, now)
+			tUsed[i] = true
+		default:
 			tr.miss(t, now)
 		}
+		t.holdPending = false
 	}
 	tr.merge(tUsed)
 	for _, t := range tr.tracks {
-		t.dead = t.Misses > 0 && t.host == nil && tr.dies(t)
+		t.dead = t.endPending || (t.Misses > 0 && t.host == nil && tr.dies(t))
 	}
 	for _, t := range tr.tracks {
 		if t.host == nil {
@@ -555,7 +566,49 @@ func (t *Track) velocity() {
 	}
 }
 
+// Hold says that the confirmed track id is, on the next Update, seen at b
+// although no detection may come for it: a person who stopped and faded
+// into the background model, whom a detector looking at the picture
+// itself (not at motion) still finds there. If a detection comes for the
+// track it wins; otherwise the track is seen at b, standing still (no
+// velocity, no drift), its misses reset. False when no confirmed track has
+// that id.
+func (tr *Tracker) Hold(id int, b Box) bool {
+	for _, t := range tr.tracks {
+		if t.ID == id && t.confirmed {
+			t.hold, t.holdPending = b, true
+			return true
+		}
+	}
+	return false
+}
+
+// End makes the next Update end the track id (and its group members'
+// membership): the caller decided it may now stand for someone else.
+// False when there is no such track.
+func (tr *Tracker) End(id int) bool {
+	for _, t := range tr.tracks {
+		if t.ID == id {
+			t.endPending = true
+			return true
+		}
+	}
+	return false
+}
+
+// holdAt is a hit at the held box that keeps the object where it stands.
+func (tr *Tracker) holdAt(t *Track, now time.Time) {
+	t.Box, t.LastSeen, t.last = t.hold, now, now
+	t.Misses = 0
+	t.VX, t.VY = 0, 0
+	t.static, t.held = true, true
+	t.host = nil
+	t.hits++
+	t.push(Sample{At: now, Box: t.hold, Seen: true}, tr.cfg.History)
+}
+
 func (tr *Tracker) hit(t *Track, now time.Time, d Box) {
+	t.held = false
 	t.prevSeen, t.prevSeenAt = t.lastSeenBox(), t.LastSeen
 	t.Box, t.LastSeen, t.last = d, now, now
 	t.Misses = 0
@@ -575,7 +628,7 @@ func (tr *Tracker) miss(t *Track, now time.Time) {
 	if !t.confirmed {
 		return
 	}
-	if t.Misses == 1 {
+	if t.Misses == 1 && !t.held {
 		// Judged on the last second of detections; too few (a stopped
 		// object glimpsed once) leave the previous verdict.
 		if u, ok := t.recentUnion(); ok {

@@ -1,0 +1,58 @@
+package track
+
+import "testing"
+
+// TestHold: a walker who stops and fades is kept by Hold where the
+// confirmation put them, without drift; a detection wins over a hold; End
+// ends the track; Hold and End name only existing tracks.
+func TestHold(t *testing.T) {
+	held := person(0.5, 0.5)
+	for _, tc := range []struct {
+		name string
+		// after frame 10 the walker has no detection; hold(i) says whether
+		// a confirmation comes on frame i, det(i) whether a detection does.
+		hold, det func(i int) bool
+		end       int // frame on which End is called; 0: never
+		wantAlive bool
+		wantBox   Box
+	}{
+		{"held, no drift", func(i int) bool { return i%5 == 1 }, func(int) bool { return false }, 0, true, held},
+		{"detection wins", func(int) bool { return true }, func(i int) bool { return i == 30 }, 0, true, person(0.52, 0.5)},
+		{"ended", func(i int) bool { return i%5 == 1 }, func(int) bool { return false }, 20, false, Box{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, err := New(Config{BirthHits: 3, MaxMisses: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ts []Track
+			for i := range 31 {
+				var dets []Box
+				if i <= 10 {
+					dets = []Box{person(0.3+0.02*float64(i), 0.5)} // walking right
+				} else if tc.det(i) {
+					dets = []Box{person(0.52, 0.5)}
+				}
+				if i > 10 && tc.hold(i) && len(ts) == 1 {
+					if !tr.Hold(ts[0].ID, held) {
+						t.Fatalf("frame %d: Hold(%d) found no track", i, ts[0].ID)
+					}
+				}
+				if i == tc.end && len(ts) == 1 && !tr.End(ts[0].ID) {
+					t.Fatalf("End(%d) found no track", ts[0].ID)
+				}
+				ts = tr.Update(at(i), dets)
+			}
+			if alive := len(ts) == 1; alive != tc.wantAlive {
+				t.Fatalf("alive %v, want %v (%+v)", alive, tc.wantAlive, ts)
+			}
+			if tc.wantAlive && ts[0].Box != tc.wantBox {
+				t.Errorf("box %+v, want %+v", ts[0].Box, tc.wantBox)
+			}
+		})
+	}
+	tr, _ := New(Config{})
+	if tr.Hold(7, held) || tr.End(7) {
+		t.Error("Hold/End of a missing track reported true")
+	}
+}
