@@ -22,6 +22,11 @@ require (
 	// v0.31.0 is the last gocv that compiles against OpenCV 4.6, which Debian 12,
 	// Ubuntu 24.04 and Raspberry Pi OS ship (libopencv-dev). Do not upgrade.
 	gocv.io/x/gocv v0.31.0
+	// v0.55.0 / v0.45.0: the newest whose go.mod asks for no newer Go than
+	// this module (x/crypto v0.56.0 needs Go 1.26). The console's password
+	// hashes (bcrypt, argon2id) and reading a password without echo.
+	golang.org/x/crypto v0.55.0
+	golang.org/x/term v0.45.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 

@@ -62,7 +62,7 @@ var english = texts{
 	leavesNotFields: "Not: %s.",
 	leavesNoImages:  "No images.",
 	leavesSnapshots: "Still images (snapshots), on which %s",
-	leavesLiveView:  "On the device's own web console (reachable only from the device itself), each camera's current picture, at most 2 per second, covered like the still images. It is shown only while someone watches and is not stored.",
+	leavesLiveView:  "On the device's web console (by default reachable only from the device itself; elsewhere only to logged-in users over TLS), each camera's current picture, at most 2 per second, covered like the still images. It is shown only while someone watches and is not stored.",
 	faces: map[string]string{
 		"fill":     "faces are covered by a solid block",
 		"pixelate": "faces are pixelated to at most %d blocks across",
@@ -138,7 +138,7 @@ var german = texts{
 	leavesNotFields: "Nicht: %s.",
 	leavesNoImages:  "Keine Bilder.",
 	leavesSnapshots: "Standbilder (Snapshots), auf denen %s",
-	leavesLiveView:  "Auf der Web-Konsole des Geräts (nur vom Gerät selbst aus erreichbar) das aktuelle Bild jeder Kamera, höchstens 2 pro Sekunde, abgedeckt wie die Standbilder. Es wird nur gezeigt, solange jemand zusieht, und nicht gespeichert.",
+	leavesLiveView:  "Auf der Web-Konsole des Geräts (standardmäßig nur vom Gerät selbst aus erreichbar; sonst nur für angemeldete Nutzer über TLS) das aktuelle Bild jeder Kamera, höchstens 2 pro Sekunde, abgedeckt wie die Standbilder. Es wird nur gezeigt, solange jemand zusieht, und nicht gespeichert.",
 	faces: map[string]string{
 		"fill":     "Gesichter vollständig mit einer Fläche abgedeckt werden",
 		"pixelate": "Gesichter auf höchstens %d Blöcke in der Breite verpixelt werden",

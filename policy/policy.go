@@ -338,12 +338,15 @@ func (p *Policy) CameraIDs() []string {
 // Summary is the policy in brief, for the retained audit topic: enough for
 // a control room or an auditor to see which rules a device runs.
 type Summary struct {
-	Name      string         `json:"name"`
-	Version   string         `json:"version"`
-	SHA256    string         `json:"sha256"`
-	Events    []string       `json:"events"`
-	Fields    []string       `json:"fields"`
-	Snapshots bool           `json:"snapshots"`
+	Name      string   `json:"name"`
+	Version   string   `json:"version"`
+	SHA256    string   `json:"sha256"`
+	Events    []string `json:"events"`
+	Fields    []string `json:"fields"`
+	Snapshots bool     `json:"snapshots"`
+	// LiveView is egress.live_view: the web console may show each
+	// camera's current anonymised picture.
+	LiveView  bool           `json:"live_view"`
 	Schedule  bool           `json:"schedule"`  // events only at scheduled times
 	Retention string         `json:"retention"` // outbox, e.g. "24h"
 	Zones     map[string]int `json:"zones"`     // privacy zones per camera
@@ -360,6 +363,7 @@ func (p *Policy) Summary() Summary {
 		Events:    orEmpty(slices.Clone(p.Egress.Events)),
 		Fields:    orEmpty(slices.Clone(p.Egress.Fields)),
 		Snapshots: p.Egress.Snapshots,
+		LiveView:  p.Egress.LiveView,
 		Schedule:  p.Egress.Schedule != nil,
 		Retention: fmtDuration(p.Retention.Outbox),
 		Zones:     map[string]int{},

@@ -416,7 +416,7 @@ func TestSummary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"name":"test","version":"1","sha256":"` + p.SHA256 + `","events":["motion"],"fields":["score"],"snapshots":false,"schedule":false,"retention":"24h","zones":{"cam1":1},"unlisted_cameras":"refuse"}`
+	want := `{"name":"test","version":"1","sha256":"` + p.SHA256 + `","events":["motion"],"fields":["score"],"snapshots":false,"live_view":false,"schedule":false,"retention":"24h","zones":{"cam1":1},"unlisted_cameras":"refuse"}`
 	if string(b) != want {
 		t.Errorf("summary\n%s\nwant\n%s", b, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/edgeguard/edgeguard/pipeline/app"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/edgeguard/edgeguard/pipeline/config"
@@ -38,6 +39,7 @@ func cmdHealth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if target == "" {
 		target = defaultHealthURL
 	}
+	var pinCert string
 	if *configPath != "" {
 		cfg, err := config.Load(*configPath)
 		if err != nil {
@@ -46,10 +48,18 @@ func cmdHealth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if target, err = healthURL(cfg.HTTP.Addr); err != nil {
 			return fmt.Errorf("health: %s: %w", *configPath, err)
 		}
+		if cfg.HTTP.TLS.On() {
+			target = "https://" + strings.TrimPrefix(target, "http://")
+			pinCert = cfg.HTTP.TLS.CertFile
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	if err := app.Probe(ctx, target); err != nil {
+	probe := func() error { return app.Probe(ctx, target) }
+	if pinCert != "" {
+		probe = func() error { return app.ProbeTLS(ctx, target, pinCert) }
+	}
+	if err := probe(); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "ok")

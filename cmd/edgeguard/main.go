@@ -64,6 +64,7 @@ var commands = []command{
 		return cmdAudit(args, stdout, stderr)
 	}},
 	{"health", cmdHealth},
+	{"users", cmdUsers}, // the web console's users file (users.go)
 	{"version", cmdVersion},
 }
 

@@ -27,6 +27,8 @@ type cameraSet struct {
 	snaps *snapshots
 	// console, when the web console is on, is told which cameras run.
 	console *consoleCameras
+	// over gates each camera with its analysis pause (oversight.go).
+	over *oversightCtl
 
 	initial []*runningCamera          // built by newCameraSet, started by Run
 	plans   chan appliedPlan          // to Run
@@ -148,8 +150,8 @@ func builtFrom(cc camera.Config) camera.Config {
 }
 
 // newCameraSet builds every camera of ccs (to be started by Run).
-func newCameraSet(ccs []cameraConfig, box *outbox.Outbox, obs *observe.Server, snaps *snapshots, log *slog.Logger) (*cameraSet, error) {
-	s := &cameraSet{log: log, box: box, obs: obs, snaps: snaps,
+func newCameraSet(ccs []cameraConfig, box *outbox.Outbox, obs *observe.Server, snaps *snapshots, over *oversightCtl, log *slog.Logger) (*cameraSet, error) {
+	s := &cameraSet{log: log, box: box, obs: obs, snaps: snaps, over: over,
 		plans: make(chan appliedPlan), done: make(chan struct{}), running: map[string]*runningCamera{}}
 	for _, cc := range ccs {
 		rc, err := s.build(cc.cfg)
@@ -168,7 +170,7 @@ func (s *cameraSet) wire(cc camera.Config) camera.Config {
 	cc.LastSeq = s.box.LastSeq(cc.ID)
 	cc.Snapshots = s.snaps
 	cc.Logger = s.log
-	return cc
+	return s.over.gate(cc) // events and snapshots pass the analysis pause
 }
 
 // check builds cc without running it: what a reload calls before it
@@ -184,6 +186,7 @@ func (s *cameraSet) build(cc camera.Config) (*runningCamera, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.over.add(cc.Sink)
 	return &runningCamera{cfg: cc, cam: cam}, nil
 }
 
@@ -274,6 +277,7 @@ func (s *cameraSet) stop(ids []string) {
 			delete(s.running, id)
 			s.obs.RemoveCamera(id)
 			s.console.remove(id)
+			s.over.remove(id)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/console"
 	"github.com/edgeguard/edgeguard/pipeline/internal/egress/snapshot"
 	"github.com/edgeguard/edgeguard/pipeline/internal/observe"
+	"github.com/edgeguard/edgeguard/policy"
 )
 
 // appConsole wires the web console (pipeline/internal/egress/console,
@@ -34,12 +35,12 @@ type appConsole struct {
 const consoleEvents = 1000
 
 // newAppConsole builds the console for a, or nil when cfg turns it off. On
-// an address other than loopback it refuses, also for a Config built in
-// code (a parsed file is refused by config validation already): login is
-// not implemented yet.
+// an address other than loopback it refuses without TLS and a users file,
+// also for a Config built in code (a parsed file is refused by config
+// validation already).
 func newAppConsole(a *app, cfg *config.Config) (*appConsole, error) {
-	if cfg.HTTP.Addr != "" && cfg.HTTP.Console != nil && *cfg.HTTP.Console && !config.LoopbackAddr(cfg.HTTP.Addr) {
-		return nil, fmt.Errorf("http.console: not yet: the web console on http.addr %q (not a loopback address) needs TLS and a users file, which are not implemented yet; bind http.addr to 127.0.0.1 or set http.console: false", cfg.HTTP.Addr)
+	if cfg.HTTP.Addr != "" && cfg.HTTP.Console != nil && *cfg.HTTP.Console && !config.LoopbackAddr(cfg.HTTP.Addr) && !cfg.HTTP.Secured() {
+		return nil, fmt.Errorf("http.console: the web console on http.addr %q (not a loopback address) needs TLS and a users file: set http.tls.cert_file, http.tls.key_file and http.users_file, or bind http.addr to 127.0.0.1, or set http.console: false", cfg.HTTP.Addr)
 	}
 	if !cfg.HTTP.ConsoleOn() {
 		if cfg.HTTP.Addr != "" {
@@ -53,14 +54,30 @@ func newAppConsole(a *app, cfg *config.Config) (*appConsole, error) {
 		Cameras: ac.cams,
 		Status:  consoleStatus{a: a, device: cfg.Device},
 		Events:  ac.ring,
-		Live:    consoleLive{guard: a.guard, snaps: a.snaps, cams: ac.cams},
-		Logger:  a.log,
+		Live:    consoleLive{guard: a.guard, snaps: a.snaps, cams: ac.cams, over: a.over},
+		Policy:  consolePolicy{snaps: a.snaps},
+		// Each live-view session ends in the audit trail, written by the
+		// guard; at shutdown the open ones end (after the HTTP server
+		// stopped, before the guard and the trail close).
+		Sessions: a.guard,
+		// Logins (http.users_file, read again when it changes) and
+		// saving zones into the configuration file (http.allow_edit).
+		UsersFile: cfg.HTTP.UsersFile,
+		AllowEdit: cfg.HTTP.AllowEdit,
+		Editor:    newZoneEditor(a, ac.cams),
+		Logger:    a.log,
 	})
 	if err != nil {
 		return nil, err
 	}
+	a.stack.push("web console live-view sessions", c.Close)
 	ac.c = c
-	a.log.Info("web console on", "url", "http://"+cfg.HTTP.Addr+"/", "live_view_allowed", a.guard.AllowsLiveView())
+	scheme := "http"
+	if cfg.HTTP.TLS.On() {
+		scheme = "https"
+	}
+	a.log.Info("web console on", "url", scheme+"://"+cfg.HTTP.Addr+"/", "live_view_allowed", a.guard.AllowsLiveView(),
+		"users_file", cfg.HTTP.UsersFile, "allow_edit", cfg.HTTP.AllowEdit)
 	return ac, nil
 }
 
@@ -68,7 +85,23 @@ func consoleOffWhy(h config.HTTP) string {
 	if h.Console != nil {
 		return "http.console: false"
 	}
-	return "http.addr is not a loopback address (the console off loopback needs TLS and a users file, not implemented yet)"
+	return "http.addr is not a loopback address, and the console off loopback needs http.tls and http.users_file"
+}
+
+// HashPassword makes a password hash for the console's users file
+// (http.users_file): algo "bcrypt" (the default, "") or "argon2id".
+func HashPassword(password []byte, algo string) (string, error) {
+	return console.HashPassword(password, algo)
+}
+
+// CheckUsersFile reads a users file as the console does, and says how many
+// users it lists or what is wrong with it (file, line, field, allowed).
+func CheckUsersFile(path string) (int, error) {
+	u, err := console.LoadUsers(path)
+	if err != nil {
+		return 0, err
+	}
+	return u.Len(), nil
 }
 
 // console is the console for observe's mux; nil when off.
@@ -207,6 +240,12 @@ func (s consoleStatus) Device() console.Device {
 	return d
 }
 
+// consolePolicy is the policy in force for the console's policy page: the
+// one the snapshots follow, swapped by every reload (as consoleStatus).
+type consolePolicy struct{ snaps *snapshots }
+
+func (p consolePolicy) Policy() *policy.Policy { return p.snaps.pol.Load() }
+
 // consoleLive makes a camera's live picture: the camera's current frame
 // (zones filled at its decoder), anonymised and encoded by the snapshot
 // path (snapshot.Render: faces covered, with anonymisation.persons the
@@ -216,6 +255,7 @@ type consoleLive struct {
 	guard *egress.Guard
 	snaps *snapshots
 	cams  *consoleCameras
+	over  *oversightCtl // a paused camera shows no picture (oversight.go)
 }
 
 func (l consoleLive) LiveJPEG(ctx context.Context, id string) ([]byte, error) {
@@ -225,6 +265,9 @@ func (l consoleLive) LiveJPEG(ctx context.Context, id string) ([]byte, error) {
 	cam := l.cams.get(id)
 	if cam == nil {
 		return nil, console.ErrUnknownCamera
+	}
+	if err := l.over.liveRefusal(id); err != nil {
+		return nil, err
 	}
 	anon := l.snaps.anonymiser()
 	if anon == nil || !anon.Ready() {

@@ -96,7 +96,8 @@ type app struct {
 	obs    *observe.Server
 	health *healthPublisher
 	cams   *cameraSet
-	audit  *auditTrail // the signed audit trail (audit.go)
+	audit  *auditTrail   // the signed audit trail (audit.go)
+	over   *oversightCtl // pauses and reviews over MQTT (oversight.go)
 	// console is the web console's wiring (console.go); nil when off.
 	console *appConsole
 	// brokerURL is the broker the guard talks to (the embedded one's when
@@ -172,6 +173,11 @@ func build(ctx context.Context, opts Options) (_ *app, err error) {
 		return nil, err
 	}
 	a.stack.push("audit trail", a.audit.close)
+	// The pauses an operator set hold from the first frame on; a state
+	// file that cannot be read stops the start (fail closed).
+	if a.over, err = newOversight(boxPlace.Dir, a.audit, log); err != nil {
+		return nil, err
+	}
 	// Many cameras on few cores: OpenCV's thread pool only adds hand-offs
 	// and spinning (see pipeline/internal/video/cruntime). Not fatal: it costs CPU, not
 	// privacy.
@@ -209,6 +215,10 @@ func build(ctx context.Context, opts Options) (_ *app, err error) {
 		return nil, err
 	}
 	a.stack.pushDrain("egress guard", a.guard.Drain, a.guard.Close)
+	// Before Connect: commands a persistent session kept are routed too.
+	if err := a.over.serve(a.guard, cfg); err != nil {
+		return nil, err
+	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	ackWait := retainedAckWait
 	if err := a.guard.Connect(cctx); err != nil {
@@ -266,16 +276,22 @@ func build(ctx context.Context, opts Options) (_ *app, err error) {
 	a.obs, err = observe.New(observe.Config{
 		Addr: cfg.HTTP.Addr, Device: cfg.Device, Egress: a.guard, Outbox: a.box,
 		Snapshots: a.snaps.worker, EventTypes: ConfigEventTypes(cfg), Logger: log,
-		Console: a.console.console(),
+		Console:     a.console.console(),
+		TLSCertFile: cfg.HTTP.TLS.CertFile, TLSKeyFile: cfg.HTTP.TLS.KeyFile,
 	})
 	if err != nil {
 		return nil, err
 	}
 	a.stack.push("HTTP endpoint", a.obs.Close)
 	a.obs.SetPolicy(pol.Name, pol.SHA256)
+	overMetrics, err := a.obs.NewOversight()
+	if err != nil {
+		return nil, err
+	}
+	a.over.setMetrics(overMetrics)
 
 	a.health = newHealthPublisher(a.guard, a.box, a.snaps.worker, 5*time.Second, 5*time.Minute)
-	if a.cams, err = newCameraSet(cams, a.box, a.obs, a.snaps, log); err != nil {
+	if a.cams, err = newCameraSet(cams, a.box, a.obs, a.snaps, a.over, log); err != nil {
 		return nil, err
 	}
 	if a.console != nil {
@@ -299,6 +315,7 @@ func (a *app) run(ctx context.Context) error {
 	a.stack.run(ctx, "HTTP endpoint", a.obs.Run)
 	a.stack.run(ctx, "snapshot worker", a.snaps.worker.Run)
 	a.stack.run(ctx, "health publisher", a.health.Run)
+	a.stack.run(ctx, "analysis pause expiry", a.over.Run)
 	a.stack.run(ctx, "cameras", a.cams.Run)
 	log.Info("edgeguard running", "device", a.cur.cfg.Device, "cameras", len(a.cur.cams), "policy", a.cur.pol.Name, "policy_sha256", a.cur.pol.SHA256)
 	if a.opts.Started != nil {

@@ -11,6 +11,11 @@ import (
 // answers 200; `edgeguard health` and the image's HEALTHCHECK run it.
 func Probe(ctx context.Context, url string) error { return observe.Probe(ctx, url) }
 
+// ProbeTLS is Probe over HTTPS, accepting only the certificate in certFile.
+func ProbeTLS(ctx context.Context, url, certFile string) error {
+	return observe.ProbeTLS(ctx, url, certFile)
+}
+
 // PreviewOptions and PreviewResult are those of `edgeguard policy preview`.
 type (
 	PreviewOptions = preview.Options

@@ -45,6 +45,8 @@ type Config struct {
 	Outbox Outbox `yaml:"outbox"`
 	// Audit is where the signed audit trail is kept (docs/audit.md).
 	Audit Audit `yaml:"audit"`
+	// Commands are the operator's commands over MQTT (commands.go).
+	Commands Commands `yaml:"commands"`
 	// Policy is the absolute path of the privacy policy file; "" means the
 	// built-in, most private policy (policy.Default()).
 	Policy string `yaml:"policy"`
@@ -68,12 +70,34 @@ type HTTP struct {
 	// only the box itself (and an SSH tunnel) can reach it.
 	Addr string `yaml:"addr"`
 	// Console is the web console (/, /api/*) on Addr (docs/console.md).
-	// Not set (nil, the default): on when Addr is a loopback address, off
-	// otherwise. true on any other address is refused: the console off
-	// loopback needs TLS and a users file, which are not implemented yet.
-	// false: metrics and health only.
+	// Not set (nil, the default): on when Addr is a loopback address, or
+	// elsewhere when TLS and UsersFile are set; off otherwise. true on any
+	// other address without TLS and UsersFile is refused. false: metrics
+	// and health only.
 	Console *bool `yaml:"console"`
+	// TLS serves the endpoint over HTTPS (both files or neither).
+	TLS HTTPTLS `yaml:"tls"`
+	// UsersFile lists who may log in to the console, with role and
+	// password hash (docs/console.md); absolute after Parse. "" (the
+	// default, loopback only): no logins, the console only reads.
+	UsersFile string `yaml:"users_file"`
+	// AllowEdit lets operators save zones and lines from the console into
+	// this file (needs UsersFile). Default false.
+	AllowEdit bool `yaml:"allow_edit"`
 }
+
+// HTTPTLS is the HTTP endpoint's certificate and key (PEM).
+type HTTPTLS struct {
+	CertFile string `yaml:"cert_file"` // absolute after Parse
+	KeyFile  string `yaml:"key_file"`  // absolute after Parse
+}
+
+// On reports whether TLS is configured.
+func (t HTTPTLS) On() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// Secured reports whether the endpoint may serve the console off loopback:
+// TLS and a users file.
+func (h HTTP) Secured() bool { return h.TLS.On() && h.UsersFile != "" }
 
 // ConsoleOn reports whether the web console is served on Addr: Console
 // when set, else whether Addr is a loopback address.
@@ -84,7 +108,7 @@ func (h HTTP) ConsoleOn() bool {
 	if h.Console != nil {
 		return *h.Console
 	}
-	return LoopbackAddr(h.Addr)
+	return LoopbackAddr(h.Addr) || h.Secured()
 }
 
 // LoopbackAddr reports whether the host of the listen address addr can
@@ -277,6 +301,8 @@ func Defaults() Config {
 		Log:    Log{Level: "info", Format: "text"},
 		HTTP:   HTTP{Addr: "127.0.0.1:9090"},
 		Outbox: Outbox{MaxMB: 64, Sync: "always"},
+		// prefix "": mqtt.topic_prefix (Commands.ResolvePrefix).
+		Commands: Commands{Enabled: true},
 		MQTT: MQTT{
 			EmbeddedAddr: "127.0.0.1:1883",
 			TopicPrefix:  "edgeguard",
@@ -343,6 +369,9 @@ func Parse(filename string, data []byte) (*Config, error) {
 	cfg.MQTT.TLS.CAFile = resolvePath(dir, cfg.MQTT.TLS.CAFile)
 	cfg.MQTT.TLS.CertFile = resolvePath(dir, cfg.MQTT.TLS.CertFile)
 	cfg.MQTT.TLS.KeyFile = resolvePath(dir, cfg.MQTT.TLS.KeyFile)
+	cfg.HTTP.TLS.CertFile = resolvePath(dir, cfg.HTTP.TLS.CertFile)
+	cfg.HTTP.TLS.KeyFile = resolvePath(dir, cfg.HTTP.TLS.KeyFile)
+	cfg.HTTP.UsersFile = resolvePath(dir, cfg.HTTP.UsersFile)
 	if cfg.MQTT.ClientID == "" && cfg.Device != "" {
 		cfg.MQTT.ClientID = "edgeguard-" + cfg.Device
 	}

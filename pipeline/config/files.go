@@ -26,6 +26,9 @@ var fileKeys = []fileKey{
 	{"mqtt.tls.ca_file", "the CA certificate (PEM) the broker's certificate must chain to"},
 	{"mqtt.tls.cert_file", "the client certificate (PEM)"},
 	{"mqtt.tls.key_file", "the client certificate's private key (PEM)"},
+	{"http.tls.cert_file", "the HTTP endpoint's certificate (PEM)"},
+	{"http.tls.key_file", "the HTTP endpoint's private key (PEM)"},
+	{"http.users_file", "the web console's users file (docs/console.md)"},
 }
 
 // source is the file a Config was parsed from and the positions of its
@@ -104,6 +107,12 @@ func (c *Config) filePath(key string) string {
 		return c.Policy
 	case "mqtt.password_file":
 		return c.MQTT.PasswordFile
+	case "http.tls.cert_file":
+		return c.HTTP.TLS.CertFile
+	case "http.tls.key_file":
+		return c.HTTP.TLS.KeyFile
+	case "http.users_file":
+		return c.HTTP.UsersFile
 	}
 	if !c.MQTT.UsesTLS() {
 		return ""

@@ -42,16 +42,25 @@ func validate(d *yamlstrict.Decoder, c *Config) {
 	oneOf(d, "log.level", c.Log.Level, LogLevels...)
 	oneOf(d, "log.format", c.Log.Format, LogFormats...)
 	validateMQTT(d, &c.MQTT)
+	validateCommands(d, &c.Commands)
 	validateONVIFCameras(d, c)
 	if c.HTTP.Addr != "" {
 		if err := checkHostPort(c.HTTP.Addr); err != "" {
 			d.Errorf("http.addr", "%s; expected host:port, e.g. 127.0.0.1:9090, or \"\" to disable", err)
-		} else if c.HTTP.Console != nil && *c.HTTP.Console && !LoopbackAddr(c.HTTP.Addr) {
-			// Login is a later part of the console (issue 16): until then
-			// it is served to the box itself only.
-			d.Errorf("http.console", "not yet: the web console on http.addr %s (not a loopback address) needs TLS and a users file, which are not implemented yet; bind http.addr to 127.0.0.1 or set http.console: false (docs/console.md)", yamlstrict.Quote(c.HTTP.Addr))
+		} else if c.HTTP.Console != nil && *c.HTTP.Console && !LoopbackAddr(c.HTTP.Addr) && !c.HTTP.Secured() {
+			// Off the box, only behind a login, and the password and the
+			// session cookie only encrypted.
+			var missing []string
+			if !c.HTTP.TLS.On() {
+				missing = append(missing, "http.tls.cert_file and http.tls.key_file")
+			}
+			if c.HTTP.UsersFile == "" {
+				missing = append(missing, "http.users_file")
+			}
+			d.Errorf("http.console", "the web console on http.addr %s (not a loopback address) needs TLS and a users file: set %s, or bind http.addr to 127.0.0.1, or set http.console: false (docs/console.md)", yamlstrict.Quote(c.HTTP.Addr), strings.Join(missing, " and "))
 		}
 	}
+	validateHTTPTLS(d, c.HTTP)
 	if c.Outbox.MaxMB < 1 || c.Outbox.MaxMB > 65536 {
 		d.Errorf("outbox.max_mb", "%d is out of range; allowed: 1 to 65536 (MiB)", c.Outbox.MaxMB)
 	}
@@ -450,4 +459,14 @@ func urlProblem(err error) string {
 		return "it must start with a scheme such as rtsp://"
 	}
 	return "it cannot be parsed"
+}
+
+// validateHTTPTLS: both files or neither.
+func validateHTTPTLS(d *yamlstrict.Decoder, h HTTP) {
+	switch {
+	case h.TLS.CertFile != "" && h.TLS.KeyFile == "":
+		d.Errorf("http.tls.key_file", "required with http.tls.cert_file: the certificate's private key (PEM)")
+	case h.TLS.KeyFile != "" && h.TLS.CertFile == "":
+		d.Errorf("http.tls.cert_file", "required with http.tls.key_file: the certificate (PEM) of that key")
+	}
 }

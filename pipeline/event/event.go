@@ -151,6 +151,23 @@ type CameraStatus struct {
 	FPS    float64     `json:"fps,omitempty"`
 	Since  Time        `json:"since"`
 	Error  string      `json:"error,omitempty"`
+	// Analysis is set while an operator has paused the camera's analysis
+	// (docs/oversight.md): the camera still streams, but no events and no
+	// images leave. Absent while the analysis runs.
+	Analysis *AnalysisPause `json:"analysis,omitempty"`
+}
+
+// AnalysisPause says why a camera's analysis is paused.
+type AnalysisPause struct {
+	State string `json:"state"` // always "paused"
+	// Scope is "camera" (this camera was paused) or "device" (every
+	// camera was: the stop button).
+	Scope    string `json:"scope"`
+	Reason   string `json:"reason"`
+	Operator string `json:"operator"`
+	Since    Time   `json:"since"`
+	// Until is when the pause ends by itself; absent: when resumed.
+	Until *Time `json:"until,omitempty"`
 }
 
 // Device status values on the retained <prefix>/<device>/status topic.

@@ -71,7 +71,7 @@ func fullyPopulated(v any) any {
 		end := Time{time.Now()}
 		return Event{Schema: Schema, EndedAt: &end, Zone: "z", Count: 1, Boxes: []Box{{}}, Detail: "covered", Class: ClassPerson, Policy: &PolicyRef{}}
 	case CameraStatus:
-		return CameraStatus{Codec: "h264", Width: 1, Height: 1, FPS: 1, Error: "x"}
+		return CameraStatus{Codec: "h264", Width: 1, Height: 1, FPS: 1, Error: "x", Analysis: &AnalysisPause{State: "paused"}}
 	}
 	return v
 }

@@ -43,7 +43,7 @@ const (
 	KindEventPublished Kind = "event_published" // EventID, EventType, Phase, Camera
 	KindEventWithheld  Kind = "event_withheld"  // EventID, EventType, Phase, Camera, Reason
 	KindImage          Kind = "image"           // Camera, EventID (snapshot) or Session (live view), Who
-	KindCommand        Kind = "command"         // Who, What, Result (commands over MQTT: not yet)
+	KindCommand        Kind = "command"         // Who, What, Result; Camera, EventID, EventType, Detail (a review's note) as they apply (docs/oversight.md)
 	KindPrune          Kind = "prune"           // Segments deleted, AnchorSeq/AnchorPrev: the chain's new start
 	KindBrokenTail     Kind = "broken_tail"     // at open: Segment, Line, SHA256 of the bad bytes, Detail
 	KindKeyPublished   Kind = "key_published"   // the public key was published off the box (SHA256: its fingerprint)

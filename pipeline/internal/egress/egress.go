@@ -196,6 +196,8 @@ type Guard struct {
 	ret         retainedState // latest retained payloads, re-published after reconnects
 	republished atomic.Uint64
 
+	cmds atomic.Pointer[commandServer] // ServeCommands (commands.go)
+
 	published, suppressed, stripped, dropped, failed, connects atomic.Uint64
 	suppressedBy                                               [ReasonRate + 1]atomic.Uint64 // events, by Reason
 }
@@ -428,6 +430,7 @@ func (g *Guard) onConnect(c mqtt.Client) {
 	g.mu.Unlock()
 	g.takeover.connected()
 	g.log.Info("mqtt connected", "client_id", g.cfg.ClientID)
+	g.subscribeCommands(c) // commands.go; nothing without ServeCommands
 
 	g.statusMu.Lock()
 	state := event.DeviceOnline

@@ -7,8 +7,10 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/edgeguard/edgeguard/pipeline/event"
+	"github.com/edgeguard/edgeguard/pipeline/internal/audit"
 )
 
 // The web console (pipeline/internal/egress/console) is the second way data
@@ -79,6 +81,16 @@ func (g *Guard) LiveImage(camera string, jpeg []byte) error {
 		return ErrLiveViewNotAllowed
 	}
 	return bareJFIF(jpeg)
+}
+
+// LiveSession records one ended live-view session of the console (audit
+// kind image, what live_view): who watched camera's anonymised live
+// picture, from the first picture to the last, and how many they got. The
+// pictures themselves are judged one by one by LiveImage; this is the
+// record an auditor asks for ("who saw which camera, when").
+func (g *Guard) LiveSession(camera, session, who string, from, to time.Time, pictures int) {
+	g.audit(audit.Record{Kind: audit.KindImage, Camera: camera, Session: session, Who: who, What: "live_view",
+		Detail: fmt.Sprintf("from %s to %s, %d pictures", from.UTC().Format(event.TimeFormat), to.UTC().Format(event.TimeFormat), pictures)})
 }
 
 // HTTP wraps the console's handler so that every response passes the

@@ -16,6 +16,7 @@ package observe
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log"
@@ -118,7 +119,12 @@ type Config struct {
 	// egress guard (console.New requires it), so nothing else can be
 	// mounted here.
 	Console *console.Console
-	Logger  *slog.Logger
+	// TLSCertFile and TLSKeyFile (PEM, both or neither) serve the endpoint
+	// over HTTPS only, TLS 1.2 or newer. They are read once here: a
+	// certificate that cannot be loaded stops the start, since serving the
+	// console's logins in the clear instead would defeat them.
+	TLSCertFile, TLSKeyFile string
+	Logger                  *slog.Logger
 }
 
 // Server owns the metrics registry and the HTTP endpoint. Its methods are
@@ -209,11 +215,23 @@ func (s *Server) listen() error {
 		s.log.Info("HTTP endpoint disabled (http.addr is empty)")
 		return nil
 	}
+	var tlsConf *tls.Config
+	if s.cfg.TLSCertFile != "" || s.cfg.TLSKeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+		if err != nil {
+			return fmt.Errorf("observe: http.tls: load certificate %s and key %s: %w", s.cfg.TLSCertFile, s.cfg.TLSKeyFile, err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("observe: listen on %s: %w", s.cfg.Addr, err)
 	}
-	s.ln, s.addr = ln, ln.Addr()
+	s.addr = ln.Addr()
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
+	}
+	s.ln = ln
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -223,9 +241,9 @@ func (s *Server) listen() error {
 		ErrorLog:          slogErrorLog{s.log}.std(),
 	}
 	if loopback(s.addr) {
-		s.log.Info("metrics and health endpoint listening", "addr", s.addr.String())
+		s.log.Info("metrics and health endpoint listening", "addr", s.addr.String(), "tls", tlsConf != nil)
 	} else {
-		s.log.Warn("metrics and health endpoint reachable from the network; it shows camera ids and counters (no video, no events): restrict it with a firewall or bind http.addr to 127.0.0.1", "addr", s.addr.String())
+		s.log.Warn("metrics and health endpoint reachable from the network; it shows camera ids and counters (no video, no events): restrict it with a firewall or bind http.addr to 127.0.0.1", "addr", s.addr.String(), "tls", tlsConf != nil)
 	}
 	return nil
 }

@@ -11,12 +11,15 @@
 // snapshot path anonymised and the guard judged (LiveSource). The page and
 // its assets are embedded: the browser loads nothing from any other host.
 //
-// Login is a later part: until then the service serves the console only on
-// a loopback address (pipeline/config refuses anything else).
+// With a users file (http.users_file) every request but the page itself
+// needs a login (auth.go, session.go, users.go), and what changes the box
+// needs a role; off loopback the service serves it only over TLS with a
+// users file (pipeline/config refuses anything else).
 package console
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -26,7 +29,9 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgeguard/edgeguard/pipeline/event"
@@ -149,7 +154,25 @@ type Config struct {
 	// LiveInterval is the shortest time between two pictures of a camera
 	// (more requests get the last one); 0 → 500 ms (2 per second).
 	LiveInterval time.Duration
-	Logger       *slog.Logger
+	// Policy is the policy in force, for the policy page (policy.go);
+	// nil → its API answers 503.
+	Policy PolicySource
+	// Sessions records each live-view session when it ends (livesession.go;
+	// the egress guard); nil → the log only. SessionIdle ends a session
+	// after no picture for that long; 0 → 10 s.
+	Sessions    SessionRecorder
+	SessionIdle time.Duration
+	// UsersFile (http.users_file) lists who may log in; "": no logins,
+	// the console only reads (auth.go). New reads it (an error refuses the
+	// start), and the console reads it again when it changed (users.go).
+	// Users, when set, are used instead of reading UsersFile first.
+	UsersFile string
+	Users     *Users
+	// AllowEdit (http.allow_edit) lets operators save zones and lines
+	// through Editor (edit.go); nil Editor: saving is refused.
+	AllowEdit bool
+	Editor    ZoneEditor
+	Logger    *slog.Logger
 }
 
 // Console serves the page and /api/*.
@@ -160,6 +183,16 @@ type Console struct {
 
 	mu   sync.Mutex
 	live map[string]*liveCache
+	sess *sessions
+
+	// users are the logins in force (nil: none); logins their sessions,
+	// fails the failed logins; processCSRF is the CSRF token without a
+	// users file (and of the login request itself).
+	users       atomic.Pointer[Users]
+	usersFile   usersFile
+	logins      *loginStore
+	fails       *limiter
+	processCSRF string
 }
 
 // liveCache is a camera's last picture: requests within LiveInterval share
@@ -172,7 +205,7 @@ type liveCache struct {
 
 // Limits of the requests the console accepts.
 const (
-	maxBody     = 4 << 10 // the console takes no request bodies in this part
+	maxBody     = 4 << 10 // GET and HEAD take no body
 	maxURL      = 2 << 10
 	maxLimit    = 500 // events per request
 	defLimit    = 50
@@ -196,7 +229,19 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &Console{cfg: cfg, log: cfg.Logger, live: map[string]*liveCache{}}
+	c := &Console{cfg: cfg, log: cfg.Logger, live: map[string]*liveCache{}, sess: newSessions(cfg.SessionIdle, cfg.Sessions, cfg.Logger),
+		logins: newLoginStore(), fails: newLimiter(), processCSRF: token()}
+	if cfg.UsersFile != "" && cfg.Users == nil {
+		u, data, err := readUsers(cfg.UsersFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Users = u
+		c.usersFile.last = sha256.Sum256(data)
+	}
+	c.cfg.Users = cfg.Users
+	c.usersFile.now = time.Now
+	c.users.Store(cfg.Users)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", c.asset("index.html", "text/html; charset=utf-8"))
 	mux.HandleFunc("GET /static/console.js", c.asset("console.js", "text/javascript; charset=utf-8"))
@@ -204,29 +249,82 @@ func New(cfg Config) (*Console, error) {
 	mux.HandleFunc("GET /api/cameras", c.cameras)
 	mux.HandleFunc("GET /api/events", c.events)
 	mux.HandleFunc("GET /api/cameras/{id}/latest.jpg", c.latest)
+	c.policyRoutes(mux)
+	c.authRoutes(mux)
+	c.editRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not found: "+strconv.Quote(r.URL.Path))
 	})
-	c.handler = cfg.Gate.HTTP(limits(mux))
+	c.handler = cfg.Gate.HTTP(limits(c.authenticate(mux)))
 	return c, nil
 }
 
 // Handler is the console, behind the egress guard.
 func (c *Console) Handler() http.Handler { return c.handler }
 
-// limits refuses what the console never takes: other methods than GET and
-// HEAD, request bodies, long URLs.
+// bodyLimit is how large a body the route of a non-GET request takes; ok
+// false: the console answers no such request (405). GET and HEAD take none.
+func bodyLimit(method, path string) (limit int64, ok bool) {
+	if method != http.MethodPost {
+		return 0, false
+	}
+	switch {
+	case path == "/api/login":
+		return maxLoginBody, true
+	case path == "/api/logout":
+		return maxBody, true
+	case path == diffPath:
+		return maxPolicyBody, true
+	case strings.HasPrefix(path, "/api/cameras/") && strings.HasSuffix(path, "/zones"):
+		return maxZonesBody, true
+	}
+	return 0, false
+}
+
+// traversal says whether a request path tries to leave its directory or
+// hides separators or dots in escapes: such a path names nothing here.
+func traversal(r *http.Request) bool {
+	raw := strings.ToLower(r.URL.EscapedPath())
+	if strings.Contains(raw, "%2e") || strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") || strings.Contains(raw, "\\") {
+		return true
+	}
+	for _, seg := range strings.Split(r.URL.Path, "/") {
+		if seg == ".." || seg == "." {
+			return true
+		}
+	}
+	return strings.Contains(r.URL.Path, "//")
+}
+
+// limits refuses what the console never takes: long URLs, paths that try
+// to traverse, other methods than GET and HEAD except on the routes that
+// take a body (bodyLimit), and bodies larger than their route's limit.
 func limits(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case len(r.URL.RequestURI()) > maxURL:
+		if len(r.URL.RequestURI()) > maxURL {
 			writeError(w, http.StatusRequestURITooLong, fmt.Sprintf("URL longer than %d bytes", maxURL))
 			return
-		case r.Method != http.MethodGet && r.Method != http.MethodHead:
-			w.Header().Set("Allow", "GET, HEAD")
-			writeError(w, http.StatusMethodNotAllowed, "the console only answers GET (saving is not implemented yet)")
+		}
+		if traversal(r) {
+			writeError(w, http.StatusNotFound, "not found: "+strconv.Quote(r.URL.Path))
 			return
-		case r.ContentLength > maxBody:
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			limit, ok := bodyLimit(r.Method, r.URL.Path)
+			if !ok {
+				w.Header().Set("Allow", "GET, HEAD")
+				writeError(w, http.StatusMethodNotAllowed, "the console answers only GET here")
+				return
+			}
+			if r.ContentLength > limit {
+				writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", limit))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.ContentLength > maxBody {
 			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxBody))
 			return
 		}
@@ -236,7 +334,7 @@ func limits(next http.Handler) http.Handler {
 				writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxBody))
 				return
 			} else if n > 0 {
-				writeError(w, http.StatusBadRequest, "the console takes no request body")
+				writeError(w, http.StatusBadRequest, "the console takes no request body with GET")
 				return
 			}
 		}
@@ -340,6 +438,11 @@ func (c *Console) latest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		lc.jpeg, lc.at = b, time.Now()
+	}
+	// On record before it leaves: no session tracked, no picture.
+	if err := c.sess.delivered(viewer(r), id); err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
 	}
 	w.Header().Set("Content-Type", "image/jpeg")
 	w.Write(lc.jpeg)

@@ -130,7 +130,7 @@ func TestLatestJPEG(t *testing.T) {
 		{"no picture", livePolicy(t, true), &live{err: console.ErrNoPicture}, "/api/cameras/cam2/latest.jpg", 503, "no picture"},
 		{"metadata: the guard refuses", livePolicy(t, true), &live{jpg: withEXIF(jpg)}, "/api/cameras/cam1/latest.jpg", 500, "EXIF"},
 		{"unknown camera", livePolicy(t, true), &live{jpg: jpg}, "/api/cameras/cam9/latest.jpg", 404, "unknown camera"},
-		{"traversal in the id", livePolicy(t, true), &live{jpg: jpg}, "/api/cameras/..%2F..%2Fetc/latest.jpg", 404, "unknown camera"},
+		{"traversal in the id", livePolicy(t, true), &live{jpg: jpg}, "/api/cameras/..%2F..%2Fetc/latest.jpg", 404, "not found"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := do(t, newConsole(t, tt.pol, tt.src, nil), "GET", tt.path, nil)

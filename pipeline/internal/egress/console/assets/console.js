@@ -17,7 +17,12 @@ const T = {
     yamlOperator: "Configuration (operator): under the camera in edgeguard.yaml",
     yamlPrivacy: "Policy (privacy officer): under the camera in the policy",
     copy: "Copy", copied: "Copied",
-    saving: "Saving: not yet. Copy the YAML into the files yourself.",
+    save: "Save zones and lines", saveHelp: "Save writes the zones and lines above into this camera's zones:/lines: in the configuration file (a backup is kept); the service applies them. Privacy zones are never saved: copy them for the officer.",
+    savingOff: "Saving is not offered: ", saved: "Saved to", backup: "backup",
+    outcome: { applied: "applied: the camera runs with them", rejected: "written, but the service refused the reload", unchanged: "unchanged: the file already says so", pending: "written, not applied yet" },
+    saveFailed: "Not saved", nothingToSave: "Draw a zone or a line first.",
+    login: "Log in", user: "User", password: "Password", logIn: "Log in", logOut: "Log out",
+    noLogin: "no login: this console only reads", loginFailed: "Login failed",
     active: "active", suspended: "suspended", allowed: "allowed", notAllowed: "not allowed",
     ready: "ready", notReady: "not ready", none: "none",
     liveRefused: "Live view refused", liveNotReady: "No picture now", liveShowing: "Showing the anonymised picture, at most 2 per second.",
@@ -39,7 +44,12 @@ const T = {
     yamlOperator: "Konfiguration (Betreiber): unter der Kamera in edgeguard.yaml",
     yamlPrivacy: "Richtlinie (Datenschutz): unter der Kamera in der Richtlinie",
     copy: "Kopieren", copied: "Kopiert",
-    saving: "Speichern: noch nicht. Das YAML bitte selbst in die Dateien kopieren.",
+    save: "Bereiche und Linien speichern", saveHelp: "Speichern schreibt die Bereiche und Linien oben in zones:/lines: dieser Kamera in der Konfigurationsdatei (mit Sicherungskopie); der Dienst übernimmt sie. Schutzbereiche werden nie gespeichert: bitte für den Datenschutz kopieren.",
+    savingOff: "Speichern nicht möglich: ", saved: "Gespeichert in", backup: "Sicherung",
+    outcome: { applied: "übernommen: die Kamera läuft damit", rejected: "geschrieben, aber der Dienst hat das Neuladen abgelehnt", unchanged: "unverändert: die Datei enthält das schon", pending: "geschrieben, noch nicht übernommen" },
+    saveFailed: "Nicht gespeichert", nothingToSave: "Zuerst einen Bereich oder eine Linie zeichnen.",
+    login: "Anmelden", user: "Benutzer", password: "Passwort", logIn: "Anmelden", logOut: "Abmelden",
+    noLogin: "keine Anmeldung: diese Konsole zeigt nur an", loginFailed: "Anmeldung fehlgeschlagen",
     active: "aktiv", suspended: "ausgesetzt", allowed: "erlaubt", notAllowed: "nicht erlaubt",
     ready: "bereit", notReady: "nicht bereit", none: "keiner",
     liveRefused: "Livebild verweigert", liveNotReady: "Gerade kein Bild", liveShowing: "Das anonymisierte Bild, höchstens 2 pro Sekunde.",
@@ -58,9 +68,92 @@ function applyLang() {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   $("lang").value = lang;
   $("live-toggle").textContent = watching ? t("stop") : t("watch");
+  applySession();
   render();
   drawEditor();
 }
+
+// The session: who is logged in, with which role, and the CSRF token
+// every non-GET request carries (GET /api/session).
+let session = null;
+let sessionReady = loadSession();
+
+async function loadSession() {
+  try {
+    const r = await fetch("/api/session", { cache: "no-store" });
+    session = await r.json();
+  } catch (e) {
+    session = null;
+  }
+  applySession();
+  return session;
+}
+
+// egFetch is fetch for every request that is not a GET: it adds the
+// session's CSRF token (X-CSRF-Token) and X-Requested-With, which a page
+// of another site cannot send. The policy page uses it too.
+async function egFetch(url, opts = {}) {
+  if (!session) await sessionReady;
+  if (!session) await (sessionReady = loadSession());
+  const headers = new Headers(opts.headers || {});
+  headers.set("X-CSRF-Token", session ? session.csrf : "");
+  headers.set("X-Requested-With", "edgeguard");
+  const r = await fetch(url, { ...opts, headers, credentials: "same-origin", cache: "no-store" });
+  if (r.status === 401) sessionReady = loadSession(); // the session ended: show the login
+  return r;
+}
+window.egFetch = egFetch;
+
+const needLogin = () => !!(session && session.login && !session.user);
+
+function applySession() {
+  if (!session) return;
+  const need = needLogin();
+  $("login-panel").hidden = !need;
+  $("main").hidden = need;
+  $("whoami").textContent = session.user ? `${session.user} (${session.role})` : (session.login ? "" : t("noLogin"));
+  $("logout").hidden = !session.user;
+  $("editor-save").hidden = !session.can.save;
+  const note = $("saving");
+  if (!note.dataset.result) {
+    note.className = "note";
+    note.textContent = session.can.save ? t("saveHelp") : t("savingOff") + (session.save_refusal || "");
+  }
+  if (need) setTimeout(() => $("login-user").focus(), 0);
+}
+
+$("login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const err = $("login-error");
+  err.textContent = "";
+  try {
+    const r = await egFetch("/api/login", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user: $("login-user").value, password: $("login-password").value }),
+    });
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) { err.textContent = `${t("loginFailed")} (${r.status}): ${body.error || ""}`; return; }
+    $("login-password").value = "";
+    session = body; sessionReady = Promise.resolve(session);
+    applySession();
+    refresh();
+    document.dispatchEvent(new Event("eg-login")); // other panels fetch again as this user
+  } catch (ex) {
+    err.textContent = `${t("loginFailed")}: ${ex.message || ex}`;
+  } finally {
+    $("login-password").value = "";
+  }
+});
+
+$("logout").addEventListener("click", async () => {
+  setWatching(false);
+  const r = await egFetch("/api/logout", { method: "POST" });
+  session = await r.json().catch(() => null);
+  sessionReady = session ? Promise.resolve(session) : loadSession();
+  cams = []; evs = []; dev = null;
+  render();
+  applySession();
+});
 
 let cams = [];
 let dev = null;
@@ -68,12 +161,14 @@ let evs = [];
 
 async function getJSON(url) {
   const r = await fetch(url, { cache: "no-store" });
+  if (r.status === 401) { sessionReady = loadSession(); throw new Error(t("login")); }
   const body = await r.json();
   if (!r.ok) throw new Error(body.error || r.status);
   return body;
 }
 
 async function refresh() {
+  if (!session || needLogin()) return;
   try {
     const c = await getJSON("/api/cameras");
     cams = c.cameras; dev = c.device;
@@ -320,6 +415,42 @@ $("editor-finish").addEventListener("click", finish);
 $("editor-undo").addEventListener("click", () => { current.pop(); update(); });
 $("editor-clear").addEventListener("click", () => { shapes.length = 0; current = []; nextName(); update(); });
 $("editor-mode").addEventListener("change", () => { current = []; nextName(); update(); });
+// Save: the operator's zones and lines of the camera chosen for live view
+// (the picture they were drawn on) into the configuration file.
+$("editor-save").addEventListener("click", async () => {
+  const cam = $("live-camera").value;
+  const zones = {}, lines = {};
+  for (const s of shapes) {
+    if (s.kind === "zone") zones[s.name] = s.points;
+    if (s.kind === "line") lines[s.name] = { from: s.points[0], to: s.points[1], direction: s.direction };
+  }
+  const note = $("saving");
+  note.dataset.result = "1";
+  if (!cam || (!Object.keys(zones).length && !Object.keys(lines).length)) {
+    note.className = "note refused"; note.textContent = t("nothingToSave"); return;
+  }
+  $("editor-save").disabled = true;
+  try {
+    const r = await egFetch(`/api/cameras/${encodeURIComponent(cam)}/zones`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ zones, lines }),
+    });
+    const body = await r.json().catch(() => ({}));
+    note.dataset.status = String(r.status);
+    note.dataset.outcome = body.outcome || "";
+    if (!r.ok) {
+      note.className = "note refused"; note.textContent = `${t("saveFailed")} (${r.status}): ${body.error || ""}`;
+    } else {
+      note.className = body.outcome === "applied" || body.outcome === "unchanged" ? "note ok" : "note refused";
+      note.textContent = `${t("saved")} ${body.file}${body.backup ? ` (${t("backup")} ${body.backup})` : ""}: ` +
+        `${(T[lang].outcome || T.en.outcome)[body.outcome] || body.outcome}${body.reason ? ": " + body.reason : ""}`;
+    }
+  } catch (e) {
+    note.className = "note refused"; note.textContent = `${t("saveFailed")}: ${e.message || e}`;
+  } finally {
+    $("editor-save").disabled = false;
+  }
+});
+
 for (const b of document.querySelectorAll("button.copy")) {
   b.addEventListener("click", async () => {
     const s = $(b.dataset.copy).textContent;
@@ -338,5 +469,5 @@ document.addEventListener("visibilitychange", () => { if (!document.hidden && wa
 applyLang();
 setWatching(false);
 update();
-refresh();
+sessionReady.then(refresh);
 setInterval(refresh, 2000);
