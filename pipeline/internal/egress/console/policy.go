@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -211,19 +210,7 @@ func sameOrigin(r *http.Request) error {
 	if r.Header.Get("X-Requested-With") != requestedWith {
 		return fmt.Errorf("missing header X-Requested-With: %s (the console refuses requests other sites' pages could make)", requestedWith)
 	}
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return nil
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Scheme != scheme || u.Host != r.Host || u.Path != "" {
-		return fmt.Errorf("origin %s is not this console (%s://%s)", strconv.Quote(origin), scheme, r.Host)
-	}
-	return nil
+	return checkOrigin(r)
 }
 
 func (c *Console) policyDiff(w http.ResponseWriter, r *http.Request) {
