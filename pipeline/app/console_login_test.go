@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
@@ -55,20 +54,7 @@ func TestConsoleLoginAndSaveInBrowser(t *testing.T) {
 	runFile(t, f, Options{PolicyPollInterval: 100 * time.Millisecond, Logger: jsonLogger(logs)})
 	base := "http://" + f.httpAddr
 
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.WindowSize(1280, 1800),
-		chromedp.Flag("disable-gpu", true))...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	bctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
-	defer cancelTimeout()
-	poll := func(what, js string) {
-		t.Helper()
-		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(40*time.Second))); err != nil {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-	}
+	bctx, poll := openBrowser(t, browser, 90*time.Second)
 	deadline := time.Now().Add(30 * time.Second)
 	for httpStatusOrZero(base+"/api/session") != http.StatusOK {
 		if time.Now().After(deadline) {

@@ -53,20 +53,7 @@ func TestConsolePolicyPageInBrowser(t *testing.T) {
 	}()
 	base := "http://" + cfg.HTTP.Addr
 
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.WindowSize(1280, 1800),
-		chromedp.Flag("disable-gpu", true))...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	bctx, cancelTimeout := context.WithTimeout(bctx, 60*time.Second)
-	defer cancelTimeout()
-	poll := func(what, js string) {
-		t.Helper()
-		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(40*time.Second))); err != nil {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-	}
+	bctx, poll := openBrowser(t, browser, 60*time.Second)
 	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/#policy-panel")); err != nil {
 		t.Fatal(err)
 	}

@@ -91,21 +91,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}()
 	base := "http://" + cfg.HTTP.Addr
 
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.WindowSize(1280, 1800),
-		chromedp.Flag("disable-gpu", true))...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	bctx, cancelTimeout := context.WithTimeout(bctx, 60*time.Second)
-	defer cancelTimeout()
-
-	poll := func(what, js string) {
-		t.Helper()
-		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(40*time.Second))); err != nil {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-	}
+	bctx, poll := openBrowser(t, browser, 60*time.Second)
 	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/")); err != nil {
 		t.Fatal(err)
 	}
@@ -222,4 +208,22 @@ func httpBody(t *testing.T, url string) []byte {
 		t.Fatalf("GET %s: %d %s (%v)", url, resp.StatusCode, b, err)
 	}
 	return b
+}
+
+// openBrowser starts headless Chromium for one test, closed when the test
+// ends; poll waits (up to 40 s) until js evaluates to true in its page.
+func openBrowser(t *testing.T, browser string, timeout time.Duration) (bctx context.Context, poll func(what, js string)) {
+	t.Helper()
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.WindowSize(1280, 1800),
+		chromedp.Flag("disable-gpu", true))...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	bctx, cancelTimeout := context.WithTimeout(bctx, timeout)
+	t.Cleanup(func() { cancelTimeout(); cancelBrowser(); cancelAlloc() })
+	return bctx, func(what, js string) {
+		t.Helper()
+		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(40*time.Second))); err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+	}
 }
