@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -56,6 +57,7 @@ type auditTrail struct {
 	log    *audit.Log
 	logger *slog.Logger
 	lock   *outbox.DirLock
+	dir    string // "" without a trail
 
 	mu      sync.Mutex
 	failing bool
@@ -84,7 +86,7 @@ func openAudit(cfg *config.Config, configPath, boxDir string, pol *policy.Policy
 		lock.Release()
 		return nil, fmt.Errorf("audit.dir: %w", err)
 	}
-	t.log, t.lock = l, lock
+	t.log, t.lock, t.dir = l, lock, dir
 	seq, _ := l.Head()
 	log.Info("audit trail", "dir", dir, "why", why, "seq", seq, "retention", pol.Retention.Audit, "key_sha256", audit.Fingerprint(l.PublicKey()))
 	t.Record(audit.Record{Kind: audit.KindStart, Who: "edgeguard " + buildVersion()})
@@ -93,6 +95,70 @@ func openAudit(cfg *config.Config, configPath, boxDir string, pol *policy.Policy
 	}
 	t.policyLoaded(cfg, pol)
 	return t, nil
+}
+
+// recordRefusedStart puts a start that check refused into the trail, when
+// the configuration says where the trail is: the issue's "every policy and
+// configuration loaded or rejected" holds for the start too, so a box that
+// did not run for days shows why. The trail is opened without pruning (the
+// policy that says how long to keep it may be what failed; the next start
+// prunes) and only for this record; a trail that another instance holds,
+// or that cannot be opened, is left alone with a log line: the refusal
+// itself stands either way.
+func recordRefusedStart(cfg *config.Config, configPath string, given *policy.Policy, chk *Checked, refusal error, log *slog.Logger) {
+	outboxDir := ""
+	if chk != nil {
+		outboxDir = chk.Outbox.Dir
+	}
+	dir, _ := cfg.Audit.ResolveDir(outboxDir)
+	if dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		log.Warn("refused start not recorded in the audit trail", "dir", dir, "err", err)
+		return
+	}
+	lock, err := outbox.LockDir(dir)
+	if err != nil {
+		log.Warn("refused start not recorded in the audit trail", "dir", dir, "err", err)
+		return
+	}
+	defer lock.Release()
+	l, err := audit.Open(audit.Config{Dir: dir, Logger: log})
+	if err != nil {
+		log.Warn("refused start not recorded in the audit trail", "dir", dir, "err", err)
+		return
+	}
+	r := audit.Record{Kind: audit.KindConfigRejected, File: configPath, SHA256: fileSHA256(configPath)}
+	if given == nil && (chk == nil || chk.Policy == nil) && cfg.Policy != "" {
+		// The policy did not load: the file to name is the policy's.
+		r = audit.Record{Kind: audit.KindPolicyRejected, File: cfg.Policy, SHA256: fileSHA256(cfg.Policy)}
+	}
+	r.What, r.Detail = "start refused", refusal.Error()
+	if err := l.Append(r); err != nil {
+		log.Warn("refused start not recorded in the audit trail", "dir", dir, "err", err)
+	}
+	if err := l.Close(); err != nil {
+		log.Warn("audit trail not closed cleanly", "dir", dir, "err", err)
+	}
+}
+
+// reportedEvents are the last n situations the trail says the cameras
+// reported while not paused (published, or withheld by the policy), oldest
+// first: what a review may name after a restart. Nil without a trail.
+func (t *auditTrail) reportedEvents(n int) ([]audit.Entry, error) {
+	if t == nil || t.dir == "" {
+		return nil, nil
+	}
+	seen := map[string]bool{}
+	return audit.Recent(t.dir, n, func(e audit.Entry) bool {
+		reported := e.Kind == audit.KindEventPublished || (e.Kind == audit.KindEventWithheld && e.Reason != withheldPaused)
+		if !reported || e.EventID == "" || seen[e.EventID] {
+			return false
+		}
+		seen[e.EventID] = true
+		return true
+	})
 }
 
 // buildVersion is the module's version as built (for the start record).
@@ -208,6 +274,32 @@ func publishAuditKey(ctx context.Context, g *egress.Guard, t *auditTrail, ackWai
 		return
 	}
 	t.Record(audit.Record{Kind: audit.KindKeyPublished, SHA256: msg.SHA256, Who: "mqtt audit/key"})
+}
+
+// auditHeadInterval is how often the chain head is published again, so a
+// copy off the box holds a recent head, not only the one of the last
+// start: a trail cut short or rewritten after it no longer contains a head
+// the control room stored (docs/audit.md). Hourly: each is one retained
+// message and one record.
+const auditHeadInterval = time.Hour
+
+// publishAuditHeads publishes the key and chain head every interval until
+// ctx ends; without a trail it returns at once.
+func (a *app) publishAuditHeads(ctx context.Context) error {
+	if a.audit == nil || a.audit.log == nil {
+		return nil
+	}
+	t := time.NewTicker(cmp.Or(a.opts.auditHeadEvery, auditHeadInterval))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			// Queued, not awaited: the outbox delivers it in order.
+			publishAuditKey(ctx, a.guard, a.audit, 0, a.log)
+		}
+	}
 }
 
 // fileSHA256 is the SHA-256 of a file's bytes, "" when it cannot be read.

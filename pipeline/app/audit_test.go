@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -153,5 +154,76 @@ func TestAuditTrailReload(t *testing.T) {
 	want := "start config_loaded config_rejected config_loaded stop start config_loaded stop"
 	if strings.Join(got, " ") != want || rep.FirstSeq != 1 {
 		t.Errorf("trail has %q (from seq %d), want %q:\n%s", strings.Join(got, " "), rep.FirstSeq, want, out.String())
+	}
+}
+
+// TestRefusedStartRecorded: a start refused because the policy does not
+// load, and one refused by the configuration's checks, are each in the
+// trail (the file, its sha256, why), and the trail still verifies.
+func TestRefusedStartRecorded(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, "tcp://127.0.0.1:1", map[string]string{"cam1": "rtsp://127.0.0.1:1/cam"})
+	cfg.Audit.Dir = filepath.Join(dir, "audit")
+	cfg.Policy = filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(cfg.Policy, []byte("version: 1\nno_such_field: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(context.Background(), Options{Config: cfg, Logger: testLogger(t)}); err == nil {
+		t.Fatal("started with a policy that does not load")
+	}
+	cfg.Policy = ""
+	cfg.Cameras[0].Enabled = false // no enabled camera: refused by the checks
+	if err := Run(context.Background(), Options{Config: cfg, Logger: testLogger(t)}); err == nil {
+		t.Fatal("started without an enabled camera")
+	}
+	es := trail(cfg.Audit.Dir)
+	if len(es) != 2 {
+		t.Fatalf("trail after two refused starts: %+v; want two records", es)
+	}
+	if e := es[0]; e.Kind != audit.KindPolicyRejected || e.What != "start refused" || e.File != filepath.Join(dir, "policy.yaml") || e.SHA256 == "" || !strings.Contains(e.Detail, "no_such_field") {
+		t.Errorf("first refusal %+v: want the policy rejected, with its file, sha256 and why", e)
+	}
+	if e := es[1]; e.Kind != audit.KindConfigRejected || e.What != "start refused" || !strings.Contains(e.Detail, "no enabled cameras") {
+		t.Errorf("second refusal %+v: want the configuration rejected and why", e)
+	}
+	if _, err := VerifyAudit(cfg.Audit.Dir, ""); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+}
+
+// TestAuditHeadRepublished: the key message with the chain head goes out
+// again while the box runs, each with a later head, so a copy off the box
+// holds a recent one.
+func TestAuditHeadRepublished(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real broker and camera")
+	}
+	mq := mosquittotest.Start(t)
+	sub := mosquittotest.Subscribe(t, mq.URL(), "edgeguard/e2e/audit/key")
+	cfg := testConfig(t, mq.URL(), map[string]string{"cam1": staticCamera(t).URL()})
+	cfg.Audit.Dir = filepath.Join(t.TempDir(), "audit")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Config: cfg, Logger: testLogger(t), auditHeadEvery: 200 * time.Millisecond})
+	}()
+	msgs := sub.WaitFor(t, func(m []mosquittotest.Message) bool { return len(m) >= 3 }, 60*time.Second)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	var last uint64
+	for i, m := range msgs[:3] {
+		var k auditKey
+		if err := json.Unmarshal(m.Payload, &k); err != nil || k.HeadHash == "" {
+			t.Fatalf("message %d %s: %v", i, m.Payload, err)
+		}
+		if i > 0 && k.HeadSeq <= last {
+			t.Errorf("message %d: head_seq %d not after %d", i, k.HeadSeq, last)
+		}
+		last = k.HeadSeq
+	}
+	if _, err := VerifyAudit(cfg.Audit.Dir, ""); err != nil {
+		t.Fatalf("verify: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,9 @@ type oversightCtl struct {
 	gates   map[string]*pauseGate // the cameras built to run
 	guard   *egress.Guard         // set by serve
 	metrics *observe.Oversight    // set by setMetrics
+	// sealed: the embedded broker seals each command with its publisher's
+	// certificate (mqtt.embedded_tls), and only those with one are obeyed.
+	sealed bool
 }
 
 // newOversight loads the pause state kept beside the outbox in boxDir.
@@ -66,6 +70,19 @@ type oversightCtl struct {
 func newOversight(boxDir string, trail *auditTrail, log *slog.Logger) (*oversightCtl, error) {
 	o := &oversightCtl{log: log, path: oversightStateFile(boxDir), audit: trail, recent: oversight.NewRecent(recentEvents),
 		now: time.Now, wake: make(chan struct{}, 1), gates: map[string]*pauseGate{}}
+	// The situations reported before the restart stay reviewable: the
+	// trail recorded each one. (Not fatal: a trail that cannot be read
+	// back costs only reviews of older events, and says so.)
+	if known, err := trail.reportedEvents(recentEvents); err != nil {
+		log.Warn("events reported before this start cannot be reviewed: the audit trail could not be read back", "err", err)
+	} else {
+		for _, e := range known {
+			o.recent.Add(e.EventID, oversight.Known{Camera: e.Camera, Type: e.EventType})
+		}
+		if len(known) > 0 {
+			log.Info("events reported before this start can be reviewed", "events", len(known))
+		}
+	}
 	if o.path == "" {
 		log.Warn("analysis pauses are kept in memory only (outbox.memory: true): a restart resumes every camera")
 		return o, nil
@@ -100,6 +117,7 @@ func (o *oversightCtl) serve(g *egress.Guard, cfg *config.Config) error {
 		return nil
 	}
 	prefix := cfg.Commands.ResolvePrefix(cfg.MQTT.TopicPrefix)
+	o.sealed = cfg.MQTT.Embedded() && cfg.MQTT.EmbeddedTLS.On()
 	if err := g.ServeCommands(egress.CommandsConfig{Prefix: prefix, Handle: o.handle}); err != nil {
 		return err
 	}
@@ -208,6 +226,9 @@ func (o *oversightCtl) analysisOf(camera string) *event.AnalysisPause {
 	}
 	return a
 }
+
+// withheldPaused is the trail's reason for what a pause withheld.
+const withheldPaused = "analysis_paused"
 
 // errAnalysisPaused: no picture of a paused camera leaves.
 var errAnalysisPaused = errors.New("the camera's analysis is paused by an operator; no picture leaves until it runs again")
@@ -326,7 +347,7 @@ func (g *pauseGate) Event(ctx context.Context, ev event.Event) error {
 			detail = fmt.Sprintf("analysis paused (%s) by %s: %s", scope, p.Operator, p.Reason)
 		}
 		g.o.audit.Record(audit.Record{Kind: audit.KindEventWithheld, Camera: ev.Camera, EventID: ev.EventID,
-			EventType: ev.Type, Phase: string(ev.Phase), Reason: "analysis_paused", Detail: detail})
+			EventType: ev.Type, Phase: string(ev.Phase), Reason: withheldPaused, Detail: detail})
 		return nil
 	}
 	if ev.Phase == event.PhaseStart {
@@ -384,6 +405,9 @@ type commandResult struct {
 	EventID  string `json:"event_id,omitempty"`
 	Verdict  string `json:"verdict,omitempty"`
 	Operator string `json:"operator,omitempty"`
+	// CertificateSubject is the verified subject of the sender's client
+	// certificate (the embedded broker's TLS listener); it is Operator then.
+	CertificateSubject string `json:"certificate_subject,omitempty"`
 }
 
 // handle carries out one command (on the guard's command goroutine).
@@ -394,19 +418,76 @@ func (o *oversightCtl) handle(c egress.Command) {
 			return // not a topic of ours: no camera or event id is that long
 		}
 	}
+	from := o.sender(&c)
 	switch {
 	case len(l) == 2 && l[0] == "analysis" && l[1] == "set":
-		o.analysis("", c)
+		o.analysis("", c, from)
 	case len(l) == 3 && l[1] == "analysis" && l[2] == "set":
-		o.analysis(l[0], c)
+		o.analysis(l[0], c, from)
 	case len(l) == 4 && l[1] == "events" && l[3] == "review":
-		o.review(l[0], l[2], c)
+		o.review(l[0], l[2], c, from)
 	}
 }
 
-func (o *oversightCtl) analysis(cam string, c egress.Command) {
+// sender is who sent a command, as far as the box can tell.
+type sender struct {
+	// subject is the verified subject of the publisher's client
+	// certificate (the embedded broker's TLS listener); "" otherwise.
+	subject string
+	// refused, when set, refuses the command whatever it says.
+	refused error
+}
+
+// errNoCertificate refuses a command that did not come through the
+// embedded broker's TLS listener while it has one.
+var errNoCertificate = errors.New("sender: no client certificate; with mqtt.embedded_tls commands are accepted only over the embedded broker's TLS listener, from a client with a certificate of its client CA")
+
+// sender opens the embedded broker's envelope (oversight.Sealed) when the
+// broker seals commands, leaving the command itself in c.Payload.
+func (o *oversightCtl) sender(c *egress.Command) sender {
+	if !o.sealed {
+		return sender{}
+	}
+	s, err := oversight.Unseal(c.Payload)
+	switch {
+	case err != nil:
+		return sender{refused: err}
+	case s.Subject == "":
+		return sender{refused: errNoCertificate}
+	}
+	c.Payload = s.Payload
+	return sender{subject: s.Subject}
+}
+
+// operator is who the trail, the state and the reply name: the verified
+// certificate subject where there is one (it wins over what the payload
+// says), else the payload's operator. claimed is the payload's operator
+// when a subject named someone, for the trail.
+func (f sender) operator(payloadOperator string) (who, claimed string) {
+	if f.subject == "" {
+		return payloadOperator, ""
+	}
+	return f.subject, payloadOperator
+}
+
+// withClaim adds the payload's operator to a trail record's what when the
+// certificate named the sender.
+func withClaim(what, claimed string) string {
+	if claimed == "" {
+		return what
+	}
+	return what + " (operator field: " + strconv.Quote(claimed) + ")"
+}
+
+func (o *oversightCtl) analysis(cam string, c egress.Command, from sender) {
 	what := "analysis/set (" + scopeName(cam) + ")"
-	cmd, err := oversight.ParseAnalysis(c.Payload, o.now())
+	var cmd oversight.AnalysisCommand
+	err := from.refused
+	if err == nil {
+		cmd, err = oversight.ParseAnalysis(c.Payload, o.now())
+	}
+	var claimed string
+	cmd.Operator, claimed = from.operator(cmd.Operator)
 	if err == nil && cam != "" {
 		err = o.knownCamera(cam)
 	}
@@ -416,10 +497,10 @@ func (o *oversightCtl) analysis(cam string, c egress.Command) {
 	res := commandResult{OK: err == nil, Camera: cam}
 	if err != nil {
 		res.Error = err.Error()
-		o.done("analysis", audit.Record{Camera: cam, What: what}, err, res, c)
+		o.done("analysis", audit.Record{Camera: cam, Who: from.subject, What: what}, err, res, c)
 		return
 	}
-	res.State, res.Operator = cmd.State, cmd.Operator
+	res.State, res.Operator, res.CertificateSubject = cmd.State, cmd.Operator, from.subject
 	if !cmd.Until.IsZero() {
 		res.Until = cmd.Until.UTC().Format(time.RFC3339)
 	}
@@ -431,7 +512,7 @@ func (o *oversightCtl) analysis(cam string, c egress.Command) {
 	if res.Until != "" {
 		what += " (until " + res.Until + ")"
 	}
-	o.done("analysis", audit.Record{Camera: cam, Who: cmd.Operator, What: what}, nil, res, c)
+	o.done("analysis", audit.Record{Camera: cam, Who: cmd.Operator, What: withClaim(what, claimed)}, nil, res, c)
 }
 
 // knownCamera: cam runs (or is built to run).
@@ -463,9 +544,15 @@ func (o *oversightCtl) apply(cam string, cmd oversight.AnalysisCommand) error {
 	return nil
 }
 
-func (o *oversightCtl) review(cam, id string, c egress.Command) {
+func (o *oversightCtl) review(cam, id string, c egress.Command, from sender) {
 	what := "review of event " + id
-	cmd, err := oversight.ParseReview(c.Payload)
+	var cmd oversight.ReviewCommand
+	err := from.refused
+	if err == nil {
+		cmd, err = oversight.ParseReview(c.Payload)
+	}
+	var claimed string
+	cmd.Operator, claimed = from.operator(cmd.Operator)
 	var k oversight.Known
 	if err == nil {
 		var ok bool
@@ -479,10 +566,10 @@ func (o *oversightCtl) review(cam, id string, c egress.Command) {
 	res := commandResult{OK: err == nil, Camera: cam, EventID: id}
 	if err != nil {
 		res.Error = err.Error()
-		o.done("review", audit.Record{Camera: cam, EventID: id, What: what}, err, res, c)
+		o.done("review", audit.Record{Camera: cam, EventID: id, Who: from.subject, What: what}, err, res, c)
 		return
 	}
-	res.Verdict, res.Operator = cmd.Verdict, cmd.Operator
+	res.Verdict, res.Operator, res.CertificateSubject = cmd.Verdict, cmd.Operator, from.subject
 	o.mu.Lock()
 	m := o.metrics
 	o.mu.Unlock()
@@ -490,7 +577,7 @@ func (o *oversightCtl) review(cam, id string, c egress.Command) {
 		m.Review(cam, k.Type, cmd.Verdict)
 	}
 	o.log.Info("event reviewed", "camera", cam, "event_id", id, "type", k.Type, "verdict", cmd.Verdict, "operator", cmd.Operator)
-	o.done("review", audit.Record{Camera: cam, EventID: id, EventType: k.Type, Who: cmd.Operator, What: what + ": " + cmd.Verdict, Detail: cmd.Note}, nil, res, c)
+	o.done("review", audit.Record{Camera: cam, EventID: id, EventType: k.Type, Who: cmd.Operator, What: withClaim(what+": "+cmd.Verdict, claimed), Detail: cmd.Note}, nil, res, c)
 }
 
 // done records r (a command: who, what, the result), counts and answers

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/edgeguard/edgeguard/pipeline/config"
@@ -61,6 +62,9 @@ type Options struct {
 	// anonymise adjusts the anonymiser's configuration (tests inject
 	// detector faults with it).
 	anonymise func(anonymise.Config) anonymise.Config
+	// auditHeadEvery is how often the trail's chain head is published
+	// again (tests); 0 → auditHeadInterval.
+	auditHeadEvery time.Duration
 }
 
 // LoadPolicy loads the policy named by cfg, or the built-in default. A
@@ -134,6 +138,7 @@ func build(ctx context.Context, opts Options) (_ *app, err error) {
 	// undo and before any broker is contacted.
 	chk, err := check(cfg, opts.Policy)
 	if err != nil {
+		recordRefusedStart(cfg, opts.ConfigPath, opts.Policy, chk, err, log)
 		return nil, err
 	}
 	for _, w := range chk.Warnings {
@@ -189,9 +194,18 @@ func build(ctx context.Context, opts Options) (_ *app, err error) {
 
 	a.brokerURL = cfg.MQTT.Broker
 	if cfg.MQTT.Embedded() {
-		b, err := broker.New(broker.Config{Addr: cfg.MQTT.EmbeddedAddr, Logger: log, Observer: opts.BrokerObserver})
+		bc := broker.Config{Addr: cfg.MQTT.EmbeddedAddr, Logger: log, Observer: opts.BrokerObserver}
+		if t := cfg.MQTT.EmbeddedTLS; t.On() {
+			prefix := cfg.Commands.ResolvePrefix(cfg.MQTT.TopicPrefix)
+			bc.TLS = &broker.TLS{Addr: t.Addr, CertFile: t.CertFile, KeyFile: t.KeyFile, ClientCAFile: t.ClientCAFile}
+			bc.CommandTopic = func(topic string) bool { return egress.IsCommandTopic(prefix, cfg.Device, topic) }
+		}
+		b, err := broker.New(bc)
 		if err != nil {
-			return nil, fmt.Errorf("embedded MQTT broker: %w (is another broker using the port? set mqtt.broker to use it)", err)
+			if opErr := (*net.OpError)(nil); errors.As(err, &opErr) {
+				return nil, fmt.Errorf("embedded MQTT broker: %w (is another broker using the port? set mqtt.broker to use it)", err)
+			}
+			return nil, fmt.Errorf("embedded MQTT broker: %w", err)
 		}
 		a.stack.push("embedded broker", b.Close)
 		a.brokerURL = b.URL()
@@ -316,6 +330,7 @@ func (a *app) run(ctx context.Context) error {
 	a.stack.run(ctx, "snapshot worker", a.snaps.worker.Run)
 	a.stack.run(ctx, "health publisher", a.health.Run)
 	a.stack.run(ctx, "analysis pause expiry", a.over.Run)
+	a.stack.run(ctx, "audit head publisher", a.publishAuditHeads)
 	a.stack.run(ctx, "cameras", a.cams.Run)
 	log.Info("edgeguard running", "device", a.cur.cfg.Device, "cameras", len(a.cur.cams), "policy", a.cur.pol.Name, "policy_sha256", a.cur.pol.SHA256)
 	if a.opts.Started != nil {

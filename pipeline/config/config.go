@@ -159,7 +159,30 @@ type MQTT struct {
 	Format string `yaml:"format"`
 	// TLS applies to tls:// and ssl:// brokers (see TLSConfig).
 	TLS TLS `yaml:"tls"`
+	// EmbeddedTLS adds a mutual-TLS listener to the embedded broker, for
+	// clients off the box (docs/oversight.md#the-embedded-broker): only
+	// clients with a certificate of ClientCAFile connect there, and only
+	// they may send commands; the certificate's subject is the operator
+	// the box records. The plain listener (EmbeddedAddr) stays, on
+	// loopback, for the box's own processes.
+	EmbeddedTLS EmbeddedTLS `yaml:"embedded_tls"`
 }
+
+// EmbeddedTLS is the embedded broker's TLS listener. All four settings or
+// none.
+type EmbeddedTLS struct {
+	// Addr is host:port to listen on, e.g. 0.0.0.0:8883.
+	Addr string `yaml:"addr"`
+	// CertFile and KeyFile are the broker's certificate and key (PEM).
+	CertFile string `yaml:"cert_file"` // absolute after Parse
+	KeyFile  string `yaml:"key_file"`  // absolute after Parse
+	// ClientCAFile holds the CA certificate(s) (PEM) a client's certificate
+	// must chain to; a client without one is refused at the handshake.
+	ClientCAFile string `yaml:"client_ca_file"` // absolute after Parse
+}
+
+// On reports whether the TLS listener is configured.
+func (t EmbeddedTLS) On() bool { return t != EmbeddedTLS{} }
 
 // TLS secures the connection to an external broker. The broker's
 // certificate is always verified, against CAFile or the system's CAs,
@@ -370,6 +393,9 @@ func Parse(filename string, data []byte) (*Config, error) {
 	cfg.MQTT.TLS.CertFile = resolvePath(dir, cfg.MQTT.TLS.CertFile)
 	cfg.MQTT.TLS.KeyFile = resolvePath(dir, cfg.MQTT.TLS.KeyFile)
 	cfg.HTTP.TLS.CertFile = resolvePath(dir, cfg.HTTP.TLS.CertFile)
+	cfg.MQTT.EmbeddedTLS.CertFile = resolvePath(dir, cfg.MQTT.EmbeddedTLS.CertFile)
+	cfg.MQTT.EmbeddedTLS.KeyFile = resolvePath(dir, cfg.MQTT.EmbeddedTLS.KeyFile)
+	cfg.MQTT.EmbeddedTLS.ClientCAFile = resolvePath(dir, cfg.MQTT.EmbeddedTLS.ClientCAFile)
 	cfg.HTTP.TLS.KeyFile = resolvePath(dir, cfg.HTTP.TLS.KeyFile)
 	cfg.HTTP.UsersFile = resolvePath(dir, cfg.HTTP.UsersFile)
 	if cfg.MQTT.ClientID == "" && cfg.Device != "" {

@@ -97,7 +97,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top-level field", valid + "camera: x\n",
 			"e.yaml:5:1: camera: unknown field; did you mean \"cameras\"? allowed: device, log, mqtt, http, outbox, audit, commands, policy, defaults, cameras"},
 		{"unknown nested field", valid + "mqtt:\n  keep_alive: 10s\n",
-			"e.yaml:6:3: mqtt.keep_alive: unknown field; did you mean \"keepalive\"? allowed: broker, embedded_addr, topic_prefix, client_id, username, password_file, password_env, keepalive, clean_session, format, tls"},
+			"e.yaml:6:3: mqtt.keep_alive: unknown field; did you mean \"keepalive\"? allowed: broker, embedded_addr, topic_prefix, client_id, username, password_file, password_env, keepalive, clean_session, format, tls, embedded_tls"},
 		{"unknown field without suggestion", valid + "log: {colour: true}\n",
 			"e.yaml:5:7: log.colour: unknown field; allowed: level, format"},
 		{"unknown camera field", valid + "    fps: 5\n",
@@ -167,6 +167,16 @@ func TestParseErrors(t *testing.T) {
 			"e.yaml:5:8: mqtt.broker: has no port; e.g. tcp://192.0.2.20:1883 or tls://broker.example.org:8883"},
 		{"bad embedded addr", valid + "mqtt: {embedded_addr: localhost}\n",
 			"e.yaml:5:8: mqtt.embedded_addr: \"localhost\" is not a listen address; expected host:port, e.g. 127.0.0.1:1883"},
+		{"embedded TLS with an external broker", valid + "mqtt:\n  broker: tcp://h:1883\n  embedded_tls: {addr: \"0.0.0.0:8883\", cert_file: c, key_file: k, client_ca_file: ca}\n",
+			"e.yaml:7:3: mqtt.embedded_tls: only applies to the embedded broker (mqtt.broker not set); for \"tcp://h:1883\" configure TLS on that broker (docs/oversight.md)"},
+		{"embedded TLS incomplete", valid + "mqtt:\n  embedded_tls: {cert_file: c}\n",
+			"e.yaml:6:3: mqtt.embedded_tls.addr: required: host:port the TLS listener binds, e.g. 0.0.0.0:8883\n" +
+				"e.yaml:6:3: mqtt.embedded_tls.key_file: required with mqtt.embedded_tls: the broker certificate's private key (PEM)\n" +
+				"e.yaml:6:3: mqtt.embedded_tls.client_ca_file: required with mqtt.embedded_tls: the CA certificate(s) (PEM) clients' certificates must chain to"},
+		{"embedded TLS on the plain address", valid + "mqtt:\n  embedded_tls: {addr: \"127.0.0.1:1883\", cert_file: c, key_file: k, client_ca_file: ca}\n",
+			"e.yaml:6:18: mqtt.embedded_tls.addr: is mqtt.embedded_addr too; the TLS listener needs an address of its own, e.g. 0.0.0.0:8883"},
+		{"embedded TLS with a plain listener off loopback", valid + "mqtt:\n  embedded_addr: \"0.0.0.0:1883\"\n  embedded_tls: {addr: \"0.0.0.0:8883\", cert_file: c, key_file: k, client_ca_file: ca}\n",
+			"e.yaml:6:3: mqtt.embedded_addr: \"0.0.0.0:1883\" is not a loopback address; with mqtt.embedded_tls the plain listener is for the box's own processes only (e.g. 127.0.0.1:1883), clients off the box use the TLS listener"},
 		{"outbox max_mb out of range", valid + "outbox: {max_mb: 0}\n", "e.yaml:5:10: outbox.max_mb: 0 is out of range; allowed: 1 to 65536 (MiB)"},
 		{"outbox sync unknown", valid + "outbox: {sync: sometimes}\n", "e.yaml:5:10: outbox.sync: unknown value \"sometimes\"; allowed: always, never"},
 		{"outbox memory and dir", valid + "outbox:\n  dir: /var/lib/x\n  memory: true\n", "e.yaml:7:3: outbox.memory: contradicts outbox.dir: the outbox is either on disk (dir) or in memory only (memory: true, events lost on a crash); remove one of them"},
@@ -213,7 +223,7 @@ func TestParseErrors(t *testing.T) {
 			"e.yaml:1:7: log.level: unknown value \"loud\"; allowed: debug, info, warn, error\n" +
 				"e.yaml:2:1: device: required: the id of this edge box, e.g. edge-01 (letters, digits, - and _)\n" +
 				"e.yaml:4:13: cameras[0].url: unsupported scheme \"ftp\"; allowed: rtsp, rtsps (" + eg + ")\n" +
-				"e.yaml:5:8: mqtt.brokr: unknown field; did you mean \"broker\"? allowed: broker, embedded_addr, topic_prefix, client_id, username, password_file, password_env, keepalive, clean_session, format, tls"},
+				"e.yaml:5:8: mqtt.brokr: unknown field; did you mean \"broker\"? allowed: broker, embedded_addr, topic_prefix, client_id, username, password_file, password_env, keepalive, clean_session, format, tls, embedded_tls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,7 +21,7 @@ cameras:
 `))
 	fmt.Println(err)
 	// Output:
-	// edgeguard.yaml:3:3: mqtt.brokr: unknown field; did you mean "broker"? allowed: broker, embedded_addr, topic_prefix, client_id, username, password_file, password_env, keepalive, clean_session, format, tls
+	// edgeguard.yaml:3:3: mqtt.brokr: unknown field; did you mean "broker"? allowed: broker, embedded_addr, topic_prefix, client_id, username, password_file, password_env, keepalive, clean_session, format, tls, embedded_tls
 	// edgeguard.yaml:7:5: cameras[1].id: duplicate camera id "cam1" (first at line 5)
 	// edgeguard.yaml:8:5: cameras[1].url: unsupported scheme "http"; allowed: rtsp, rtsps (e.g. rtsp://user:password@192.0.2.10:554/stream)
 	// edgeguard.yaml:9:16: cameras[1].analysis.fps: 60 is out of range; allowed: 0.5 to 30 frames per second

@@ -29,6 +29,9 @@ var fileKeys = []fileKey{
 	{"http.tls.cert_file", "the HTTP endpoint's certificate (PEM)"},
 	{"http.tls.key_file", "the HTTP endpoint's private key (PEM)"},
 	{"http.users_file", "the web console's users file (docs/console.md)"},
+	{"mqtt.embedded_tls.cert_file", "the embedded broker's certificate (PEM)"},
+	{"mqtt.embedded_tls.key_file", "the embedded broker's private key (PEM)"},
+	{"mqtt.embedded_tls.client_ca_file", "the CA certificate(s) (PEM) clients' certificates must chain to"},
 }
 
 // source is the file a Config was parsed from and the positions of its
@@ -113,6 +116,16 @@ func (c *Config) filePath(key string) string {
 		return c.HTTP.TLS.KeyFile
 	case "http.users_file":
 		return c.HTTP.UsersFile
+	}
+	if e := c.MQTT.EmbeddedTLS; c.MQTT.Embedded() {
+		switch key {
+		case "mqtt.embedded_tls.cert_file":
+			return e.CertFile
+		case "mqtt.embedded_tls.key_file":
+			return e.KeyFile
+		case "mqtt.embedded_tls.client_ca_file":
+			return e.ClientCAFile
+		}
 	}
 	if !c.MQTT.UsesTLS() {
 		return ""

@@ -66,6 +66,12 @@ func TestCheckFiles(t *testing.T) {
 				cfgFile + ":9:5: mqtt.tls.cert_file: " + missing + " does not exist; it names the client certificate (PEM)" + why,
 				cfgFile + ":10:5: mqtt.tls.key_file: " + missing + " does not exist; it names the client certificate's private key (PEM)" + why,
 			}},
+		{name: "embedded broker's TLS files",
+			yaml: "mqtt:\n  embedded_tls:\n    addr: 0.0.0.0:8883\n    cert_file: missing\n    key_file: " + ca + "\n    client_ca_file: a-directory\n",
+			wantErr: []string{
+				cfgFile + ":8:5: mqtt.embedded_tls.cert_file: " + missing + " does not exist; it names the embedded broker's certificate (PEM)" + why,
+				cfgFile + ":10:5: mqtt.embedded_tls.client_ca_file: " + aDir + " is a directory, not a file; it names the CA certificate(s) (PEM) clients' certificates must chain to" + why,
+			}},
 		{name: "TLS files present", yaml: "mqtt:\n  broker: tls://broker.example.org:8883\n  tls: {ca_file: " + ca + "}\n"},
 		{name: "world-readable password file", yaml: "mqtt: {username: u, password_file: pw644}\n",
 			wantWarn: []string{cfgFile + ":5:21: mqtt.password_file: " + pw644 + " has mode 0644: every user of this machine can read the broker password; make it readable only by edgeguard's user: chmod 600 " + pw644}},

@@ -108,6 +108,7 @@ func validateMQTT(d *yamlstrict.Decoder, m *MQTT) {
 	} else if err := checkHostPort(m.EmbeddedAddr); err != "" {
 		d.Errorf("mqtt.embedded_addr", "%s; expected host:port, e.g. 127.0.0.1:1883", err)
 	}
+	validateEmbeddedTLS(d, m)
 	tp := m.TopicPrefix
 	switch {
 	case tp == "":
@@ -143,6 +144,42 @@ func validateMQTT(d *yamlstrict.Decoder, m *MQTT) {
 	inRange(d, "mqtt.keepalive", m.KeepAlive, time.Second, time.Hour)
 	oneOf(d, "mqtt.format", m.Format, MQTTFormats...)
 	validateTLS(d, m)
+}
+
+// validateEmbeddedTLS checks mqtt.embedded_tls: all four settings, only
+// for the embedded broker, and the plain listener then on loopback (it
+// is the box's own; a client off the box comes through TLS with a
+// certificate, or not at all).
+func validateEmbeddedTLS(d *yamlstrict.Decoder, m *MQTT) {
+	t := m.EmbeddedTLS
+	if !t.On() {
+		return
+	}
+	if m.Broker != "" {
+		d.Errorf("mqtt.embedded_tls", "only applies to the embedded broker (mqtt.broker not set); for %s configure TLS on that broker (docs/oversight.md)", yamlstrict.Quote(m.Broker))
+		return
+	}
+	if t.Addr == "" {
+		d.Errorf("mqtt.embedded_tls.addr", "required: host:port the TLS listener binds, e.g. 0.0.0.0:8883")
+	} else if err := checkHostPort(t.Addr); err != "" {
+		d.Errorf("mqtt.embedded_tls.addr", "%s; expected host:port, e.g. 0.0.0.0:8883", err)
+	} else if t.Addr == m.EmbeddedAddr {
+		d.Errorf("mqtt.embedded_tls.addr", "is mqtt.embedded_addr too; the TLS listener needs an address of its own, e.g. 0.0.0.0:8883")
+	}
+	for _, f := range []struct{ key, val, what string }{
+		{"cert_file", t.CertFile, "the broker's certificate (PEM)"},
+		{"key_file", t.KeyFile, "the broker certificate's private key (PEM)"},
+		{"client_ca_file", t.ClientCAFile, "the CA certificate(s) (PEM) clients' certificates must chain to"},
+	} {
+		if f.val == "" {
+			d.Errorf("mqtt.embedded_tls."+f.key, "required with mqtt.embedded_tls: %s", f.what)
+		}
+	}
+	if host, _, err := net.SplitHostPort(m.EmbeddedAddr); err == nil {
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			d.Errorf("mqtt.embedded_addr", "%s is not a loopback address; with mqtt.embedded_tls the plain listener is for the box's own processes only (e.g. 127.0.0.1:1883), clients off the box use the TLS listener", yamlstrict.Quote(m.EmbeddedAddr))
+		}
+	}
 }
 
 // MQTTFormats are the values of mqtt.format (egress.FormatNames; a test

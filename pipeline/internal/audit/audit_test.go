@@ -295,3 +295,33 @@ func FuzzParseLine(f *testing.F) {
 		}
 	})
 }
+
+// TestRecent: the last n matching entries, oldest first, across segments;
+// reading stops in the newest segment when it holds enough.
+func TestRecent(t *testing.T) {
+	dir, c := t.TempDir(), newClock()
+	threeDays(t, dir, c, 0).Close() // 3 records a day (plus the trail's own)
+	published := func(e audit.Entry) bool { return e.Kind == audit.KindEventPublished }
+	all, err := audit.Recent(dir, 100, published)
+	if err != nil || len(all) != 9 {
+		t.Fatalf("Recent(100) = %d entries, %v; want the 9 published", len(all), err)
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].Seq <= all[i-1].Seq {
+			t.Fatalf("not oldest first: seq %d after %d", all[i].Seq, all[i-1].Seq)
+		}
+	}
+	last, err := audit.Recent(dir, 4, published)
+	if err != nil || len(last) != 4 || last[0].Seq != all[5].Seq || last[3].Seq != all[8].Seq {
+		t.Fatalf("Recent(4) = %+v, %v; want the last 4 of %+v", last, err, all)
+	}
+	// The oldest segment is not read when the newer ones suffice: a
+	// damaged one there does not matter.
+	os.WriteFile(segs(t, dir)[0], []byte("not a record\n"), 0o600)
+	if got, err := audit.Recent(dir, 3, published); err != nil || len(got) != 3 {
+		t.Fatalf("Recent(3) with a damaged oldest segment = %d, %v", len(got), err)
+	}
+	if got, err := audit.Recent(t.TempDir(), 3, published); err != nil || len(got) != 0 {
+		t.Fatalf("Recent of an empty trail = %v, %v", got, err)
+	}
+}

@@ -20,6 +20,32 @@ var commandFilters = []string{
 	"+/events/+/review", // a review of an event
 }
 
+// IsCommandTopic reports whether topic is one of the command topics under
+// prefix for device (what ServeCommands subscribes to); the embedded
+// broker seals exactly these with their publisher's certificate.
+func IsCommandTopic(prefix, device, topic string) bool {
+	base := prefix + "/" + device + "/"
+	rest, ok := strings.CutPrefix(topic, base)
+	if !ok {
+		return false
+	}
+	got := strings.Split(rest, "/")
+	for _, f := range commandFilters {
+		want := strings.Split(f, "/")
+		if len(want) != len(got) {
+			continue
+		}
+		match := true
+		for i, w := range want {
+			match = match && got[i] != "" && (w == "+" || w == got[i])
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
 // resultSuffixes are the only reply topics PublishCommandResult accepts:
 // a command's topic plus "/result".
 var resultSuffixes = []string{"/analysis/set/result", "/review/result"}

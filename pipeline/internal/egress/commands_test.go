@@ -145,3 +145,25 @@ func TestServeCommandsRejectsBadConfig(t *testing.T) {
 		t.Error("PublishCommandResult without ServeCommands: no error")
 	}
 }
+
+// TestIsCommandTopic: exactly the topics ServeCommands subscribes to, the
+// ones the embedded broker seals; replies and other topics are not.
+func TestIsCommandTopic(t *testing.T) {
+	for topic, want := range map[string]bool{
+		"ctl/edge-01/analysis/set":                   true,
+		"ctl/edge-01/cam1/analysis/set":              true,
+		"ctl/edge-01/cam1/events/01a2/review":        true,
+		"ctl/edge-01/analysis/set/result":            false,
+		"ctl/edge-01/cam1/analysis/set/result":       false,
+		"ctl/edge-01/cam1/events/01a2/review/result": false,
+		"ctl/edge-01//analysis/set":                  false,
+		"ctl/edge-02/cam1/analysis/set":              false,
+		"other/edge-01/cam1/analysis/set":            false,
+		"ctl/edge-01/cam1/status":                    false,
+		"ctl/edge-01/cam1/events":                    false,
+	} {
+		if got := egress.IsCommandTopic("ctl", "edge-01", topic); got != want {
+			t.Errorf("IsCommandTopic(%q) = %v, want %v", topic, got, want)
+		}
+	}
+}
