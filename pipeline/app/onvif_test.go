@@ -38,8 +38,8 @@ func TestONVIFEndToEnd(t *testing.T) {
 	defer stop()
 
 	const (
-		crossed = "edgeguard/e2e/onvif-ej/RuleEngine/LineDetector/Crossed/&/gatecam/edgeguard/gate"
-		motion  = "edgeguard/e2e/onvif-ej/VideoSource/MotionAlarm/&/gatecam"
+		crossed = "edgeguard/e2e/onvif-ej/RuleEngine/LineDetector/Crossed/&gatecam/edgeguard/gate"
+		motion  = "edgeguard/e2e/onvif-ej/VideoSource/MotionAlarm/&gatecam"
 	)
 	has := func(topic string) func([]mosquittotest.Message) bool {
 		return func(ms []mosquittotest.Message) bool {

@@ -140,7 +140,7 @@ var ClassTypes = map[string]string{
 
 // Message is one ONVIF message for the Event Broker.
 type Message struct {
-	// Topic follows the device's <prefix>/<device>/: onvif-ej/<LocalTopic>/&/<source values>.
+	// Topic follows the device's <prefix>/<device>/: onvif-ej/<LocalTopic>/&<first source value>/<the others>.
 	Topic    string
 	Payload  []byte
 	Retained bool
@@ -219,9 +219,16 @@ func Map(ev event.Event) (m Message, ok bool, err error) {
 	if err != nil {
 		return Message{}, false, fmt.Errorf("onvif: encode: %w", err)
 	}
-	topic := PayloadPrefix + "/" + t.LocalTopic + "/&"
-	for _, v := range values {
-		topic += "/" + Segment(v)
+	// The source values follow "&" (the first one joined to it) as topic
+	// levels: …/Crossed/&cam1/edgeguard/door, the form cameras that speak
+	// Profile M publish (Bosch, Hanwha, Axis: …/Counter/&1/Entry Counter).
+	topic := PayloadPrefix + "/" + t.LocalTopic
+	for i, v := range values {
+		if i == 0 {
+			topic += "/&" + Segment(v)
+		} else {
+			topic += "/" + Segment(v)
+		}
 	}
 	return Message{Topic: topic, Payload: b, Retained: t.Retained()}, true, nil
 }

@@ -94,8 +94,8 @@ func TestMosquittoONVIFFormat(t *testing.T) {
 	eventsSub.WaitFor(t, func(ms []mosquittotest.Message) bool { return len(ms) >= 3 }, guardTimeout)
 
 	const (
-		inside  = "eg/dev1/onvif-ej/RuleEngine/FieldDetector/ObjectsInside/&/cam1/edgeguard/door"
-		crossed = "eg/dev1/onvif-ej/RuleEngine/LineDetector/Crossed/&/cam1/edgeguard/door"
+		inside  = "eg/dev1/onvif-ej/RuleEngine/FieldDetector/ObjectsInside/&cam1/edgeguard/door"
+		crossed = "eg/dev1/onvif-ej/RuleEngine/LineDetector/Crossed/&cam1/edgeguard/door"
 	)
 	var topics []string
 	for _, m := range onvifSub.Messages() {
@@ -187,7 +187,7 @@ func TestMosquittoONVIFOnly(t *testing.T) {
 	}
 	drain(t, o)
 	// The zone was withheld by the policy: the rule is named by the type.
-	const want = "eg/dev1/onvif-ej/RuleEngine/LineDetector/Crossed/&/cam1/edgeguard/line_crossing"
+	const want = "eg/dev1/onvif-ej/RuleEngine/LineDetector/Crossed/&cam1/edgeguard/line_crossing"
 	all.WaitFor(t, func(ms []mosquittotest.Message) bool {
 		return slices.ContainsFunc(ms, func(m mosquittotest.Message) bool { return m.Topic == want })
 	}, guardTimeout)
