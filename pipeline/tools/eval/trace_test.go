@@ -35,8 +35,8 @@ func TestTrace(t *testing.T) {
 				s += fmt.Sprintf(" | #%d foot(%.2f,%.2f) %.3fx%.3f m%d v(%.2f,%.2f)", tr.ID, fx, fy, tr.Box.W, tr.Box.H, tr.Misses, tr.VX, tr.VY)
 			}
 			for _, fr := range f.Flow {
-				s += fmt.Sprintf(" ~ flow(%.2f,%.2f %.2fx%.2f) v=%.2fbh/s spread=%.2f moving=%.2f", fr.Box.X, fr.Box.Y, fr.Box.W, fr.Box.H,
-					pattern.Energy(fr, persp), fr.Spread, fr.Moving)
+				s += fmt.Sprintf(" ~ flow(%.2f,%.2f %.2fx%.2f) v=%.2fbh/s spread=%.2f clash=%.2f moving=%.2f", fr.Box.X, fr.Box.Y, fr.Box.W, fr.Box.H,
+					pattern.Energy(fr, persp), fr.Spread, fr.Clash, fr.Moving)
 			}
 			for _, so := range f.Static {
 				s += fmt.Sprintf(" # static(%.2f,%.2f %.3fx%.3f) kind=%d for=%.0fs", so.Box.X, so.Box.Y, so.Box.W, so.Box.H, so.Kind, (at - so.Since.Sub(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))).Seconds())

@@ -367,6 +367,7 @@ func (s *Stage) measure(dt time.Duration, boxes []image.Rectangle) {
 	}
 	for i, g := range s.groups[:k] {
 		speed, spread, moving, counted := s.summarise(mask, s.stats[i])
+		clash := s.clash(s.stats[i])
 		s.out = append(s.out, pattern.FlowRegion{
 			Box: track.Box{
 				X: float64(g.Min.X) / float64(s.src.X), Y: float64(g.Min.Y) / float64(s.src.Y),
@@ -376,6 +377,7 @@ func (s *Stage) measure(dt time.Duration, boxes []image.Rectangle) {
 			Speed:  speed / float64(s.size.Y) / dt.Seconds(),
 			Spread: spread,
 			Moving: float64(moving) / float64(max(counted, 1)),
+			Clash:  clash,
 		})
 	}
 }
@@ -460,6 +462,73 @@ func (s *Stage) summarise(mask []byte, r image.Rectangle) (speed, spread float64
 		return 0, 0, moving, counted
 	}
 	return sum / float64(pooled), clamp01(1 - res/sum), moving, counted
+}
+
+// clashCells is how many cells the height of a region's rectangle is cut
+// into for clash: a cell (a quarter of the rectangle, which the margin makes
+// about 0.4 of the moving region's height) holds a forearm, a head and
+// shoulders or a leg, not a whole body.
+const clashCells = 4
+
+// minClashCell is the smallest cell, in flow pixels, on which clash says
+// anything: DIS estimates one flow per 8-pixel patch (every 6 pixels, at
+// the ultrafast preset) and blends them in between, so a smaller cell holds
+// one or two estimates and the blend of their edges, not parts of a body
+// moving their own ways. A region under about 40 flow pixels tall (a
+// person far away) gets no clash; its spread still counts.
+const minClashCell = 16
+
+// clash measures how differently neighbouring spots of r move at the same
+// moment, in the newest flow alone: the rectangle is cut into square cells,
+// clashCells of them to its height, and clash is the share of the moving
+// pixels' flow magnitude that cancels within its cell (1 − Σ|Σv| / Σ|v|:
+// the cells' resultants over all magnitudes). The cells are smaller than a
+// body, so two bodies going opposite ways side by side, or two cars passing
+// each other, do not cancel; two people grappling, a punch thrown past a
+// shoulder, a body shoved back while the shoving arm comes forward put
+// opposite motions into one cell. It complements summarise's spread, which
+// follows one pixel over the pool: at 5 analysis frames per second a limb
+// can swing out and back between two frames, and a brawl that keeps pushing
+// one way for a second reverses nothing at any one pixel, yet its bodies
+// clash in most frames. Measured on real footage (make eval-real): walkers
+// 10–80 m away stay below 0.07, a robbery fight in a hallway reaches 0.15–0.6
+// in a third of its frames; but a walker close to the camera, whose arms and
+// legs are large, or someone getting up, reaches 0.15–0.3 (once 0.47) in
+// single frames: clash is evidence for the rule's share of violent frames
+// over a second, not a verdict on one frame.
+func (s *Stage) clash(r image.Rectangle) float64 {
+	minMove2 := float32(s.cfg.MinMove * s.cfg.MinMove)
+	f := s.data[0]
+	// Square cells, sized by the height: a region of two people side by
+	// side is two people wide, and its cells are as tall as one's.
+	c := (r.Dy() + clashCells - 1) / clashCells
+	if c < minClashCell {
+		return 0
+	}
+	var sum, res float64
+	for cy := r.Min.Y; cy < r.Max.Y; cy += c {
+		for cx := r.Min.X; cx < r.Max.X; cx += c {
+			var ux, uy float64
+			for y := cy; y < min(cy+c, r.Max.Y); y++ {
+				for x := cx; x < min(cx+c, r.Max.X); x++ {
+					i := y*s.size.X + x
+					dx, dy := f[2*i], f[2*i+1]
+					m2 := dx*dx + dy*dy
+					if !(m2 >= minMove2) { // also drops NaN
+						continue
+					}
+					sum += math.Sqrt(float64(m2))
+					ux += float64(dx)
+					uy += float64(dy)
+				}
+			}
+			res += math.Hypot(ux, uy)
+		}
+	}
+	if sum == 0 {
+		return 0
+	}
+	return clamp01(1 - res/sum)
 }
 
 func clamp01(v float64) float64 { return math.Max(0, math.Min(1, v)) }

@@ -95,23 +95,25 @@ func TestSpeedAndSpread(t *testing.T) {
 		name string
 		ps   []patch
 		// ks: the patches' offset multiple in each frame, 0.2 s apart.
-		ks          []int
-		speed       float64 // frame heights per second
-		tol         float64 // relative
-		spreadLo    float64
-		spreadHi    float64
-		movingLeast float64
+		ks                 []int
+		speed              float64 // frame heights per second
+		tol                float64 // relative
+		spreadLo, spreadHi float64
+		clashLo, clashHi   float64
+		movingLeast        float64
 	}{
 		// 6 px at 640x360 per 200 ms = 30 px/s = 0.083 frame heights/s.
 		// The smear at the patch edges moves less: a little under.
-		{"one way", []patch{one}, []int{0, 1}, 6.0 / h / 0.2, 0.3, 0, 0.1, 0.3},
-		{"one way for a second", []patch{one}, []int{0, 1, 2, 3, 4, 5}, 6.0 / h / 0.2, 0.3, 0, 0.1, 0.3},
+		{"one way", []patch{one}, []int{0, 1}, 6.0 / h / 0.2, 0.3, 0, 0.1, 0, 0.1, 0.3},
+		{"one way for a second", []patch{one}, []int{0, 1, 2, 3, 4, 5}, 6.0 / h / 0.2, 0.3, 0, 0.1, 0, 0.1, 0.3},
 		// Each spot keeps its direction, like two people walking up to
 		// each other: not erratic. Where the halves part and overlap the
-		// flow is ambiguous: less speed.
-		{"two opposite halves", two, []int{0, 1, 2, 3}, math.Hypot(5, 3) / h / 0.2, 0.4, 0, 0.25, 0.3},
-		// Back and forth at the same spot: erratic.
-		{"back and forth", []patch{one}, []int{0, 1, 0, 1, 0}, 6.0 / h / 0.2, 0.3, 0.5, 1, 0.3},
+		// flow is ambiguous: less speed. Only the cells on the seam hold
+		// both directions.
+		{"two opposite halves", two, []int{0, 1, 2, 3}, math.Hypot(5, 3) / h / 0.2, 0.4, 0, 0.25, 0, 0.3, 0.3},
+		// Back and forth at the same spot: erratic over time, yet each
+		// frame pair moves the whole patch one way.
+		{"back and forth", []patch{one}, []int{0, 1, 0, 1, 0}, 6.0 / h / 0.2, 0.3, 0.5, 1, 0, 0.1, 0.3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,12 +138,77 @@ func TestSpeedAndSpread(t *testing.T) {
 			if r.Spread < tt.spreadLo || r.Spread > tt.spreadHi {
 				t.Errorf("spread %.3f, want %.2f..%.2f", r.Spread, tt.spreadLo, tt.spreadHi)
 			}
+			if r.Clash < tt.clashLo || r.Clash > tt.clashHi {
+				t.Errorf("clash %.3f, want %.2f..%.2f", r.Clash, tt.clashLo, tt.clashHi)
+			}
 			if r.Moving < tt.movingLeast {
 				t.Errorf("moving %.3f, want at least %.2f", r.Moving, tt.movingLeast)
 			}
 			wantBox := [4]float64{280.0 / w, 140.0 / h, 80.0 / w, 120.0 / h}
 			if gb := [4]float64{r.Box.X, r.Box.Y, r.Box.W, r.Box.H}; gb != wantBox {
 				t.Errorf("box %v, want %v", gb, wantBox)
+			}
+		})
+	}
+}
+
+// TestClash: clash is high only where parts smaller than the region move
+// against each other in the same frame pair, and is not measured on regions
+// too small for the flow to hold such parts.
+func TestClash(t *testing.T) {
+	const w, h = 640, 360
+	bg := texture(w, h, 11)
+	big := image.Rect(240, 60, 400, 300) // 160×240: 80×120 flow pixels
+	// Blocks of 40×60 (20×30 flow pixels, a few DIS patches each) in a
+	// checkerboard, neighbours going opposite ways: arms and bodies
+	// pushing past each other.
+	var board []patch
+	for i := range 4 {
+		for j := range 4 {
+			r := image.Rect(big.Min.X+40*i, big.Min.Y+60*j, big.Min.X+40*(i+1), big.Min.Y+60*(j+1))
+			sign := 1 - 2*((i+j)%2)
+			board = append(board, patch{r: r, dx: 5 * sign, dy: 3 * sign, tex: texture(r.Dx(), r.Dy(), uint64(20+4*i+j))})
+		}
+	}
+	left := image.Rect(big.Min.X, big.Min.Y, big.Min.X+80, big.Max.Y)
+	right := image.Rect(big.Min.X+80, big.Min.Y, big.Max.X, big.Max.Y)
+	halves := []patch{
+		{r: left, dx: -5, dy: 3, tex: texture(left.Dx(), left.Dy(), 12)},
+		{r: right, dx: 5, dy: -3, tex: texture(right.Dx(), right.Dy(), 13)},
+	}
+	small := image.Rect(300, 160, 340, 220) // 20×30 flow pixels
+	for _, tt := range []struct {
+		name   string
+		box    image.Rectangle
+		ps     []patch
+		lo, hi float64
+	}{
+		{"one body, one way", big, []patch{{r: big, dx: 6, dy: 2, tex: texture(big.Dx(), big.Dy(), 14)}}, 0, 0.05},
+		// Only the column of cells on the seam holds both directions:
+		// about a quarter. Two people brushing past each other do so for a
+		// moment; the rule's share of violent frames over a second tells
+		// that from a fight.
+		{"two bodies side by side, opposite ways", big, halves, 0.1, 0.35},
+		{"parts pushing past each other", big, board, 0.3, 1},
+		{"too small to tell parts apart", small, []patch{
+			{r: image.Rect(300, 160, 320, 220), dx: 5, tex: texture(20, 60, 15)},
+			{r: image.Rect(320, 160, 340, 220), dx: -5, tex: texture(20, 60, 16)},
+		}, 0, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStage(t, Config{})
+			t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			var got []pattern.FlowRegion
+			for k := range 2 {
+				f := frame(t, w, h, bg, k, tt.ps...)
+				got = s.Apply(t0.Add(time.Duration(k)*200*time.Millisecond), f, moving(tt.box), noFG(t))
+				f.Close()
+			}
+			if len(got) != 1 {
+				t.Fatalf("got %d regions, want 1", len(got))
+			}
+			if c := got[0].Clash; c < tt.lo || c > tt.hi {
+				t.Errorf("clash %.3f, want %.2f..%.2f (spread %.3f)", c, tt.lo, tt.hi, got[0].Spread)
 			}
 		})
 	}

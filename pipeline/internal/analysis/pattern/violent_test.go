@@ -26,6 +26,13 @@ func TestViolent(t *testing.T) {
 	fight := region(0.5, 0.85, 0.28, 0.8, 0.3)
 	runner := region(0.5, 0.85, 0.28, 2.5, 0.05)
 	talkers := region(0.5, 0.85, 0.28, 0.1, 0.5)
+	// Grappling: bodies pushing one way for a while, so no spot reverses,
+	// but neighbouring parts move against each other in every frame.
+	grapple := region(0.5, 0.85, 0.28, 0.8, 0.05)
+	grapple.Clash = 0.3
+	// Someone getting up: fast for their height, each part one way.
+	getUp := region(0.5, 0.85, 0.28, 0.3, 0.08)
+	getUp.Clash = 0.05
 	must := func(r *Violent, err error) Rule {
 		if err != nil {
 			t.Fatal(err)
@@ -51,6 +58,15 @@ func TestViolent(t *testing.T) {
 			}
 			return nil
 		}, 80, []int{14}, []int{60}},
+		{"grappling: clashing, not reversing", plain, func(i int) []FlowRegion { return []FlowRegion{grapple} }, 50, []int{14}, []int{50}},
+		{"getting up: fast, each part one way", plain, func(i int) []FlowRegion { return []FlowRegion{getUp} }, 50, nil, nil},
+		{"stricter clash", must(NewViolent(ViolentConfig{Name: "v", Clash: 0.5})),
+			func(i int) []FlowRegion { return []FlowRegion{grapple} }, 50, nil, nil},
+		{"slow clash: people talking", plain, func(i int) []FlowRegion {
+			r := talkers
+			r.Spread, r.Clash = 0, 0.5
+			return []FlowRegion{r}
+		}, 50, nil, nil},
 		{"runner: fast, one way", plain, func(i int) []FlowRegion { return []FlowRegion{runner} }, 50, nil, nil},
 		{"people talking: every way, slow", plain, func(i int) []FlowRegion { return []FlowRegion{talkers} }, 50, nil, nil},
 		{"nobody", plain, func(i int) []FlowRegion { return nil }, 50, nil, nil},
