@@ -263,6 +263,13 @@ func (a *Analyser) holdStill(now time.Time, grey gocv.Mat) {
 	x.look = a.still.frame
 	fw, fh := grey.Cols(), grey.Rows()
 	at := toPixels(t.Box, fw, fh)
+	if !x.lookAt.Empty() {
+		// Once held, the track's box is the detector's box, which is
+		// often cut off at an edge of the figure (the table in front of
+		// them) and shifts the crop: the person stands where they were
+		// found, and the same crop shows the detector the same picture.
+		at = x.lookAt
+	}
 	c, err := a.person.Confirm(grey, at)
 	if err != nil {
 		x.done = true // a failing detector holds nothing
@@ -278,13 +285,48 @@ func (a *Analyser) holdStill(now time.Time, grey gocv.Mat) {
 		x.done = true
 	case stillHoldAt:
 		if x.anchor.Empty() {
-			x.anchor = c.Box
+			x.anchor, x.lookAt = c.Box, at
 		}
 		x.fails = 0
-		if a.pipe.Hold(t.ID, toNorm(c.Box, fw, fh)) {
+		held := toNorm(c.Box, fw, fh)
+		if a.pipe.Hold(t.ID, held) {
 			x.heldAt = now
 		}
+		a.endPieces(t, held)
 	}
+}
+
+// endPieces ends the other tracks that are pieces of the person just held
+// at box: a person standing still fades from the motion foreground piece
+// by piece, and a piece (their head, a shoulder) that the tracker took
+// for an object of its own stays behind as a ghost when they walk away,
+// for the next person there to take over with its dwell. The detector
+// found one person there: a coasting track lying within their box, and
+// smaller, is part of them.
+func (a *Analyser) endPieces(t *track.Track, box track.Box) {
+	tracks := a.pipe.Tracks()
+	for i := range tracks {
+		if piece(&tracks[i], t, box) {
+			a.pipe.End(tracks[i].ID)
+		}
+	}
+}
+
+// piece reports whether u, another track than t, is a piece of the person
+// held at box: coasting (no blob of its own), not in a group, smaller, and
+// lying within box (four fifths of it).
+func piece(u, t *track.Track, box track.Box) bool {
+	return u.ID != t.ID && u.Misses > 0 && !u.Merged() && u.Box.Area() < box.Area() && within(u.Box, box) >= 0.8
+}
+
+// within is the share of a's area inside b.
+func within(a, b track.Box) float64 {
+	x0, y0 := max(a.X, b.X), max(a.Y, b.Y)
+	x1, y1 := min(a.X+a.W, b.X+b.W), min(a.Y+a.H, b.Y+b.H)
+	if x1 <= x0 || y1 <= y0 || a.Area() <= 0 {
+		return 0
+	}
+	return (x1 - x0) * (y1 - y0) / a.Area()
 }
 
 // Tracks are the current confirmed tracks (tests and tuning only; never

@@ -33,8 +33,12 @@ const (
 	viewRebase = 2 * time.Minute
 )
 
-// holdStill is Config.HoldStill for every camera (no config knob yet).
-var holdStill = false
+// holdStill is Config.HoldStill for every camera (no config knob yet). On
+// since 2026-12-06: with the light-change rewind (track.Tracker.Rewind),
+// the hold's fixed crop, the end of a held person's pieces and of tracks
+// that walk out of the picture (docs/patterns.md, "Still people"), both
+// dwells of the real table clip are found and nothing is lost elsewhere.
+var holdStill = true
 
 // ForCamera is the analysis of one camera as its configuration says,
 // with fresh rules (they keep per-track state: every session builds its
@@ -79,8 +83,8 @@ func Settings(c config.Camera) Config {
 		// The config's values are PersonDetector*'s.
 		PersonDetector: c.PersonDetector,
 		Person:         pc,
-		// Off: measured on the real clips it did not help (docs/patterns.md,
-		// "person_detector: dnn"); it waits for a better identity guard.
+		// See holdStill; measured in docs/patterns.md ("person_detector:
+		// dnn", "Still people").
 		HoldStill: holdStill,
 		Stats:     framestat.Config{Rebase: framesAt(viewRebase, fps)},
 	}

@@ -18,12 +18,18 @@ import (
 // most one crop per frame in all (cost follows activity: nothing when
 // every track has a blob). A person there (Confirm: NanoDet person class,
 // score ≥ MinScore) whose box overlaps the track's and is of similar size
-// holds the track at that box, standing still. `maxFails` looks without
-// such a person and the track coasts and ends by the tracker's own rules
-// (today's behaviour). Identity guard: the first confirmed box is the
-// anchor; a later confirmed person who moved away from it or changed size
-// (stillSame) may be someone else, and the track is ended rather than let a
-// dwell chain two people. A blob for the track ends the hold (the person
+// holds the track at that box, standing still; later looks examine the
+// crop of that first confirmation again (the held box is the detector's,
+// often cut off by what stands in front of the person, and a crop around
+// it would show the detector another picture). Other coasting tracks
+// inside the held person's box are pieces of them and are ended
+// (Analyser.endPieces). `maxFails` looks in a row without such a person
+// and the track coasts and ends by the tracker's own rules (today's
+// behaviour). Identity guard: the first confirmed box is the anchor; a
+// later confirmed person who moved away from it or changed size
+// (stillSame) may be someone else, and the track is ended rather than let
+// a dwell chain two people. A track ended here hands its dwell to nobody
+// (pattern.Pipeline.End). A blob for the track ends the hold (the person
 // moves again); a new fade starts a new one with a new anchor.
 type stillHold struct {
 	every int
@@ -35,17 +41,20 @@ type stillHold struct {
 // coast as before.
 const maxStill = 16
 
-// maxFails is how many looks without the person end a hold.
+// maxFails is how many looks in a row without the person end a hold.
 const maxFails = 2
 
 type stillSlot struct {
 	id     int
 	born   time.Time
 	anchor image.Rectangle // first confirmed box, pixels; empty: none yet
-	heldAt time.Time       // the frame a hold was last asked for
-	look   int             // frame of the last look; 0: none
-	fails  int
-	done   bool // gave up or ended: no more looks for this track
+	// lookAt is the track's box at the first confirmation: later looks
+	// examine the same crop (see holdStill).
+	lookAt image.Rectangle
+	heldAt time.Time // the frame a hold was last asked for
+	look   int       // frame of the last look; 0: none
+	fails  int       // looks in a row without the person
+	done   bool      // gave up or ended: no more looks for this track
 	used   bool
 	seen   bool // scratch: the track is in this frame's list
 }

@@ -70,3 +70,29 @@ func TestStillDue(t *testing.T) {
 		t.Fatal("a blob for the track did not end its hold")
 	}
 }
+
+// TestPiece: a coasting track inside the box a person was just held at,
+// and smaller, is a piece of them (their head, left behind as they faded);
+// one with a blob of its own, one that sticks out, or the held track
+// itself is not.
+func TestPiece(t *testing.T) {
+	held := track.Box{X: 0.5, Y: 0.1, W: 0.2, H: 0.8}
+	self := track.Track{ID: 1, Box: held}
+	for _, tc := range []struct {
+		name string
+		u    track.Track
+		want bool
+	}{
+		{"head, coasting", track.Track{ID: 2, Box: track.Box{X: 0.55, Y: 0.12, W: 0.08, H: 0.1}, Misses: 3}, true},
+		{"head with a blob", track.Track{ID: 2, Box: track.Box{X: 0.55, Y: 0.12, W: 0.08, H: 0.1}}, false},
+		{"someone beside", track.Track{ID: 2, Box: track.Box{X: 0.65, Y: 0.1, W: 0.2, H: 0.7}, Misses: 3}, false},
+		{"larger", track.Track{ID: 2, Box: track.Box{X: 0.45, Y: 0.05, W: 0.3, H: 0.9}, Misses: 3}, false},
+		{"the held track", self, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := piece(&tc.u, &self, held); got != tc.want {
+				t.Errorf("piece = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -48,8 +48,9 @@ func (r *Loitering) handover(now time.Time, t *track.Track, f FrameInfo) (anchor
 
 // forget drops the state of tracks not seen in the zone this frame, and
 // remembers the anchors of those that ended (not those that merely walked
-// out of the zone) for a hand-over.
-func (r *Loitering) forget(now time.Time, tracks []track.Track) {
+// out of the zone, nor those ended because nobody was there any more or
+// someone else was: FrameInfo.ended) for a hand-over.
+func (r *Loitering) forget(now time.Time, tracks []track.Track, f FrameInfo) {
 	for i := range tracks {
 		r.alive[keyOf(&tracks[i])] = true
 	}
@@ -65,7 +66,7 @@ func (r *Loitering) forget(now time.Time, tracks []track.Track) {
 		if r.seen[k] {
 			continue
 		}
-		if !r.alive[k] && len(r.lost) < maxLost {
+		if !r.alive[k] && len(r.lost) < maxLost && !f.endedOnPurpose(k) {
 			r.lost = append(r.lost, lostAnchor{a, now})
 		}
 		delete(r.state, k)

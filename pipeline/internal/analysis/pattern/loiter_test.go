@@ -18,11 +18,15 @@ func TestLoiterHandover(t *testing.T) {
 		gap    int     // frames without a track (5 per second)
 		dx     float64 // where the second track shows, from the first's spot
 		onFrom int     // first frame the rule is on; -1: never
+		// ended: the first track was ended on purpose (Pipeline.End:
+		// nobody was there any more), not lost.
+		ended bool
 	}{
-		{"hidden 1 s", 5, 0, 300},
-		{"hidden 1 s, a step aside", 5, 0.03, 300},
-		{"gone 5 s", 25, 0, -1},
-		{"another spot (4 body heights away)", 5, -0.45, -1},
+		{"hidden 1 s", 5, 0, 300, false},
+		{"hidden 1 s, a step aside", 5, 0.03, 300, false},
+		{"gone 5 s", 25, 0, -1, false},
+		{"another spot (4 body heights away)", 5, -0.45, -1, false},
+		{"ended: the place was empty", 5, 0, -1, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,7 +48,11 @@ func TestLoiterHandover(t *testing.T) {
 					second.LastSeen = at(i)
 					ts = []track.Track{second}
 				}
-				if s := r.Observe(at(i), ts, FrameInfo{Width: fw, Height: fh}); s.On && onFrom < 0 {
+				f := FrameInfo{Width: fw, Height: fh}
+				if i == 200 && tt.ended {
+					f.ended = []trackKey{keyOf(&first)}
+				}
+				if s := r.Observe(at(i), ts, f); s.On && onFrom < 0 {
 					onFrom = i
 				}
 			}

@@ -76,6 +76,20 @@ type FrameInfo struct {
 	// persons is what the detector said about each track so far; set by
 	// Pipeline.Frame, nil without a detector.
 	persons *personMemory
+	// ended are the tracks ended on purpose since the previous frame
+	// (Pipeline.End): they stood for nobody any more, and gone from this
+	// frame's tracks they hand nothing on.
+	ended []trackKey
+}
+
+// endedOnPurpose reports whether k is one of f.ended.
+func (f FrameInfo) endedOnPurpose(k trackKey) bool {
+	for _, e := range f.ended {
+		if e == k {
+			return true
+		}
+	}
+	return false
 }
 
 // Detection is a neural detection that is not a person: its box and its

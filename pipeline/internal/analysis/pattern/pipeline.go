@@ -18,6 +18,10 @@ type Pipeline struct {
 	boxes   []track.Box
 	tracks  []track.Track
 	persons personMemory
+	// changing: the previous frame was a light change (or a moved view).
+	changing bool
+	// ended are the tracks End asked to end, for the next Frame's rules.
+	ended []trackKey
 }
 
 // NewPipeline builds a pipeline for one camera.
@@ -30,8 +34,12 @@ func NewPipeline(tc track.Config, rules ...Rule) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pipeline{needs: NeedsOf(rules), tracker: tr, engine: e}, nil
+	return &Pipeline{needs: NeedsOf(rules), tracker: tr, engine: e, ended: make([]trackKey, 0, maxEnded)}, nil
 }
+
+// maxEnded caps the tracks ended per frame that the rules are told of
+// (the still hold ends at most one per frame).
+const maxEnded = 8
 
 // Needs is what the pipeline's rules need measured on each frame.
 func (p *Pipeline) Needs() Needs { return p.needs }
@@ -59,6 +67,12 @@ func (p *Pipeline) Frame(now time.Time, blobs []image.Rectangle, f FrameInfo) []
 		}
 	}
 	f.Blobs = p.boxes
+	if p.needs.Scene && f.LightChange && !p.changing && !f.Warmup {
+		// The frame before the change was flagged was already part of it
+		// (track.Tracker.Rewind).
+		p.tracks = p.tracker.Rewind()
+	}
+	p.changing = f.LightChange
 	if p.needs.Scene && !f.Warmup && !f.LightChange && f.Width > 0 && f.Height > 0 {
 		p.tracks = p.tracker.Update(now, p.boxes)
 		if f.PersonsValid {
@@ -68,7 +82,10 @@ func (p *Pipeline) Frame(now time.Time, blobs []image.Rectangle, f FrameInfo) []
 	if p.persons.ev != nil {
 		f.persons = &p.persons
 	}
-	return p.engine.Observe(now, p.tracks, f)
+	f.ended = p.ended
+	ev := p.engine.Observe(now, p.tracks, f)
+	p.ended = p.ended[:0]
+	return ev
 }
 
 // Hold asks the tracker to keep the confirmed track id at b on the next
@@ -76,8 +93,21 @@ func (p *Pipeline) Frame(now time.Time, blobs []image.Rectangle, f FrameInfo) []
 func (p *Pipeline) Hold(id int, b track.Box) bool { return p.tracker.Hold(id, b) }
 
 // End asks the tracker to end track id on the next Frame
-// (track.Tracker.End).
-func (p *Pipeline) End(id int) bool { return p.tracker.End(id) }
+// (track.Tracker.End). The caller decided that the track no longer stands
+// for the object it followed (nobody is where it stood, or someone else
+// is): the rules are told (FrameInfo.ended), and loitering hands its
+// dwell to nobody.
+func (p *Pipeline) End(id int) bool {
+	if !p.tracker.End(id) {
+		return false
+	}
+	for i := range p.tracks {
+		if p.tracks[i].ID == id && len(p.ended) < cap(p.ended) {
+			p.ended = append(p.ended, keyOf(&p.tracks[i]))
+		}
+	}
+	return true
+}
 
 // ShiftHold is the global shift (fraction of the frame width) above which
 // blobs are ignored: about two pixels at 160 wide, well above the jitter of a

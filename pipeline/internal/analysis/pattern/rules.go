@@ -348,7 +348,7 @@ func (r *Loitering) Observe(now time.Time, tracks []track.Track, f FrameInfo) Si
 			best = math.Max(best, clamp01(dwell.Seconds()/(2*r.cfg.Dwell.Seconds())))
 		}
 	}
-	r.forget(now, tracks)
+	r.forget(now, tracks, f)
 	n := len(r.boxes)
 	return Signal{On: n > 0, Score: best, Count: n, Boxes: r.boxes}
 }

@@ -163,6 +163,21 @@ type Track struct {
 	// asked for it to end.
 	hold                          Box
 	holdPending, held, endPending bool
+	// undo is the state before the latest Update's hit (Rewind).
+	undo undoHit
+}
+
+// undoHit is what a hit changed, for Rewind: the track's state before it,
+// and the history sample the push dropped when the history was full.
+type undoHit struct {
+	ok                         bool
+	box, prevSeen              Box
+	lastSeen, last, prevSeenAt time.Time
+	misses, hits               int
+	vx, vy                     float64
+	confirmed, held            bool
+	dropped                    Sample
+	full                       bool
 }
 
 // Merged reports whether the object is hidden in another track's blob
@@ -251,6 +266,30 @@ func (t *Track) confined() bool {
 	return x1-x0 <= 3*w && y1-y0 <= h
 }
 
+// edgeBand is how close (fraction of the frame) to a border of the picture
+// a box counts as touching it.
+const edgeBand = 0.01
+
+// leavingSpeed is the outward speed, in the object's heights per second,
+// above which an object at a border is walking out of view: a person
+// walks at about one height per second, and one standing at the border,
+// swaying, has a velocity of a few hundredths (a margin also over the
+// jumps of a box that the border cuts off).
+const leavingSpeed = 0.25
+
+// leaving reports whether the object's latest detection touches a border
+// of the picture and it was moving out across that border: it walked out
+// of view, and it stopped nowhere, whatever its earlier path looked like
+// (a visitor who stood at a table for a while and then walks out of the
+// picture has a confined path, and would otherwise be kept for minutes
+// where they were last seen, for the next visitor to take over).
+func (t *Track) leaving() bool {
+	b := t.lastSeenBox()
+	v := leavingSpeed * b.H
+	return (b.X <= edgeBand && t.VX < -v) || (b.X+b.W >= 1-edgeBand && t.VX > v) ||
+		(b.Y <= edgeBand && t.VY < -v) || (b.Y+b.H >= 1-edgeBand && t.VY > v)
+}
+
 // recentMax is the largest detection area of the last second.
 func (t *Track) recentMax() float64 {
 	var m float64
@@ -318,6 +357,9 @@ func (tr *Tracker) Reset() {
 // and returns the confirmed tracks, including those coasting. The returned
 // slice is reused by the next Update.
 func (tr *Tracker) Update(now time.Time, dets []Box) []Track {
+	for _, t := range tr.tracks {
+		t.undo.ok = false
+	}
 	// Predict.
 	preds := tr.preds[:0]
 	for _, t := range tr.tracks {
@@ -445,6 +487,11 @@ func (tr *Tracker) Update(now time.Time, dets []Box) []Track {
 		}
 		tr.tracks = append(tr.tracks, tr.newTrack(now, d))
 	}
+	return tr.output()
+}
+
+// output is the confirmed tracks, in tr.out.
+func (tr *Tracker) output() []Track {
 	tr.out = tr.out[:0]
 	for _, t := range tr.tracks {
 		if t.confirmed {
@@ -452,6 +499,44 @@ func (tr *Tracker) Update(now time.Time, dets []Box) []Track {
 		}
 	}
 	return tr.out
+}
+
+// Rewind takes back the detections of the latest Update, which turned out
+// to be the first frame of a light change (or of a moved view): the motion
+// detector flags a change only once most of the picture differs, and the
+// frame before, already part of the ramp of an auto exposure, gives blobs
+// that are the picture changing, not objects. A track matched to one of
+// them would take its box (often most of the frame), and once the
+// re-learnt background hides whoever stands still, that box is all that
+// is left of them: the still-person hold would look in the wrong place,
+// and the next time they move the loitering rule would take them for
+// someone else. Each track matched by that Update gets back its box,
+// velocity and last detection, and the frame counts as a miss for it
+// (at the time of that Update); a track born from such a blob is not
+// confirmed and dies at its next miss. It returns the confirmed tracks,
+// like Update.
+func (tr *Tracker) Rewind() []Track {
+	for _, t := range tr.tracks {
+		u := t.undo
+		if !u.ok {
+			continue
+		}
+		t.undo.ok = false
+		at := t.History[len(t.History)-1].At
+		t.History = t.History[:len(t.History)-1]
+		if u.full {
+			t.History = append(t.History, Sample{})
+			copy(t.History[1:], t.History)
+			t.History[0] = u.dropped
+		}
+		t.Box, t.prevSeen = u.box, u.prevSeen
+		t.LastSeen, t.last, t.prevSeenAt = u.lastSeen, u.last, u.prevSeenAt
+		t.Misses, t.hits = u.misses, u.hits
+		t.VX, t.VY = u.vx, u.vy
+		t.confirmed, t.held = u.confirmed, u.held
+		tr.miss(t, at)
+	}
+	return tr.output()
 }
 
 // dies reports whether an unmatched track that is not part of a group has
@@ -608,8 +693,22 @@ func (tr *Tracker) holdAt(t *Track, now time.Time) {
 }
 
 func (tr *Tracker) hit(t *Track, now time.Time, d Box) {
-	t.held = false
+	t.undo = undoHit{ok: true, box: t.Box, prevSeen: t.prevSeen, lastSeen: t.LastSeen, last: t.last,
+		prevSeenAt: t.prevSeenAt, misses: t.Misses, hits: t.hits, vx: t.VX, vy: t.VY,
+		confirmed: t.confirmed, held: t.held}
+	if n := len(t.History); n == tr.cfg.History && n > 0 {
+		t.undo.full, t.undo.dropped = true, t.History[0]
+	}
 	t.prevSeen, t.prevSeenAt = t.lastSeenBox(), t.LastSeen
+	if t.held {
+		// The latest sample is a hold: the detector's box of the whole
+		// figure, not a motion blob, which covers only what moves. The
+		// velocity starts afresh from this blob (it stays zero, as the
+		// hold left it, until the next one), rather than from the
+		// difference between two kinds of box.
+		t.prevSeen, t.prevSeenAt = d, now
+	}
+	t.held = false
 	t.Box, t.LastSeen, t.last = d, now, now
 	t.Misses = 0
 	if !t.confirmed {
@@ -645,7 +744,7 @@ func (tr *Tracker) miss(t *Track, now time.Time) {
 		// Pacing over the same few steps for many seconds is staying too:
 		// the background model learns a path walked again and again, and
 		// such a person is then seen only now and then.
-		t.static = t.static || t.confined()
+		t.static = (t.static || t.confined()) && !t.leaving()
 	}
 	dt := now.Sub(t.last).Seconds()
 	if t.static {
