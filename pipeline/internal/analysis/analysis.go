@@ -240,6 +240,7 @@ func (a *Analyser) Apply(now time.Time, grey gocv.Mat) Frame {
 	if a.person != nil && !res.Warmup && !res.LightChange {
 		pr := a.person.Detect(grey, res.Boxes)
 		f.Info.Persons, f.Info.PersonsChecked, f.Info.PersonsValid = pr.Persons, pr.Checked, true
+		f.Info.PersonsNeural = a.person.Neural()
 		a.objects = a.objects[:0]
 		for _, o := range pr.Objects {
 			a.objects = append(a.objects, pattern.Detection{Box: o.Box, Class: o.Class.String()})

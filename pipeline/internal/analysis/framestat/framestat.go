@@ -60,6 +60,9 @@ func (c Config) withDefaults() Config {
 type Meter struct {
 	cfg                           Config
 	mean, std, lap, small, smallF gocv.Mat
+	// lapF, lapSq: the Laplacian in float and squared; cellMean, cellSq:
+	// their means per cell of the sharpness grid.
+	lapF, lapSq, cellMean, cellSq gocv.Mat
 	ref, win                      gocv.Mat
 	// prevF is the previous full measurement's downscaled frame: the
 	// texture check correlates the view with itself a moment ago.
@@ -89,7 +92,7 @@ func New(cfg Config) (*Meter, error) {
 	return &Meter{
 		cfg: cfg, mean: gocv.NewMat(), std: gocv.NewMat(), lap: gocv.NewMat(),
 		small: gocv.NewMat(), smallF: gocv.NewMat(), ref: gocv.NewMat(), win: gocv.NewMat(),
-		prevF: gocv.NewMat(),
+		prevF: gocv.NewMat(), lapF: gocv.NewMat(), lapSq: gocv.NewMat(), cellMean: gocv.NewMat(), cellSq: gocv.NewMat(),
 	}, nil
 }
 
@@ -129,6 +132,7 @@ func (m *Meter) measureFull(grey gocv.Mat, size image.Point) pattern.FrameStats 
 	lapMean := m.lap.Sum().Val1 / n
 	l2 := gocv.Norm(m.lap, gocv.NormL2)
 	st.Sharpness = max(0, l2*l2/n-lapMean*lapMean)
+	m.measureCells(&st)
 
 	if size != m.size {
 		m.size, m.hasRef, m.hasPrev, m.refMatched, m.lowTexture, m.shifted = size, false, false, false, false, 0
@@ -178,6 +182,27 @@ func (m *Meter) measureFull(grey gocv.Mat, size image.Point) pattern.FrameStats 
 	return st
 }
 
+// measureCells fills st.Cells from the Laplacian of the frame: the
+// variance per cell, as the mean of the square less the square of the mean,
+// both averaged over each cell by an area resize (exact: OpenCV's area
+// interpolation averages the source pixels each target pixel covers).
+func (m *Meter) measureCells(st *pattern.FrameStats) {
+	m.lap.ConvertTo(&m.lapF, gocv.MatTypeCV32F)
+	gocv.Multiply(m.lapF, m.lapF, &m.lapSq)
+	grid := image.Pt(pattern.CellCols, pattern.CellRows)
+	if m.lapF.Cols() < grid.X || m.lapF.Rows() < grid.Y {
+		return
+	}
+	gocv.Resize(m.lapF, &m.cellMean, grid, 0, 0, gocv.InterpolationArea)
+	gocv.Resize(m.lapSq, &m.cellSq, grid, 0, 0, gocv.InterpolationArea)
+	for y := range pattern.CellRows {
+		for x := range pattern.CellCols {
+			mu := float64(m.cellMean.GetFloatAt(y, x))
+			st.Cells[y*pattern.CellCols+x] = max(0, float64(m.cellSq.GetFloatAt(y, x))-mu*mu)
+		}
+	}
+}
+
 // refMatch is the phase-correlation response from which a view in place
 // matches the reference: a reference that never matched a view that well
 // has no structure to measure a displacement against.
@@ -208,7 +233,7 @@ func (m *Meter) Close() error {
 	}
 	m.closed = true
 	var err error
-	for _, x := range []*gocv.Mat{&m.mean, &m.std, &m.lap, &m.small, &m.smallF, &m.ref, &m.win, &m.prevF} {
+	for _, x := range []*gocv.Mat{&m.mean, &m.std, &m.lap, &m.small, &m.smallF, &m.ref, &m.win, &m.prevF, &m.lapF, &m.lapSq, &m.cellMean, &m.cellSq} {
 		err = errors.Join(err, x.Close())
 	}
 	return err

@@ -256,3 +256,53 @@ func TestLowTexture(t *testing.T) {
 		t.Errorf("Measure on a flat view: %v allocations, want at most 1", n)
 	}
 }
+
+// TestCellsAreLaplacianVariancePerCell: each of FrameStats.Cells is the
+// variance of the Laplacian over its cell of the grid (the area resize
+// averages exactly), so that a cover over part of the view shows in the
+// cells it covers and nowhere else.
+func TestCellsAreLaplacianVariancePerCell(t *testing.T) {
+	m := newMeter(t)
+	g := gocv.NewMatWithSize(360, 640, gocv.MatTypeCV8UC1)
+	defer g.Close()
+	lap, mean, std := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
+	defer lap.Close()
+	defer mean.Close()
+	defer std.Close()
+	cw, ch := 640/pattern.CellCols, 360/pattern.CellRows
+	for _, tc := range []struct {
+		name    string
+		blurred image.Rectangle // smoothed part of the frame
+	}{
+		{"sharp", image.Rectangle{}},
+		{"right half covered", image.Rect(320, 0, 640, 360)},
+		{"bottom row of cells covered", image.Rect(0, 270, 640, 360)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gocv.RandU(&g, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(256, 0, 0, 0))
+			if !tc.blurred.Empty() {
+				r := g.Region(tc.blurred)
+				gocv.GaussianBlur(r, &r, image.Pt(31, 31), 0, 0, gocv.BorderReplicate)
+				r.Close()
+			}
+			st := m.Measure(time.Time{}, g, true)
+			gocv.Laplacian(g, &lap, gocv.MatTypeCV16S, 3, 1, 0, gocv.BorderReplicate)
+			for y := range pattern.CellRows {
+				for x := range pattern.CellCols {
+					cell := image.Rect(x*cw, y*ch, (x+1)*cw, (y+1)*ch)
+					r := lap.Region(cell)
+					gocv.MeanStdDev(r, &mean, &std)
+					r.Close()
+					want := std.GetDoubleAt(0, 0) * std.GetDoubleAt(0, 0)
+					got := st.Cells[y*pattern.CellCols+x]
+					if math.Abs(got-want) > 1e-3*want+1e-6 {
+						t.Errorf("cell (%d,%d): %v, meanStdDev of its Laplacian gives %v", x, y, got, want)
+					}
+					if lost := got < 0.25*st.Sharpness; lost != cell.In(tc.blurred) && !tc.blurred.Empty() {
+						t.Errorf("cell (%d,%d): sharpness %v of the frame's %v; covered: %v", x, y, got, st.Sharpness, cell.In(tc.blurred))
+					}
+				}
+			}
+		})
+	}
+}

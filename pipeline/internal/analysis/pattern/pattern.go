@@ -68,6 +68,9 @@ type FrameInfo struct {
 	// frame: one of them without a person inside was looked at and holds
 	// none (blobs it skipped, too small or not due, are not here).
 	PersonsChecked []track.Box
+	// PersonsNeural: the detector is the neural one (NanoDet), whose
+	// examination that finds nobody is trusted at once (rejectAfterNeural).
+	PersonsNeural bool
 	// Objects are the vehicles and bags a neural detector found on this
 	// frame's blobs; they name an event's class (Event.Class), nothing
 	// else.
@@ -183,6 +186,12 @@ type FrameStats struct {
 	// Sharpness is the variance of the Laplacian: drops when the lens is
 	// defocused, smeared or covered.
 	Sharpness float64
+	// Cells are the sharpness (variance of the Laplacian) of each cell of
+	// a CellCols×CellRows grid over the frame, row by row: where the view
+	// lost its detail. The whole frame's Sharpness is dominated by its
+	// most detailed part, so a cover sliding over the rest of the lens
+	// hardly moves it; the cells see it (tamper's cover_share).
+	Cells [CellCols * CellRows]float64
 	// Shift is the global displacement against the reference view, as a
 	// fraction of the frame width: the camera was moved.
 	Shift float64
@@ -197,6 +206,15 @@ type FrameStats struct {
 	// a moved view would blind every rule.
 	LowTexture bool
 }
+
+// CellCols and CellRows are the grid of FrameStats.Cells: cells of about
+// 80×90 px on a 640×360 frame, each large enough to hold a piece of
+// structure (a window, a wheel) and small enough that a cover's edge
+// crosses few of them.
+const (
+	CellCols = 8
+	CellRows = 4
+)
 
 // MinShiftConfidence is the phase-correlation response below which a
 // correlation found no peak. Real camera views correlate with their

@@ -75,6 +75,21 @@ func walkX(x0, v float64, y float64) func(i int) frame {
 	}
 }
 
+// cellStats is a frame of the given brightness whose cells all have the
+// same sharpness but the first lost ones, which keep factor of it; the
+// whole frame's sharpness is their mean.
+func cellStats(mean, sharp float64, lost int, factor float64) FrameStats {
+	st := FrameStats{Valid: true, Mean: mean, StdDev: 30}
+	for k := range st.Cells {
+		st.Cells[k] = sharp
+		if k < lost {
+			st.Cells[k] = factor * sharp
+		}
+		st.Sharpness += st.Cells[k] / float64(len(st.Cells))
+	}
+	return st
+}
+
 func TestRules(t *testing.T) {
 	door := Zone{Name: "door", Polygon: rect(0.4, 0.5, 0.6, 0.9)}
 	upLine := geometry.Line{A: geometry.Point{X: 0.5, Y: 0.95}, B: geometry.Point{X: 0.5, Y: 0.3}, Direction: geometry.LeftToRight}
@@ -133,6 +148,35 @@ func TestRules(t *testing.T) {
 			}
 			return frame{info: FrameInfo{Stats: st}}
 		}, 60, []int{40}},
+		{"tamper half covered by something translucent", must(NewTamper(TamperConfig{Name: "t", Duration: 2 * time.Second, Learn: 3 * time.Second})), func(i int) frame {
+			// The sharp half stays clear: the whole frame's sharpness
+			// keeps half its value, above blur_ratio.
+			if i >= 30 {
+				return frame{info: FrameInfo{Stats: cellStats(140, 400, 16, 0.05)}}
+			}
+			return frame{info: FrameInfo{Stats: cellStats(120, 400, 0, 1)}}
+		}, 60, []int{40}},
+		{"tamper a third covered is not", must(NewTamper(TamperConfig{Name: "t", Duration: 2 * time.Second, Learn: 3 * time.Second})), func(i int) frame {
+			if i >= 30 {
+				return frame{info: FrameInfo{Stats: cellStats(120, 400, 10, 0.05)}}
+			}
+			return frame{info: FrameInfo{Stats: cellStats(120, 400, 0, 1)}}
+		}, 60, nil},
+		{"tamper exposure darkening every cell is not", must(NewTamper(TamperConfig{Name: "t", Duration: 2 * time.Second, Learn: 3 * time.Second})), func(i int) frame {
+			// 70/120 of the brightness is a third of every cell's
+			// Laplacian variance, and less where a car passes: uncorrected,
+			// 20 of the 32 cells would be below a quarter of their normal.
+			if i >= 30 {
+				st := cellStats(70, 400, 20, 0.7)
+				st.Sharpness = 0
+				for k := range st.Cells {
+					st.Cells[k] *= 0.34
+					st.Sharpness += st.Cells[k] / float64(len(st.Cells))
+				}
+				return frame{info: FrameInfo{Stats: st}}
+			}
+			return frame{info: FrameInfo{Stats: cellStats(120, 400, 0, 1)}}
+		}, 60, nil},
 		{"tamper exposure change is not", must(NewTamper(TamperConfig{Name: "t"})), func(i int) frame {
 			st := FrameStats{Valid: true, Mean: 120, StdDev: 30, Sharpness: 400}
 			if i >= 30 {

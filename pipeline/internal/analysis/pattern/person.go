@@ -5,18 +5,28 @@ import (
 	"github.com/edgeguard/edgeguard/pipeline/internal/analysis/track"
 )
 
-// A person detector (pipeline/internal/analysis/person, HOG) looks at a blob now and then,
-// not on every frame, and misses people in some poses. What it said is
-// therefore remembered per track: one detection makes the track a person for
-// the rest of its life (also once they lie down or walk into a group, when
-// no detector would confirm them), and only repeated examinations that find
-// nobody make it an object. In between, the shape heuristic decides.
+// A person detector (pipeline/internal/analysis/person, NanoDet or HOG) looks at a blob now
+// and then, not on every frame, and misses people in some poses. What it
+// said is therefore remembered per track: one detection makes the track a
+// person for the rest of its life (also once they lie down or walk into a
+// group, when no detector would confirm them), and examinations that find
+// nobody make it an object (one for NanoDet, repeated ones for HOG). Before
+// that, the shape heuristic decides.
 
 // rejectAfter is how many examinations must find nobody on a track that
 // was never confirmed before it counts as an object: HOG misses real people
 // now and then (an odd pose, a bag, partial occlusion), rarely three
 // times in a row.
 const rejectAfter = 3
+
+// rejectAfterNeural is the same for the neural detector: one. NanoDet
+// looked at the figure itself and knows more classes than "person" (a car
+// seen from above is as tall and narrow as a person, and HOG's three looks
+// left the shape heuristic in charge for the seconds it drove through the
+// view); its "nobody here" outweighs the box's shape. A person it missed
+// once is a person again at the next look that finds them (about a second
+// later): a confirmation always wins.
+const rejectAfterNeural = 1
 
 // personEvidence is what the person detector said about one track.
 type personEvidence struct {
@@ -102,7 +112,7 @@ func coverOf(a, b track.Box) float64 {
 }
 
 // ClassifyTrack says "person" or "object" for a track: a person detector's
-// verdict where the camera runs one (person_detector: hog) and it has
+// verdict where the camera runs one (person_detector: dnn or hog) and it has
 // decided, the shape heuristic (Classify) otherwise.
 func ClassifyTrack(t *track.Track, f FrameInfo, p geometry.Perspective) Class {
 	if f.persons != nil {
@@ -110,7 +120,7 @@ func ClassifyTrack(t *track.Track, f FrameInfo, p geometry.Perspective) Class {
 			switch {
 			case e.confirmed:
 				return Person
-			case e.empty >= rejectAfter:
+			case e.empty >= rejectAfter, f.PersonsNeural && e.empty >= rejectAfterNeural:
 				return Object
 			}
 		}

@@ -21,8 +21,9 @@ func body(r image.Rectangle) track.Box {
 
 // TestPersonDetectorVerdict: with a person detector, class person follows
 // its verdict per track: confirmed once, a person for good (lying down
-// too); examined three times without a person, an object (though tall and
-// narrow); not yet decided, the shape heuristic.
+// too); examined without a person (three times by HOG, once by the neural
+// detector), an object (though tall and narrow); not yet decided, the
+// shape heuristic.
 func TestPersonDetectorVerdict(t *testing.T) {
 	zone := Zone{Name: "z", Polygon: rect(0, 0, 1, 1)}
 	tests := []struct {
@@ -51,6 +52,34 @@ func TestPersonDetectorVerdict(t *testing.T) {
 			}
 			return f
 		}, false},
+		{"tall, HOG found nobody only once", func(i int) frame {
+			b := standing(0.5, 0.8, 0.25)
+			f := frame{blobs: []image.Rectangle{b}, info: FrameInfo{PersonsValid: true}}
+			if i == 4 {
+				f.info.PersonsChecked = []track.Box{normBox(b)}
+			}
+			return f
+		}, true},
+		{"tall, the neural detector found nobody once (a car from above)", func(i int) frame {
+			b := standing(0.5, 0.8, 0.25)
+			f := frame{blobs: []image.Rectangle{b}, info: FrameInfo{PersonsValid: true, PersonsNeural: true}}
+			if i == 4 {
+				f.info.PersonsChecked = []track.Box{normBox(b)}
+			}
+			return f
+		}, false},
+		{"neural: missed once, then found", func(i int) frame {
+			b := standing(0.5, 0.8, 0.25)
+			f := frame{blobs: []image.Rectangle{b}, info: FrameInfo{PersonsValid: true, PersonsNeural: true}}
+			switch i {
+			case 4:
+				f.info.PersonsChecked = []track.Box{normBox(b)}
+			case 9:
+				f.info.Persons = []track.Box{body(b)}
+				f.info.PersonsChecked = []track.Box{normBox(b)}
+			}
+			return f
+		}, true},
 		{"tall, not examined yet", func(i int) frame {
 			return frame{blobs: []image.Rectangle{standing(0.5, 0.8, 0.25)}, info: FrameInfo{PersonsValid: true}}
 		}, true},

@@ -700,12 +700,24 @@ func (r *PersonDown) Observe(now time.Time, tracks []track.Track, f FrameInfo) S
 
 // ------------------------------------------------------------------- tamper
 
+// minCellTexture is the share of the frame's normal sharpness a cell's own
+// normal sharpness must reach to count in cover_share: a cell of sky or
+// plain wall has no detail to lose, and its ratio to its own normal is
+// noise.
+const minCellTexture = 0.1
+
+// minTexturedCells is the fewest cells with detail that cover_share is
+// judged on; a view with fewer (a plain wall with one sign) is judged by
+// its whole-frame sharpness alone.
+const minTexturedCells = 8
+
 // TamperConfig configures tamper.
 type TamperConfig struct {
 	Name       string
 	DarkMean   float64       `key:"dark_mean" default:"20" range:"1..128" help:"a mean brightness (grey level) below this is a covered or blinded lens"`
 	FlatStdDev float64       `key:"flat_stddev" default:"6" range:"0.5..64" help:"a contrast (standard deviation of grey levels) below this is a covered lens"`
 	BlurRatio  float64       `key:"blur_ratio" default:"0.25" range:"0.01..0.9" help:"a sharpness below this share of the normal sharpness is a defocused or smeared lens"`
+	CoverShare float64       `key:"cover_share" default:"0.5" range:"0.2..1" help:"a view of which this share lost its sharpness (each part below blur_ratio of its own) is a covered lens, if only partly or by something translucent"`
 	Shift      float64       `key:"shift" default:"0.03" range:"0.005..0.5" help:"a view moved by more than this share of the image width is a moved camera"`
 	Duration   time.Duration `key:"duration" default:"5s" range:"0s..1h" help:"how long the condition must hold; also how long a camera must deliver no picture for video loss"`
 	Learn      time.Duration `key:"learn" default:"10s" range:"1s..1h" help:"how long the normal sharpness is learnt after the start"`
@@ -721,6 +733,11 @@ type Tamper struct {
 	start   time.Time
 	normal  float64 // learnt normal sharpness
 	samples int
+	// cells is the learnt normal sharpness of each cell of the frame
+	// statistics' grid (FrameStats.Cells), learnt as normal is.
+	cells [CellCols * CellRows]float64
+	// mean is the learnt normal brightness the cells were learnt at.
+	mean float64
 	// Reason is why the rule is on: "covered", "defocused", "moved".
 	reason string
 }
@@ -745,6 +762,40 @@ func (r *Tamper) Duration() time.Duration { return r.cfg.Duration }
 // "defocused" or "moved"; "" when not tampered.
 func (r *Tamper) Reason() string { return r.reason }
 
+// lostShare is the share of the view's detailed cells (minCellTexture)
+// whose sharpness fell below blur_ratio of their own normal: how much of
+// the lens no longer sees the scene. Counted by cells, not by their
+// sharpness, so that it measures area: the whole frame's sharpness is
+// the sharpest part's, and a cover that leaves that part clear for last
+// (bubble wrap sliding in from one side) hardly lowers it until the lens
+// is nearly covered.
+func (r *Tamper) lostShare(s FrameStats) float64 {
+	floor := minCellTexture * r.normal
+	// Auto exposure and gain scale every grey level, and the Laplacian's
+	// variance with their square: a frame darkened by the exposure while a
+	// bright car passes has lost contrast, not detail. The cells are
+	// compared at the brightness they were learnt at (the whole frame's,
+	// not the cell's own: a cover changes that).
+	gain := 1.0
+	if s.Mean >= 1 && r.mean >= 1 {
+		gain = (r.mean / s.Mean) * (r.mean / s.Mean)
+	}
+	textured, lost := 0, 0
+	for i, n := range r.cells {
+		if n <= 0 || n < floor {
+			continue
+		}
+		textured++
+		if s.Cells[i]*gain < r.cfg.BlurRatio*n {
+			lost++
+		}
+	}
+	if textured < minTexturedCells {
+		return 0
+	}
+	return float64(lost) / float64(textured)
+}
+
 func (r *Tamper) Observe(now time.Time, _ []track.Track, f FrameInfo) Signal {
 	s := f.Stats
 	if !s.Valid {
@@ -756,6 +807,10 @@ func (r *Tamper) Observe(now time.Time, _ []track.Track, f FrameInfo) Signal {
 	covered := s.Mean < r.cfg.DarkMean || s.StdDev < r.cfg.FlatStdDev
 	blurred := r.samples > 0 && s.Sharpness < r.cfg.BlurRatio*r.normal
 	moved := s.Shift > r.cfg.Shift
+	lost := 0.0
+	if r.samples > 0 {
+		lost = r.lostShare(s)
+	}
 	r.reason = ""
 	var score float64
 	switch {
@@ -763,6 +818,12 @@ func (r *Tamper) Observe(now time.Time, _ []track.Track, f FrameInfo) Signal {
 		r.reason = "covered"
 		score = 1 - clamp01(s.StdDev/(4*r.cfg.FlatStdDev))
 		score = math.Max(score, 0.6)
+	case lost >= r.cfg.CoverShare && !blurred:
+		// Most of the view lost its detail, but not the whole frame's
+		// sharpness: a cover over part of the lens, or a translucent one
+		// still sliding in while the most detailed part is clear.
+		r.reason = "covered"
+		score = math.Max(lost, 0.6)
 	case blurred:
 		r.reason = "defocused"
 		score = 1 - clamp01(s.Sharpness/math.Max(r.normal, 1e-9))
@@ -775,10 +836,14 @@ func (r *Tamper) Observe(now time.Time, _ []track.Track, f FrameInfo) Signal {
 		// Learn normal sharpness: a running mean during the learning
 		// period, then a slow follow so day and night both count as normal.
 		r.samples++
+		k := 3000.0
 		if now.Sub(r.start) < r.cfg.Learn {
-			r.normal += (s.Sharpness - r.normal) / float64(r.samples)
-		} else {
-			r.normal += (s.Sharpness - r.normal) / 3000
+			k = float64(r.samples)
+		}
+		r.normal += (s.Sharpness - r.normal) / k
+		r.mean += (s.Mean - r.mean) / k
+		for i, v := range s.Cells {
+			r.cells[i] += (v - r.cells[i]) / k
 		}
 		return Signal{}
 	}

@@ -1,6 +1,7 @@
 package staticobj
 
 import (
+	"image"
 	"reflect"
 	"testing"
 	"time"
@@ -86,6 +87,10 @@ func TestStaticRegions(t *testing.T) {
 	early := box
 	early.Disappear = sec(15)
 	steps := []scene.Step{{At: sec(15), Offset: 30}, {At: sec(35), Offset: -55}}
+	moved := box
+	moved.Disappear = sec(30)
+	movedTo := moved
+	movedTo.Appear, movedTo.Disappear, movedTo.Pos.X = sec(30), time.Hour, box.Pos.X+0.01
 	trees := []scene.Tree{{X0: 0.0, Y0: 0.0, X1: 0.22, Y1: 0.34, Amplitude: 3, Hz: 0.7}, {X0: 0.85, Y0: 0.05, X1: 1, Y1: 0.3, Amplitude: 2, Hz: 1.1}}
 	stepRelearn := func(at time.Duration) bool {
 		return (at >= sec(15) && at < sec(16.2)) || (at >= sec(35) && at < sec(36.2))
@@ -108,6 +113,8 @@ func TestStaticRegions(t *testing.T) {
 		// Steps the motion detector might not call a light change: +15, −20.
 		{"small exposure steps, not re-learnt", scene.Script{Base: base(640, 360), Exposure: []scene.Step{{At: sec(15), Offset: 15}, {At: sec(35), Offset: -35}}}, 5, nil, 0, scene.Prop{}},
 		{"trees in wind", scene.Script{Base: base(640, 360), Trees: trees}, 5, nil, 0, scene.Prop{}},
+		// Set back a few pixels off its place (displaced): nothing is gone.
+		{"box moved 6 px", scene.Script{Base: base(640, 360), Props: []scene.Prop{moved, movedTo}}, 5, nil, 0, scene.Prop{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -383,6 +390,64 @@ func TestGhostOrTaken(t *testing.T) {
 			}
 			if tt.taken && !seen {
 				t.Fatal("no gap")
+			}
+		})
+	}
+}
+
+// TestExposureFitIgnoresWhatMoves: the gain and offset that map the
+// background onto the frame are fitted where the frame agreed with the
+// background and nothing moves: an arm reaching into a third of the view
+// changes the whole frame's spread, not the exposure. Where too little of
+// the view is quiet, the whole frame is used (an exposure step moves every
+// pixel).
+func TestExposureFitIgnoresWhatMoves(t *testing.T) {
+	const w, h = 320, 180
+	arm := image.Rect(200, 0, 320, 180) // 37 % of the view
+	for _, tc := range []struct {
+		name      string
+		offset    float64         // exposure change of the whole frame
+		bright    image.Rectangle // painted 250 in the frame, marked moving
+		wantGain  float64
+		wantShift float64 // mc - mb
+		tol       float64
+	}{
+		{"quiet view", 0, image.Rectangle{}, 1, 0, 0.02},
+		{"arm reaching in", 0, arm, 1, 0, 0.02},
+		{"exposure +20 everywhere", 20, image.Rect(0, 0, w, h), 1, 20, 0.02},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStage(t, Config{})
+			s.work = image.Pt(w, h)
+			bg := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC1)
+			defer bg.Close()
+			for y := range h {
+				for x := range w {
+					bg.SetUCharAt(y, x, uint8(60+(x*7+y*13)%120)) // a textured scene
+				}
+			}
+			bg.ConvertTo(&s.bg, gocv.MatTypeCV32F)
+			bg.ConvertToWithParams(&s.cur, gocv.MatTypeCV8U, 1, float32(tc.offset))
+			s.fg.Close()
+			s.moved.Close()
+			s.fg = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC1)
+			s.moved = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC1)
+			s.fg.SetTo(gocv.NewScalar(0, 0, 0, 0))
+			s.moved.SetTo(gocv.NewScalar(0, 0, 0, 0))
+			if !tc.bright.Empty() {
+				m := s.moved.Region(tc.bright)
+				m.SetTo(gocv.NewScalar(255, 0, 0, 0))
+				m.Close()
+				if tc.offset == 0 {
+					c := s.cur.Region(tc.bright)
+					c.SetTo(gocv.NewScalar(250, 0, 0, 0))
+					c.Close()
+				}
+			}
+			s.masked = true
+			mc, sc, mb, sb := s.exposureStats()
+			if g := sc / sb; abs(g-tc.wantGain) > tc.tol || abs(mc-mb-tc.wantShift) > 1 {
+				t.Errorf("gain %.3f, shift %.1f; want %.2f, %.0f", g, mc-mb, tc.wantGain, tc.wantShift)
 			}
 		})
 	}
