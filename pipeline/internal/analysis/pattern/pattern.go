@@ -83,6 +83,17 @@ type FrameInfo struct {
 	// (Pipeline.End): they stood for nobody any more, and gone from this
 	// frame's tracks they hand nothing on.
 	ended []trackKey
+	// tracker is the pipeline's tracker, for rules that know more about a
+	// track than its blobs tell (stopAt); nil outside a Pipeline.
+	tracker *track.Tracker
+}
+
+// stopAt tells the tracker that track id has stopped at b
+// (track.Tracker.Stop); nothing without a tracker.
+func (f FrameInfo) stopAt(id int, b track.Box) {
+	if f.tracker != nil {
+		f.tracker.Stop(id, b)
+	}
 }
 
 // endedOnPurpose reports whether k is one of f.ended.

@@ -202,6 +202,38 @@ func TestPersonDownOnRealShapes(t *testing.T) {
 			}
 			return frame{}
 		}, []int{16 + 15}},
+		{"a fall that fades in jumping pieces stays down", func(i int) frame {
+			// He falls forward and slides: the lying box moves on, then
+			// the background model leaves pieces that jump ahead and
+			// lower (their union about twice his box, their foot
+			// moving), then nothing: to the tracker alone a walker
+			// lost, who coasts on and dies before the down time is up.
+			cx, fy := int(x*fw)+6*4, int(y*fh)
+			switch {
+			case i < 16:
+				return one(standing(x, y, h))
+			case i < 21:
+				return one(lying(x+0.01*float64(i-16), y, h))
+			case i == 21:
+				return one(image.Rect(cx+10, fy-15, cx+50, fy+10))
+			case i == 22:
+				return one(image.Rect(cx+25, fy-5, cx+55, fy+20))
+			}
+			return frame{}
+		}, []int{16 + 15}},
+		{"walking out at the bottom is not down", func(i int) frame {
+			// The border cuts the walker's box off: wide and low, as if
+			// lying, then gone: walked out, not kept.
+			ph, pw := int(h*fh), int(0.25*h*fh) // with a bag: half a height wide
+			switch {
+			case i < 16:
+				return one(standing(x, y, h))
+			case i < 22:
+				foot := int(y*fh) + (i-15)*25 // walking down, out of view
+				return one(image.Rect(int(x*fw)-pw, foot-ph, int(x*fw)+pw, min(foot, fh)))
+			}
+			return frame{}
+		}, nil},
 		{"a small wide fragment is not a body lying", func(i int) frame {
 			if i < 16 {
 				return one(standing(x, y, h))
@@ -239,6 +271,37 @@ func TestPersonDownOnRealShapes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPersonDownStopNoAllocs: keeping a fallen person's track stopped
+// (Tracker.Stop on every frame while down) allocates nothing per frame.
+func TestPersonDownStopNoAllocs(t *testing.T) {
+	r, err := NewPersonDown(PersonDownConfig{Name: "d", DownTime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPipeline(track.Config{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := FrameInfo{Width: fw, Height: fh}
+	i := 0
+	for ; i < 40; i++ {
+		var blobs []image.Rectangle
+		switch {
+		case i < 16:
+			blobs = []image.Rectangle{standing(0.5, 0.8, 0.3)}
+		case i < 21:
+			blobs = []image.Rectangle{lying(0.5, 0.8, 0.3)}
+		}
+		p.Frame(at(i), blobs, f)
+	}
+	if ts := p.Tracks(); len(ts) != 1 || ts[0].Misses == 0 {
+		t.Fatalf("tracks %+v, want the fallen person coasting", ts)
+	}
+	if n := testing.AllocsPerRun(20, func() { i++; p.Frame(at(i), nil, f) }); n != 0 {
+		t.Errorf("%v allocations per frame, want 0", n)
 	}
 }
 

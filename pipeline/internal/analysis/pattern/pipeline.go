@@ -83,6 +83,7 @@ func (p *Pipeline) Frame(now time.Time, blobs []image.Rectangle, f FrameInfo) []
 		f.persons = &p.persons
 	}
 	f.ended = p.ended
+	f.tracker = p.tracker
 	ev := p.engine.Observe(now, p.tracks, f)
 	p.ended = p.ended[:0]
 	return ev

@@ -576,6 +576,7 @@ type downState struct {
 	uprightFor  time.Duration // total time seen upright
 	lastUpright time.Time
 	downSince   time.Time // lying since (zero: not down)
+	lyingBox    track.Box // the latest box that looked lying
 	notLying    time.Time // start of the current run of detections that do not look lying
 }
 
@@ -676,6 +677,7 @@ func (r *PersonDown) Observe(now time.Time, tracks []track.Track, f FrameInfo) S
 				if st.downSince.IsZero() {
 					st.downSince = now
 				}
+				st.lyingBox = b
 				st.notLying = time.Time{}
 			case st.downSince.IsZero():
 			case st.notLying.IsZero():
@@ -689,6 +691,12 @@ func (r *PersonDown) Observe(now time.Time, tracks []track.Track, f FrameInfo) S
 		if st.downSince.IsZero() {
 			continue
 		}
+		// Down: the person stopped where they lie. Their blob breaks up
+		// and fades piece by piece, and the tracker, which sees pieces
+		// jump, would let the track coast away and die; it is kept as a
+		// stopped object at the lying box instead (track.Tracker.Stop),
+		// and found there again when they get up.
+		f.stopAt(t.ID, st.lyingBox)
 		if d := now.Sub(st.downSince); d >= r.cfg.DownTime {
 			r.boxes = append(r.boxes, b)
 			best = math.Max(best, clamp01(0.5+d.Seconds()/(4*r.cfg.DownTime.Seconds())))

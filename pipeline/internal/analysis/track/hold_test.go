@@ -56,3 +56,58 @@ func TestHold(t *testing.T) {
 		t.Error("Hold/End of a missing track reported true")
 	}
 }
+
+// TestStop: a walker whose pieces still move when they vanish (a person
+// who fell, seen as jumping fragments) coasts on and dies after MaxMisses;
+// told by Stop that it stopped, it stays at the box given, without drift,
+// like a stopped object. A detection wins over a Stop; a walker leaving
+// across the border is not kept; Stop names only confirmed tracks.
+func TestStop(t *testing.T) {
+	down := Box{X: 0.4, Y: 0.7, W: 0.2, H: 0.08}
+	for _, tc := range []struct {
+		name string
+		// x0 is where the walk starts (it goes right by 0.02 a frame for
+		// frames 0..10); stop says whether Stop is called after frame 10;
+		// det(i) whether a detection comes on frame i > 10.
+		x0        float64
+		stop      bool
+		det       func(i int) bool
+		wantAlive bool
+		wantBox   Box
+	}{
+		{"no stop: coasts and dies", 0.3, false, func(int) bool { return false }, false, Box{}},
+		{"stopped where it lies", 0.3, true, func(int) bool { return false }, true, down},
+		{"detection wins", 0.3, true, func(i int) bool { return i == 30 }, true, person(0.52, 0.5)},
+		{"leaving the picture", 0.75, true, func(int) bool { return false }, false, Box{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, err := New(Config{BirthHits: 3, MaxMisses: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ts []Track
+			for i := range 31 {
+				var dets []Box
+				if i <= 10 {
+					dets = []Box{person(tc.x0+0.02*float64(i), 0.5)}
+				} else if tc.det(i) {
+					dets = []Box{person(0.52, 0.5)}
+				}
+				if i > 10 && tc.stop && len(ts) == 1 && !tr.Stop(ts[0].ID, down) {
+					t.Fatalf("frame %d: Stop(%d) found no track", i, ts[0].ID)
+				}
+				ts = tr.Update(at(i), dets)
+			}
+			if alive := len(ts) == 1; alive != tc.wantAlive {
+				t.Fatalf("alive %v, want %v (%+v)", alive, tc.wantAlive, ts)
+			}
+			if tc.wantAlive && ts[0].Box != tc.wantBox {
+				t.Errorf("box %+v, want %+v", ts[0].Box, tc.wantBox)
+			}
+		})
+	}
+	tr, _ := New(Config{})
+	if tr.Stop(7, down) {
+		t.Error("Stop of a missing track reported true")
+	}
+}

@@ -12,7 +12,9 @@
 // not "gone": an object whose blob merged into another's (people joining a
 // group) lives on as part of that group for as long as the group's track
 // lives, and an object that stopped, or keeps pacing over the same few
-// steps, survives much longer (StaticMisses) where it stood.
+// steps, survives much longer (StaticMisses) where it stood; so does one
+// that a rule knows has stopped although its fading pieces seem to move
+// (Stop: a person who fell).
 package track
 
 import (
@@ -163,6 +165,10 @@ type Track struct {
 	// asked for it to end.
 	hold                          Box
 	holdPending, held, endPending bool
+	// stop is where Stop said the object stopped, for the next Update
+	// (stopPending).
+	stop        Box
+	stopPending bool
 	// undo is the state before the latest Update's hit (Rewind).
 	undo undoHit
 }
@@ -455,7 +461,7 @@ func (tr *Tracker) Update(now time.Time, dets []Box) []Track {
 		default:
 			tr.miss(t, now)
 		}
-		t.holdPending = false
+		t.holdPending, t.stopPending = false, false
 	}
 	tr.merge(tUsed)
 	for _, t := range tr.tracks {
@@ -668,6 +674,31 @@ func (tr *Tracker) Hold(id int, b Box) bool {
 	return false
 }
 
+// Stop says that the confirmed track id has stopped at b, which the
+// tracker cannot tell from its blobs: a person who fell (person_down saw
+// them upright, then lying) breaks up into pieces that jump and shrink
+// while the background model absorbs the still body, so the union of the
+// last pieces is wider than the body and their centres seem to move (a
+// crawl towards where the last piece was), and the track would coast on
+// that velocity and die after MaxMisses, or drift out of the picture,
+// although the person lies where they fell. If the next Update brings no
+// detection for the track, it becomes a stopped object at b (no
+// velocity, kept for StaticMisses like anyone who stands still, picked up
+// again only where it lies), unless it was walking out of the picture
+// (a walker whose box the border cuts off looks wide and low too). A
+// detection for the track wins: the Stop is forgotten. The caller says it
+// again on every frame while it holds. False when no confirmed track has
+// that id.
+func (tr *Tracker) Stop(id int, b Box) bool {
+	for _, t := range tr.tracks {
+		if t.ID == id && t.confirmed {
+			t.stop, t.stopPending = b, true
+			return true
+		}
+	}
+	return false
+}
+
 // End makes the next Update end the track id (and its group members'
 // membership): the caller decided it may now stand for someone else.
 // False when there is no such track.
@@ -745,6 +776,11 @@ func (tr *Tracker) miss(t *Track, now time.Time) {
 		// the background model learns a path walked again and again, and
 		// such a person is then seen only now and then.
 		t.static = (t.static || t.confined()) && !t.leaving()
+	}
+	if t.stopPending && !t.static && t.host == nil && !t.leaving() {
+		// Stopped, as the caller knows (Stop): stay where it lies.
+		t.static = true
+		t.Box = t.stop
 	}
 	dt := now.Sub(t.last).Seconds()
 	if t.static {
