@@ -317,17 +317,7 @@ func (a *Analyser) endPieces(t *track.Track, box track.Box) {
 // held at box: coasting (no blob of its own), not in a group, smaller, and
 // lying within box (four fifths of it).
 func piece(u, t *track.Track, box track.Box) bool {
-	return u.ID != t.ID && u.Misses > 0 && !u.Merged() && u.Box.Area() < box.Area() && within(u.Box, box) >= 0.8
-}
-
-// within is the share of a's area inside b.
-func within(a, b track.Box) float64 {
-	x0, y0 := max(a.X, b.X), max(a.Y, b.Y)
-	x1, y1 := min(a.X+a.W, b.X+b.W), min(a.Y+a.H, b.Y+b.H)
-	if x1 <= x0 || y1 <= y0 || a.Area() <= 0 {
-		return 0
-	}
-	return (x1 - x0) * (y1 - y0) / a.Area()
+	return u.ID != t.ID && u.Misses > 0 && !u.Merged() && u.Box.Area() < box.Area() && u.Box.Within(box) >= 0.8
 }
 
 // Tracks are the current confirmed tracks (tests and tuning only; never

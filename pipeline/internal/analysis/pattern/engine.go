@@ -124,7 +124,7 @@ func boxClass(typ string, b track.Box, tracks []track.Track, f FrameInfo) string
 		return string(Object)
 	}
 	for _, o := range f.Objects {
-		if coverOf(o.Box, b) >= 0.5 || coverOf(b, o.Box) >= 0.5 {
+		if o.Box.Within(b) >= 0.5 || b.Within(o.Box) >= 0.5 {
 			return o.Class
 		}
 	}
@@ -135,7 +135,7 @@ func boxClass(typ string, b track.Box, tracks []track.Track, f FrameInfo) string
 	var best *track.Track
 	bestCover := 0.5
 	for i := range tracks {
-		if c := coverOf(tracks[i].Box, b); c >= bestCover {
+		if c := tracks[i].Box.Within(b); c >= bestCover {
 			best, bestCover = &tracks[i], c
 		}
 	}

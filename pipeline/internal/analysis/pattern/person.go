@@ -68,7 +68,7 @@ func (m *personMemory) update(tracks []track.Track, f FrameInfo) {
 		best, bestIoU := -1, 0.0
 		for i := range tracks {
 			tb := tracks[i].Box
-			if coverOf(pb, tb) < 0.5 {
+			if pb.Within(tb) < 0.5 {
 				continue
 			}
 			if v := pb.IoU(tb); v > bestIoU {
@@ -84,7 +84,7 @@ func (m *personMemory) update(tracks []track.Track, f FrameInfo) {
 	for _, cb := range f.PersonsChecked {
 		for i := range tracks {
 			t := &tracks[i]
-			if t.Misses > 0 || coverOf(t.Box, cb) < 0.5 {
+			if t.Misses > 0 || t.Box.Within(cb) < 0.5 {
 				continue
 			}
 			if e := m.ev[keyOf(t)]; e.count == 0 {
@@ -99,16 +99,6 @@ func (m *personMemory) update(tracks []track.Track, f FrameInfo) {
 		}
 	}
 	clear(m.seen)
-}
-
-// coverOf is the fraction of a's area inside b.
-func coverOf(a, b track.Box) float64 {
-	x0, y0 := max(a.X, b.X), max(a.Y, b.Y)
-	x1, y1 := min(a.X+a.W, b.X+b.W), min(a.Y+a.H, b.Y+b.H)
-	if x1 <= x0 || y1 <= y0 || a.Area() <= 0 {
-		return 0
-	}
-	return (x1 - x0) * (y1 - y0) / a.Area()
 }
 
 // ClassifyTrack says "person" or "object" for a track: a person detector's

@@ -38,6 +38,17 @@ func (b Box) Foot() (x, y float64) { return b.X + b.W/2, b.Y + b.H }
 // Area in fractions of the frame.
 func (b Box) Area() float64 { return b.W * b.H }
 
+// Within is the share of b's area inside o (0 for an empty b): how much
+// of a piece lies within a whole, which IoU, symmetric, does not say.
+func (b Box) Within(o Box) float64 {
+	x0, y0 := max(b.X, o.X), max(b.Y, o.Y)
+	x1, y1 := min(b.X+b.W, o.X+o.W), min(b.Y+b.H, o.Y+o.H)
+	if x1 <= x0 || y1 <= y0 || b.Area() <= 0 {
+		return 0
+	}
+	return (x1 - x0) * (y1 - y0) / b.Area()
+}
+
 // IoU is the intersection over union of two boxes.
 func (b Box) IoU(o Box) float64 {
 	x0, y0 := math.Max(b.X, o.X), math.Max(b.Y, o.Y)
