@@ -73,18 +73,9 @@ func openAudit(cfg *config.Config, configPath, boxDir string, pol *policy.Policy
 		log.Warn("no audit trail: " + why)
 		return t, nil
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("audit.dir: %s cannot be used: %w; set audit.dir to a directory edgeguard can write", dir, err)
-	}
-	// One service per trail: a second one would interleave its chain.
-	lock, err := outbox.LockDir(dir)
+	l, lock, err := lockAndOpen(dir, pol.Retention.Audit, log)
 	if err != nil {
-		return nil, fmt.Errorf("audit.dir: %w", err)
-	}
-	l, err := audit.Open(audit.Config{Dir: dir, Retention: pol.Retention.Audit, Logger: log})
-	if err != nil {
-		lock.Release()
-		return nil, fmt.Errorf("audit.dir: %w", err)
+		return nil, err
 	}
 	t.log, t.lock, t.dir = l, lock, dir
 	seq, _ := l.Head()
@@ -95,6 +86,25 @@ func openAudit(cfg *config.Config, configPath, boxDir string, pol *policy.Policy
 	}
 	t.policyLoaded(cfg, pol)
 	return t, nil
+}
+
+// lockAndOpen creates the trail's directory, locks it (one service per
+// trail: a second one would interleave its chain) and opens the trail
+// with the given retention (0: no pruning).
+func lockAndOpen(dir string, retention time.Duration, log *slog.Logger) (*audit.Log, *outbox.DirLock, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("audit.dir: %s cannot be used: %w; set audit.dir to a directory edgeguard can write", dir, err)
+	}
+	lock, err := outbox.LockDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit.dir: %w", err)
+	}
+	l, err := audit.Open(audit.Config{Dir: dir, Retention: retention, Logger: log})
+	if err != nil {
+		lock.Release()
+		return nil, nil, fmt.Errorf("audit.dir: %w", err)
+	}
+	return l, lock, nil
 }
 
 // recordRefusedStart puts a start that check refused into the trail, when
@@ -114,21 +124,12 @@ func recordRefusedStart(cfg *config.Config, configPath string, given *policy.Pol
 	if dir == "" {
 		return
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		log.Warn("refused start not recorded in the audit trail", "dir", dir, "err", err)
-		return
-	}
-	lock, err := outbox.LockDir(dir)
+	l, lock, err := lockAndOpen(dir, 0, log)
 	if err != nil {
 		log.Warn("refused start not recorded in the audit trail", "dir", dir, "err", err)
 		return
 	}
 	defer lock.Release()
-	l, err := audit.Open(audit.Config{Dir: dir, Logger: log})
-	if err != nil {
-		log.Warn("refused start not recorded in the audit trail", "dir", dir, "err", err)
-		return
-	}
 	r := audit.Record{Kind: audit.KindConfigRejected, File: configPath, SHA256: fileSHA256(configPath)}
 	if given == nil && (chk == nil || chk.Policy == nil) && cfg.Policy != "" {
 		// The policy did not load: the file to name is the policy's.
